@@ -1,0 +1,135 @@
+"""Settings: one table of name, default, environment variable and help.
+
+`load()` reads the environment once at start-up, validates every value and
+returns a frozen `Settings`; everything else receives settings as an argument.
+The table is also the source of docs/configuration.md (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Mapping
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message names the variable and the value."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    env: str
+    help: str
+    kind: type = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("database_url", "sqlite:///paperwire.db", "DATABASE_URL",
+            "Where papers are stored: sqlite:///path/to/file.db (embedded default) or postgresql://user:pass@host/db."),
+    Setting("host", "127.0.0.1", "PAPERWIRE_HOST", "Address the web server listens on."),
+    Setting("port", "8000", "PAPERWIRE_PORT", "Port the web server listens on.", int),
+    Setting("harvest_enabled", "true", "PAPERWIRE_HARVEST",
+            "Whether `paperwire serve` harvests new papers in the background (true/false).", bool),
+    Setting("harvest_categories", "cs.CL cs.LG cs.AI cs.CV", "PAPERWIRE_HARVEST_CATEGORIES",
+            "arXiv categories the background harvest follows, space-separated."),
+    Setting("harvest_interval_minutes", "360", "PAPERWIRE_HARVEST_INTERVAL_MINUTES",
+            "Minutes between background harvests.", int),
+    Setting("harvest_hf_daily", "true", "PAPERWIRE_HARVEST_HF_DAILY",
+            "Whether the background harvest also reads the Hugging Face daily papers list.", bool),
+    Setting("arxiv_api_url", "https://export.arxiv.org/api/query", "PAPERWIRE_ARXIV_API_URL",
+            "arXiv API (Atom) endpoint."),
+    Setting("oai_pmh_url", "https://oaipmh.arxiv.org/oai", "PAPERWIRE_OAI_PMH_URL",
+            "arXiv OAI-PMH endpoint."),
+    Setting("hf_url", "https://huggingface.co", "PAPERWIRE_HF_URL", "Hugging Face base URL."),
+    Setting("request_interval_seconds", "3", "PAPERWIRE_REQUEST_INTERVAL_SECONDS",
+            "Seconds between requests to arXiv (its terms ask for at least 3).", float),
+    Setting("model_cache_dir", "~/.cache/paperwire", "PAPERWIRE_CACHE_DIR",
+            "Where the optimised embedding model and the search indexes are cached."),
+    Setting("embed_threads", "0", "PAPERWIRE_EMBED_THREADS",
+            "Threads for embedding; 0 means all cores.", int),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    host: str
+    port: int
+    harvest_enabled: bool
+    harvest_categories: str
+    harvest_interval_minutes: int
+    harvest_hf_daily: bool
+    arxiv_api_url: str
+    oai_pmh_url: str
+    hf_url: str
+    request_interval_seconds: float
+    model_cache_dir: str
+    embed_threads: int
+
+    @property
+    def cache_path(self) -> Path:
+        return Path(self.model_cache_dir).expanduser()
+
+    @property
+    def categories(self) -> list[str]:
+        return self.harvest_categories.split()
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _convert(setting: Setting, raw: str):
+    text = raw.strip()
+    try:
+        if setting.kind is bool:
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise ValueError
+        if setting.kind is int:
+            return int(text)
+        if setting.kind is float:
+            return float(text)
+    except ValueError:
+        raise ConfigError(
+            f"{setting.env}={raw!r} is not a valid {setting.kind.__name__}; {setting.help}"
+        ) from None
+    return text
+
+
+def load(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+    """Settings from `environ` (default: os.environ), then `overrides`; raises ConfigError."""
+    env = os.environ if environ is None else environ
+    values = {}
+    for setting in SETTINGS:
+        raw = overrides.get(setting.name)
+        if raw is None:
+            raw = env.get(setting.env, setting.default)
+        values[setting.name] = raw if not isinstance(raw, str) else _convert(setting, raw)
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    if not (0 < settings.port < 65536):
+        raise ConfigError(f"PAPERWIRE_PORT={settings.port} must be between 1 and 65535")
+    if settings.harvest_interval_minutes < 1:
+        raise ConfigError(
+            f"PAPERWIRE_HARVEST_INTERVAL_MINUTES={settings.harvest_interval_minutes} must be at least 1"
+        )
+    if settings.request_interval_seconds < 0:
+        raise ConfigError("PAPERWIRE_REQUEST_INTERVAL_SECONDS must not be negative")
+    if not settings.database_url.startswith(("sqlite:", "postgresql:", "postgres:")):
+        raise ConfigError(
+            f"DATABASE_URL {settings.database_url!r} is not supported; "
+            "use sqlite:///path/to/paperwire.db or postgresql://user:pass@host/dbname"
+        )
+
+
+assert {f.name for f in fields(Settings)} == {s.name for s in SETTINGS}

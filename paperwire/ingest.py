@@ -1,0 +1,86 @@
+"""Runs a source into the store: stores each batch, saves its checkpoint, counts.
+
+The source decides what to read (sources/); the store decides how to merge
+(store/); this module only moves batches between them and keeps the tally that
+the CLI and the status page show.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from paperwire.sources import Batch, Skipped
+from paperwire.store import Store, UpsertCounts
+
+log = logging.getLogger(__name__)
+
+MAX_SKIPPED_KEPT = 1000  # enough to show; a broken file must not fill memory with reasons
+
+
+@dataclass
+class IngestReport:
+    new_count: int = 0
+    updated_count: int = 0
+    unchanged_count: int = 0
+    deleted_count: int = 0
+    skipped_count: int = 0
+    daily_entry_count: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def seen_count(self) -> int:
+        return self.new_count + self.updated_count + self.unchanged_count + self.skipped_count
+
+    def summary(self) -> str:
+        """The one-line tally the CLI prints at the end."""
+        parts = [
+            f"{self.new_count} new",
+            f"{self.updated_count} updated",
+            f"{self.unchanged_count} unchanged",
+            f"{self.skipped_count} skipped",
+        ]
+        if self.deleted_count:
+            parts.append(f"{self.deleted_count} deleted")
+        if self.daily_entry_count:
+            parts.append(f"{self.daily_entry_count} daily entries")
+        return ", ".join(parts)
+
+    def _count(self, counts: UpsertCounts) -> None:
+        self.new_count += counts.new_count
+        self.updated_count += counts.updated_count
+        self.unchanged_count += counts.unchanged_count
+
+
+def run(
+    store: Store,
+    batches: Iterable[Batch],
+    *,
+    source: str,
+    on_batch: Callable[[Batch, IngestReport], None] | None = None,
+) -> IngestReport:
+    """Store every batch that `batches` yields and return the tally.
+
+    A FetchError from the source propagates after the batches before it are
+    stored and checkpointed, so the next run resumes from there.
+    """
+    report = IngestReport()
+    for batch in batches:
+        if batch.papers:
+            report._count(store.upsert_papers(batch.papers, source=source))
+        if batch.deleted:
+            report.deleted_count += store.delete_papers(batch.deleted, source=source)
+        if batch.daily_entries:
+            store.upsert_daily_entries(batch.daily_entries)
+            report.daily_entry_count += len(batch.daily_entries)
+        for skipped in batch.skipped:
+            log.warning("skipped %s: %s", skipped.record_id, skipped.reason)
+        report.skipped_count += len(batch.skipped)
+        room = MAX_SKIPPED_KEPT - len(report.skipped)
+        report.skipped.extend(batch.skipped[: max(room, 0)])
+        if batch.checkpoint is not None:
+            store.set_checkpoint(*batch.checkpoint)
+        if on_batch:
+            on_batch(batch, report)
+    return report

@@ -1,0 +1,277 @@
+"""The paper record, arXiv identifiers and text normalisation.
+
+A `Paper` is what every source produces and what the store keeps: the
+bibliographic facts of one arXiv paper at its latest known version. Sources
+build papers; `merge` decides what a newer record changes; the store persists
+them. Display helpers (`display_text`) live here because the web page, the feed
+and the search snippets all need the same normalised title.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+ARXIV_ABS_URL = "https://arxiv.org/abs/{arxiv_id}"
+ARXIV_PDF_URL = "https://arxiv.org/pdf/{arxiv_id}"
+
+# New-style ids since 2007-04: YYMM.NNNN (to 1412) or YYMM.NNNNN (from 1501),
+# optionally followed by vN. https://info.arxiv.org/help/arxiv_identifier.html
+_NEW_ID = re.compile(r"(?P<id>\d{4}\.\d{4,5})(?:v(?P<version>\d+))?")
+# Old-style ids: archive(.SUBJ)/YYMMNNN, e.g. hep-th/9901001 or math.GT/0309136.
+_OLD_ID = re.compile(r"(?P<id>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<version>\d+))?")
+_ID_PREFIXES = re.compile(
+    r"^(?:https?://(?:export\.|www\.)?arxiv\.org/(?:abs|pdf)/|oai:arxiv\.org:|arxiv:)", re.I
+)
+
+
+class InvalidArxivId(ValueError):
+    """Raised when a string is not an arXiv identifier."""
+
+
+def parse_arxiv_id(text: str) -> tuple[str, int | None]:
+    """Split an arXiv id, URL or OAI identifier into (id without version, version or None).
+
+    >>> parse_arxiv_id("http://arxiv.org/abs/hep-th/9901001v2")
+    ('hep-th/9901001', 2)
+    """
+    raw = (text or "").strip()
+    candidate = _ID_PREFIXES.sub("", raw)
+    if candidate.lower().endswith(".pdf"):
+        candidate = candidate[:-4]
+    for pattern in (_NEW_ID, _OLD_ID):
+        match = pattern.fullmatch(candidate)
+        if match:
+            version = match.group("version")
+            return match.group("id"), int(version) if version else None
+    raise InvalidArxivId(
+        f"{raw!r} is not an arXiv id; expected e.g. 2501.00001, 2501.00001v2 or hep-th/9901001"
+    )
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    affiliations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Version:
+    number: int
+    submitted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One arXiv paper at its latest known version.
+
+    `version` is 0 when the source does not say (plain JSONL, Hugging Face).
+    `title` and `abstract` are kept as the source wrote them; use
+    `display_text` for rendering.
+    """
+
+    arxiv_id: str
+    title: str
+    abstract: str
+    authors: tuple[Author, ...] = ()
+    version: int = 0
+    primary_category: str | None = None
+    categories: tuple[str, ...] = ()
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    doi: str | None = None
+    journal_ref: str | None = None
+    comments: str | None = None
+    license: str | None = None
+    code_url: str | None = None
+    project_url: str | None = None
+    versions: tuple[Version, ...] = ()
+    source: str = "unknown"
+
+    @property
+    def abs_url(self) -> str:
+        return ARXIV_ABS_URL.format(arxiv_id=self.arxiv_id)
+
+    @property
+    def pdf_url(self) -> str:
+        return ARXIV_PDF_URL.format(arxiv_id=self.arxiv_id)
+
+    @property
+    def day(self) -> date | None:
+        """The UTC calendar day the paper was first published, which the daily page uses."""
+        return self.published_at.astimezone(timezone.utc).date() if self.published_at else None
+
+    @property
+    def content_hash(self) -> str:
+        """A stable digest of every field; equal papers have equal hashes."""
+        return hashlib.blake2b(
+            json.dumps(to_dict(self), sort_keys=True).encode(), digest_size=16
+        ).hexdigest()
+
+
+def to_dict(paper: Paper) -> dict:
+    """The paper as plain JSON-ready data (our export and API format)."""
+    data = dataclasses.asdict(paper)
+    data["authors"] = [
+        {"name": a.name, "affiliations": list(a.affiliations)} for a in paper.authors
+    ]
+    data["categories"] = list(paper.categories)
+    data["versions"] = [
+        {"number": v.number, "submitted_at": _iso(v.submitted_at)} for v in paper.versions
+    ]
+    data["published_at"] = _iso(paper.published_at)
+    data["updated_at"] = _iso(paper.updated_at)
+    return data
+
+
+def from_dict(data: dict) -> Paper:
+    """Rebuild a paper from `to_dict` output; raises KeyError/ValueError on bad data."""
+    return Paper(
+        arxiv_id=data["arxiv_id"],
+        title=data["title"],
+        abstract=data["abstract"],
+        authors=tuple(
+            Author(a["name"], tuple(a.get("affiliations") or ())) for a in data.get("authors") or ()
+        ),
+        version=int(data.get("version") or 0),
+        primary_category=data.get("primary_category"),
+        categories=tuple(data.get("categories") or ()),
+        published_at=parse_time(data.get("published_at")),
+        updated_at=parse_time(data.get("updated_at")),
+        doi=data.get("doi"),
+        journal_ref=data.get("journal_ref"),
+        comments=data.get("comments"),
+        license=data.get("license"),
+        code_url=data.get("code_url"),
+        project_url=data.get("project_url"),
+        versions=tuple(
+            Version(int(v["number"]), parse_time(v.get("submitted_at")))
+            for v in data.get("versions") or ()
+        ),
+        source=data.get("source") or "unknown",
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def parse_time(value: str | datetime | None) -> datetime | None:
+    """Parse an ISO date or datetime into an aware UTC datetime; None stays None.
+
+    A bare date means midnight UTC. Raises ValueError for text that is not a date.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = value.strip().replace("Z", "+00:00")
+        parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def merge(old: Paper, new: Paper) -> Paper:
+    """What the store should hold after `new` arrives for a paper it holds as `old`.
+
+    A record of an older version never overwrites a newer one: it may only fill
+    fields the newer record lacks (a code link from Hugging Face, say). Otherwise
+    the incoming record wins field by field, and empty incoming fields keep the
+    old value. Version histories are united. Returns `old` itself when nothing changes.
+    """
+    base, extra = (old, new) if new.version < old.version else (new, old)
+    merged = dataclasses.replace(
+        base,
+        **{
+            name: getattr(extra, name)
+            for name in _FILLABLE
+            if _is_empty(getattr(base, name)) and not _is_empty(getattr(extra, name))
+        },
+        versions=_union_versions(old.versions, new.versions),
+        version=max(old.version, new.version),
+        source=old.source,
+    )
+    return old if merged == old else merged
+
+
+_FILLABLE = (
+    "title", "abstract", "authors", "primary_category", "categories", "published_at",
+    "updated_at", "doi", "journal_ref", "comments", "license", "code_url", "project_url",
+)
+
+
+def _is_empty(value) -> bool:
+    return value is None or value == "" or value == ()
+
+
+def _union_versions(a: tuple[Version, ...], b: tuple[Version, ...]) -> tuple[Version, ...]:
+    by_number: dict[int, Version] = {v.number: v for v in a}
+    for v in b:
+        if v.number not in by_number or by_number[v.number].submitted_at is None:
+            by_number[v.number] = v
+    return tuple(by_number[n] for n in sorted(by_number))
+
+
+# --- display normalisation -------------------------------------------------
+
+_LATEX_REPLACEMENTS = {
+    r"\alpha": "α", r"\beta": "β", r"\gamma": "γ", r"\delta": "δ", r"\epsilon": "ε",
+    r"\varepsilon": "ε", r"\zeta": "ζ", r"\eta": "η", r"\theta": "θ", r"\kappa": "κ",
+    r"\lambda": "λ", r"\mu": "μ", r"\nu": "ν", r"\xi": "ξ", r"\pi": "π", r"\rho": "ρ",
+    r"\sigma": "σ", r"\tau": "τ", r"\phi": "φ", r"\varphi": "φ", r"\chi": "χ",
+    r"\psi": "ψ", r"\omega": "ω", r"\Gamma": "Γ", r"\Delta": "Δ", r"\Theta": "Θ",
+    r"\Lambda": "Λ", r"\Sigma": "Σ", r"\Phi": "Φ", r"\Psi": "Ψ", r"\Omega": "Ω",
+    r"\infty": "∞", r"\times": "×", r"\cdot": "·", r"\leq": "≤", r"\le": "≤",
+    r"\geq": "≥", r"\ge": "≥", r"\neq": "≠", r"\approx": "≈", r"\sim": "~",
+    r"\pm": "±", r"\to": "→", r"\rightarrow": "→", r"\leftarrow": "←",
+    r"\ell": "ℓ", r"\partial": "∂", r"\nabla": "∇", r"\sqrt": "√", r"\sum": "∑",
+    r"\in": "∈", r"\ldots": "…", r"\dots": "…", r"\&": "&", r"\%": "%", r"\_": "_",
+    r"\$": "$", r"\#": "#",
+    # font switches inside a group, as in {\em word}: keep the word, drop the switch
+    r"\em": "", r"\it": "", r"\bf": "", r"\rm": "", r"\sc": "", r"\tt": "",
+}
+_LATEX_COMMAND = re.compile(
+    r"\\(?:[a-zA-Z]+|[&%_$#])(?![a-zA-Z])"
+)
+_LATEX_ACCENTS = {
+    "'": "\u0301", "`": "\u0300", '"': "\u0308", "^": "\u0302", "~": "\u0303", "c": "\u0327",
+    "=": "\u0304", ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b",
+}
+_LATEX_ACCENT = re.compile(r"""\{?\\(['`"^~=.]|[cuvH](?=[\s{]))\s*\{?([A-Za-z])\}?\}?""")
+_TEXT_STYLE = re.compile(r"\\(?:textbf|textit|emph|mathrm|mathbf|mathcal|mathbb|text|texttt|textsc|mathit|boldsymbol)\s*\{([^{}]*)\}")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def display_text(text: str | None) -> str:
+    """Collapse line wrapping and render common LaTeX for reading; the stored text is unchanged.
+
+    Math stays readable rather than typeset: `$\\alpha$-stable` becomes `α-stable`.
+    """
+    if not text:
+        return ""
+    out = _LATEX_ACCENT.sub(
+        lambda m: unicodedata.normalize("NFC", m.group(2) + _LATEX_ACCENTS[m.group(1)]),
+        text,
+    )
+    for _ in range(3):  # nested styles such as \textbf{\emph{x}}
+        out = _TEXT_STYLE.sub(r"\1", out)
+    out = _LATEX_COMMAND.sub(lambda m: _LATEX_REPLACEMENTS.get(m.group(0), m.group(0)), out)
+    out = re.sub(r"(?<!\\)\$", "", out)
+    out = re.sub(r"(?<!\\)[{}]", "", out)
+    out = out.replace("\\$", "$")
+    out = out.replace("--", "–") if "---" not in out else out.replace("---", "—")
+    return _WHITESPACE.sub(" ", out).strip()
+
+
+def normalise_name(name: str) -> str:
+    """An author name folded for matching: lower case, no accents, single spaces."""
+    decomposed = unicodedata.normalize("NFKD", display_text(name))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _WHITESPACE.sub(" ", re.sub(r"[^\w\s-]", " ", plain.lower())).strip()

@@ -1,0 +1,42 @@
+"""Sources of papers: each module has a pure `parse()` over the wire format and a `fetch()`.
+
+A fetcher yields `Batch`es, one per page or file chunk; `ingest.run` stores
+each batch and only then saves the batch's checkpoint, so a harvest killed half
+way resumes at the last stored page and re-reads nothing twice into the store.
+Parsers never raise for one bad record: they skip it and say why in `skipped`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from paperwire.papers import Paper
+from paperwire.store import DailyEntry
+
+
+class FetchError(Exception):
+    """A source could not be read (HTTP failure after retries, an error feed, bad XML)."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A record that was not ingested: its id (or position) and the reason."""
+
+    record_id: str
+    reason: str
+
+
+@dataclass
+class Batch:
+    """What one page or chunk of a source yields.
+
+    `checkpoint` is a (name, value) pair saved after the batch is stored; a value
+    of None clears the checkpoint (the harvest finished).
+    """
+
+    papers: list[Paper] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    daily_entries: list[DailyEntry] = field(default_factory=list)
+    checkpoint: tuple[str, str | None] | None = None
+    total_count: int | None = None  # records expected in the whole run, when the source says

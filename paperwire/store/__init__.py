@@ -1,0 +1,181 @@
+"""The paper store: one protocol, two engines, chosen by DATABASE_URL.
+
+Callers (ingest, web, search, CLI) see only `Store` and the records below;
+`open_store` picks SQLite (the embedded default) or PostgreSQL from the URL.
+Both engines keep the same tables and the same semantics: an upsert is
+idempotent, an older version never overwrites a newer one, and every change to
+a paper takes a new, increasing `change_seq`, so in-process indexes can catch up
+with `changes_since` whatever process wrote the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Iterable, Iterator, Protocol
+
+from paperwire.papers import Paper
+
+
+class StoreError(Exception):
+    """A store could not be opened or used; the message says what to do."""
+
+
+class NotFound(StoreError):
+    """The asked-for record does not exist."""
+
+
+@dataclass
+class UpsertCounts:
+    new_count: int = 0
+    updated_count: int = 0
+    unchanged_count: int = 0
+
+    def add(self, other: "UpsertCounts") -> None:
+        self.new_count += other.new_count
+        self.updated_count += other.updated_count
+        self.unchanged_count += other.unchanged_count
+
+
+@dataclass(frozen=True)
+class DailyEntry:
+    """A paper on a community daily list (Hugging Face Daily Papers) for one `day`.
+
+    The list day is not the arXiv date: a paper published on Monday may be
+    listed on Wednesday. Counts are the source's, as of `seen_at`.
+    """
+
+    day: date
+    arxiv_id: str
+    source: str = "hf_daily"
+    upvote_count: int = 0
+    comment_count: int = 0
+    submitted_by: str | None = None
+    organization: str | None = None
+    github_repo: str | None = None
+    github_star_count: int | None = None
+    project_url: str | None = None
+    thumbnail_url: str | None = None
+    ai_summary: str | None = None
+    seen_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of the change log: paper `paper_id` changed at `change_seq`.
+
+    `paper` is None when the paper was deleted (an OAI-PMH deleted record).
+    """
+
+    change_seq: int
+    paper_id: int
+    arxiv_id: str
+    paper: Paper | None
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One run of a background job (harvest, embedding), for the status page."""
+
+    job: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str  # "running", "ok", "failed"
+    summary: str = ""
+    id: int | None = None
+
+
+@dataclass
+class StoreStats:
+    paper_count: int = 0
+    deleted_count: int = 0
+    daily_entry_count: int = 0
+    embedded_count: int = 0
+    first_day: date | None = None
+    last_day: date | None = None
+    category_counts: dict[str, int] = field(default_factory=dict)
+
+
+class Store(Protocol):
+    """What every engine implements. Methods are safe to call from one thread at a time
+    per Store object; open one Store per thread or process."""
+
+    url: str
+
+    def close(self) -> None: ...
+
+    # papers ---------------------------------------------------------------
+    def upsert_papers(self, papers: Iterable[Paper], *, source: str) -> UpsertCounts:
+        """Insert or merge papers (see papers.merge) in one transaction."""
+
+    def delete_papers(self, arxiv_ids: Iterable[str], *, source: str) -> int:
+        """Mark papers deleted (kept as tombstones so indexes can follow); returns how many changed."""
+
+    def get_paper(self, arxiv_id: str) -> Paper:
+        """The paper, or raises NotFound (also for a deleted paper)."""
+
+    def get_papers(self, arxiv_ids: Iterable[str]) -> dict[str, Paper]:
+        """The papers that exist among `arxiv_ids`, keyed by id."""
+
+    def get_papers_by_row(self, paper_ids: Iterable[int]) -> dict[int, Paper]:
+        """Papers by their internal row id (the id the search indexes use)."""
+
+    def paper_ids(self, arxiv_ids: Iterable[str]) -> dict[str, int]:
+        """Internal row ids of the given arXiv ids."""
+
+    def papers_on_day(self, day: date, *, limit: int = 200, offset: int = 0) -> list[Paper]:
+        """Papers first published on `day` (UTC), newest first."""
+
+    def count_papers_on_day(self, day: date) -> int: ...
+
+    def adjacent_days(self, day: date) -> tuple[date | None, date | None]:
+        """The nearest earlier and later days that have papers or daily entries."""
+
+    def latest_day(self) -> date | None:
+        """The most recent day with papers or daily entries, or None on an empty store."""
+
+    def iter_papers(self, *, batch_size: int = 1000) -> Iterator[Paper]:
+        """Every live paper, in arxiv_id order."""
+
+    def changes_since(self, change_seq: int, *, limit: int = 10_000) -> list[Change]:
+        """Changes after `change_seq`, oldest first (at most `limit`)."""
+
+    def last_change_seq(self) -> int: ...
+
+    def stats(self) -> StoreStats: ...
+
+    # daily lists ------------------------------------------------------------
+    def upsert_daily_entries(self, entries: Iterable[DailyEntry]) -> UpsertCounts: ...
+
+    def daily_entries(self, day: date) -> list[DailyEntry]:
+        """The day's list, most upvoted first."""
+
+    def daily_entries_for(self, arxiv_id: str) -> list[DailyEntry]: ...
+
+    # checkpoints and job runs ---------------------------------------------
+    def get_checkpoint(self, name: str) -> str | None: ...
+
+    def set_checkpoint(self, name: str, value: str | None) -> None:
+        """Save (or with None, clear) a resumable position such as an OAI-PMH resumptionToken."""
+
+    def start_job_run(self, job: str, *, now: datetime) -> int: ...
+
+    def finish_job_run(self, run_id: int, *, status: str, summary: str, now: datetime) -> None: ...
+
+    def recent_job_runs(self, *, limit: int = 20) -> list[JobRun]: ...
+
+
+SUPPORTED_URLS = "sqlite:///path/to/paperwire.db or postgresql://user:pass@host/dbname"
+
+
+def open_store(url: str) -> Store:
+    """Open (and migrate) the store that `url` names; raises StoreError for an unsupported URL."""
+    if url.startswith("sqlite:"):
+        from paperwire.store.sqlite import SQLiteStore
+
+        return SQLiteStore.open(url)
+    if url.startswith(("postgresql:", "postgres:")):
+        from paperwire.store.postgres import PostgresStore
+
+        return PostgresStore.open(url)
+    raise StoreError(f"DATABASE_URL {url!r} is not supported; use {SUPPORTED_URLS}")

@@ -1,0 +1,137 @@
+"""Store behaviour that every engine must share."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timezone
+
+import pytest
+
+from paperwire.papers import Version
+from paperwire.store import DailyEntry, NotFound
+from tests.conftest import NOW, make_paper
+
+
+def test_insert_then_read_back_is_identical(store):
+    paper = make_paper(doi="10.1/x", comments="12 pages", code_url="https://github.com/a/b")
+    counts = store.upsert_papers([paper], source="test")
+    assert (counts.new_count, counts.updated_count, counts.unchanged_count) == (1, 0, 0)
+    assert store.get_paper(paper.arxiv_id) == paper
+
+
+def test_same_data_twice_changes_nothing(store):
+    papers = [make_paper(arxiv_id=f"2503.0000{i}") for i in range(5)]
+    store.upsert_papers(papers, source="test")
+    seq = store.last_change_seq()
+    counts = store.upsert_papers(papers, source="test")
+    assert (counts.new_count, counts.updated_count, counts.unchanged_count) == (0, 0, 5)
+    assert store.last_change_seq() == seq
+
+
+def test_newer_version_replaces_older(store):
+    v1 = make_paper()
+    v2 = make_paper(version=2, title="Better Title",
+                    updated_at=datetime(2025, 3, 5, tzinfo=timezone.utc),
+                    versions=(Version(2, datetime(2025, 3, 5, tzinfo=timezone.utc)),))
+    store.upsert_papers([v1], source="test")
+    counts = store.upsert_papers([v2], source="test")
+    assert counts.updated_count == 1
+    held = store.get_paper(v1.arxiv_id)
+    assert held.version == 2 and held.title == "Better Title"
+    assert [v.number for v in held.versions] == [1, 2]
+
+
+def test_older_version_never_overwrites_newer(store):
+    v2 = make_paper(version=2, title="Newer")
+    v1 = make_paper(version=1, title="Older", code_url="https://github.com/x/y")
+    store.upsert_papers([v2], source="arxiv_api")
+    store.upsert_papers([v1], source="hf_daily")
+    held = store.get_paper(v2.arxiv_id)
+    assert held.title == "Newer" and held.version == 2
+    assert held.code_url == "https://github.com/x/y"  # fills what the newer record lacked
+
+
+def test_duplicate_ids_within_one_batch_are_merged(store):
+    counts = store.upsert_papers(
+        [make_paper(version=1, title="One"), make_paper(version=2, title="Two")], source="test"
+    )
+    assert counts.new_count == 1
+    assert store.get_paper("2503.00001").title == "Two"
+
+
+def test_delete_keeps_a_tombstone_in_the_change_log(store):
+    store.upsert_papers([make_paper()], source="test")
+    assert store.delete_papers(["2503.00001", "2503.99999"], source="oai") == 1
+    with pytest.raises(NotFound):
+        store.get_paper("2503.00001")
+    last = store.changes_since(0)[-1]
+    assert last.arxiv_id == "2503.00001" and last.paper is None
+    # the same record again brings it back
+    assert store.upsert_papers([make_paper()], source="test").new_count == 1
+    assert store.get_paper("2503.00001").title == "A Placeholder Title"
+
+
+def test_changes_since_follows_every_write(store):
+    store.upsert_papers([make_paper(arxiv_id="2503.00001"), make_paper(arxiv_id="2503.00002")], source="t")
+    first = store.last_change_seq()
+    store.upsert_papers([make_paper(arxiv_id="2503.00001", version=2, title="T2")], source="t")
+    changes = store.changes_since(first)
+    assert [(c.arxiv_id, c.paper.title) for c in changes] == [("2503.00001", "T2")]
+    assert changes[0].paper_id == store.paper_ids(["2503.00001"])["2503.00001"]
+
+
+def test_old_style_ids_and_unicode_round_trip(store):
+    paper = make_paper(arxiv_id="hep-th/9901001", title="Über $\\alpha$ — 量子", authors=())
+    store.upsert_papers([paper], source="test")
+    assert store.get_paper("hep-th/9901001") == paper
+
+
+def test_papers_on_day_and_adjacent_days(store):
+    store.upsert_papers([
+        make_paper(arxiv_id="2503.00001", published_at=datetime(2025, 3, 1, 9, tzinfo=timezone.utc)),
+        make_paper(arxiv_id="2503.00002", published_at=datetime(2025, 3, 1, 10, tzinfo=timezone.utc)),
+        make_paper(arxiv_id="2503.00003", published_at=datetime(2025, 3, 4, 10, tzinfo=timezone.utc)),
+    ], source="test")
+    day = date(2025, 3, 1)
+    assert [p.arxiv_id for p in store.papers_on_day(day)] == ["2503.00002", "2503.00001"]
+    assert store.count_papers_on_day(day) == 2
+    assert store.adjacent_days(day) == (None, date(2025, 3, 4))
+    assert store.adjacent_days(date(2025, 3, 4)) == (day, None)
+    assert store.latest_day() == date(2025, 3, 4)
+
+
+def test_daily_entries_are_idempotent_and_sorted_by_upvotes(store):
+    day = date(2025, 3, 3)
+    entries = [
+        DailyEntry(day=day, arxiv_id="2503.00001", upvote_count=3),
+        DailyEntry(day=day, arxiv_id="2503.00002", upvote_count=9, github_repo="https://github.com/a/b"),
+    ]
+    assert store.upsert_daily_entries(entries).new_count == 2
+    assert store.upsert_daily_entries(entries).unchanged_count == 2
+    bumped = dataclasses.replace(entries[0], upvote_count=30)
+    assert store.upsert_daily_entries([bumped]).updated_count == 1
+    assert [e.arxiv_id for e in store.daily_entries(day)] == ["2503.00001", "2503.00002"]
+    assert store.latest_day() == day
+
+
+def test_checkpoints_set_and_clear(store):
+    assert store.get_checkpoint("oai:cs") is None
+    store.set_checkpoint("oai:cs", "token-1")
+    store.set_checkpoint("oai:cs", "token-2")
+    assert store.get_checkpoint("oai:cs") == "token-2"
+    store.set_checkpoint("oai:cs", None)
+    assert store.get_checkpoint("oai:cs") is None
+
+
+def test_job_runs_are_recorded(store):
+    run_id = store.start_job_run("harvest", now=NOW)
+    store.finish_job_run(run_id, status="failed", summary="HTTP 503", now=NOW)
+    [run] = store.recent_job_runs()
+    assert (run.job, run.status, run.summary) == ("harvest", "failed", "HTTP 503")
+
+
+def test_stats_and_iteration(store):
+    store.upsert_papers([make_paper(arxiv_id=f"2503.0000{i}") for i in range(3)], source="t")
+    stats = store.stats()
+    assert stats.paper_count == 3 and stats.category_counts == {"cs.LG": 3, "cs.AI": 3}
+    assert [p.arxiv_id for p in store.iter_papers(batch_size=2)] == ["2503.00000", "2503.00001", "2503.00002"]
