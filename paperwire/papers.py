@@ -114,6 +114,11 @@ class Paper:
         ).hexdigest()
 
 
+def text_hash(paper: Paper) -> str:
+    """A digest of what the semantic index embeds (title and abstract)."""
+    return hashlib.blake2b(f"{paper.title}\n{paper.abstract}".encode(), digest_size=16).hexdigest()
+
+
 def to_dict(paper: Paper) -> dict:
     """The paper as plain JSON-ready data (our export and API format)."""
     data = dataclasses.asdict(paper)

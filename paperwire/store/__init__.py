@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from paperwire.papers import Paper
 
@@ -143,6 +146,21 @@ class Store(Protocol):
     def last_change_seq(self) -> int: ...
 
     def stats(self) -> StoreStats: ...
+
+    # embeddings -------------------------------------------------------------
+    def papers_to_embed(self, model: str, *, limit: int = 256) -> list[tuple[int, Paper]]:
+        """Live papers with no vector for `model`, or whose title/abstract changed since; (row id, paper)."""
+
+    def put_embeddings(self, model: str, rows: Iterable[tuple[int, str, "np.ndarray"]]) -> int:
+        """Save (paper row id, text_hash it was computed from, float32 vector); returns rows written.
+
+        A vector whose paper changed (text_hash differs now) or was deleted meanwhile is dropped.
+        """
+
+    def iter_embeddings(self, model: str, *, batch_size: int = 10_000) -> Iterator[tuple["np.ndarray", "np.ndarray"]]:
+        """All vectors of `model` as (int64 paper ids, float32 matrix) chunks, in paper id order."""
+
+    def embedding_count(self, model: str) -> int: ...
 
     # daily lists ------------------------------------------------------------
     def upsert_daily_entries(self, entries: Iterable[DailyEntry]) -> UpsertCounts: ...

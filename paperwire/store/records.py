@@ -11,12 +11,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from paperwire.papers import Author, Paper, Version, merge, parse_time
+from paperwire.papers import Author, Paper, Version, merge, parse_time, text_hash
 
 PAPER_COLUMNS = (
     "arxiv_id", "version", "title", "abstract", "authors", "primary_category", "categories",
     "published_at", "updated_at", "day", "doi", "journal_ref", "comments", "license",
-    "code_url", "project_url", "source", "content_hash",
+    "code_url", "project_url", "source", "content_hash", "text_hash",
 )
 
 
@@ -46,6 +46,7 @@ def paper_row(paper: Paper) -> tuple:
         paper.project_url,
         paper.source,
         paper.content_hash,
+        text_hash(paper),
     )
 
 

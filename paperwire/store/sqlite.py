@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import unquote, urlparse
 
+import numpy as np
+
 from paperwire.papers import Paper, Version
 from paperwire.store import (
     Change, DailyEntry, JobRun, NotFound, StoreError, StoreStats, UpsertCounts,
@@ -372,6 +374,51 @@ class SQLiteStore:
                 "SELECT category, COUNT(*) FROM paper_categories GROUP BY category"
             ).fetchall()),
         )
+
+    # embeddings -------------------------------------------------------------
+    def papers_to_embed(self, model: str, *, limit: int = 256) -> list[tuple[int, Paper]]:
+        return self._papers(
+            "is_deleted = 0 AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.paper_id = papers.id"
+            " AND e.model = ? AND e.text_hash = papers.text_hash)",
+            (model, limit),
+            order="ORDER BY id LIMIT ?",
+        )
+
+    def put_embeddings(self, model: str, rows: Iterable[tuple[int, str, np.ndarray]]) -> int:
+        now = _now()
+        values = [
+            (paper_id, model, text_hash, np.asarray(vector, dtype="<f4").tobytes(), now, paper_id, text_hash)
+            for paper_id, text_hash, vector in rows
+        ]
+        with self._write() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR REPLACE INTO embeddings (paper_id, model, text_hash, vector, embedded_at)"
+                " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM papers WHERE id = ?"
+                " AND text_hash = ? AND is_deleted = 0)",
+                values,
+            )
+            return db.total_changes - before
+
+    def iter_embeddings(self, model: str, *, batch_size: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        last = -1
+        while True:
+            rows = self._reader.execute(
+                "SELECT paper_id, vector FROM embeddings WHERE model = ? AND paper_id > ?"
+                " ORDER BY paper_id LIMIT ?",
+                (model, last, batch_size),
+            ).fetchall()
+            if not rows:
+                return
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+            yield ids, vectors
+            last = int(ids[-1])
+
+    def embedding_count(self, model: str) -> int:
+        return self._reader.execute(
+            "SELECT COUNT(*) FROM embeddings WHERE model = ?", (model,)
+        ).fetchone()[0]
 
     # daily lists ------------------------------------------------------------
     def upsert_daily_entries(self, entries: Iterable[DailyEntry]) -> UpsertCounts:

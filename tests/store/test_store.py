@@ -135,3 +135,26 @@ def test_stats_and_iteration(store):
     stats = store.stats()
     assert stats.paper_count == 3 and stats.category_counts == {"cs.LG": 3, "cs.AI": 3}
     assert [p.arxiv_id for p in store.iter_papers(batch_size=2)] == ["2503.00000", "2503.00001", "2503.00002"]
+
+
+def test_embeddings_follow_text_changes(store):
+    import numpy as np
+
+    from paperwire.papers import text_hash
+
+    store.upsert_papers([make_paper(arxiv_id="2503.00001"), make_paper(arxiv_id="2503.00002")], source="t")
+    todo = store.papers_to_embed("m")
+    assert [p.arxiv_id for _, p in todo] == ["2503.00001", "2503.00002"]
+    rows = [(row_id, text_hash(p), np.full(4, i, dtype=np.float32)) for i, (row_id, p) in enumerate(todo)]
+    assert store.put_embeddings("m", rows) == 2
+    assert store.papers_to_embed("m") == [] and store.embedding_count("m") == 2
+    [(ids, vectors)] = list(store.iter_embeddings("m"))
+    assert ids.tolist() == [r[0] for r in rows] and vectors[1].tolist() == [1.0] * 4
+    # a changed abstract needs a new vector; a stale vector for it is refused
+    store.upsert_papers([make_paper(arxiv_id="2503.00001", version=2, abstract="New.")], source="t")
+    assert [p.arxiv_id for _, p in store.papers_to_embed("m")] == ["2503.00001"]
+    assert store.put_embeddings("m", [rows[0]]) == 0
+    # a deleted paper loses its vector; the changed one keeps its old vector until re-embedded
+    store.delete_papers(["2503.00002"], source="t")
+    [(ids, _)] = list(store.iter_embeddings("m"))
+    assert ids.tolist() == [rows[0][0]]

@@ -20,7 +20,8 @@ CREATE TABLE papers (
     code_url         TEXT,
     project_url      TEXT,
     source           TEXT NOT NULL,                -- the source that first brought the paper
-    content_hash     TEXT NOT NULL,
+    content_hash     TEXT NOT NULL,                -- of every field
+    text_hash        TEXT NOT NULL,                -- of title + abstract: what embeddings depend on
     change_seq       INTEGER NOT NULL,
     is_deleted       INTEGER NOT NULL DEFAULT 0,
     created_at       TEXT NOT NULL,
@@ -73,7 +74,7 @@ CREATE INDEX daily_entries_arxiv_id ON daily_entries (arxiv_id);
 CREATE TABLE embeddings (
     paper_id     INTEGER PRIMARY KEY REFERENCES papers (id) ON DELETE CASCADE,
     model        TEXT NOT NULL,
-    content_hash TEXT NOT NULL,                   -- of the text that was embedded
+    text_hash    TEXT NOT NULL,                   -- papers.text_hash when it was embedded
     vector       BLOB NOT NULL,                   -- float32, little-endian
     embedded_at  TEXT NOT NULL
 );
