@@ -67,7 +67,7 @@ def run_ingest(settings: config.Settings, batches, *, source: str, total: int | 
         def on_batch(batch, report):
             if batch.total_count and bar.total != batch.total_count:
                 bar.total = batch.total_count
-            bar.update(len(batch.papers) + len(batch.skipped) + len(batch.deleted))
+            bar.update(len(batch.papers) + len(batch.skipped) + len(batch.deleted) + batch.unchanged_count)
             bar.set_postfix(new=report.new_count, updated=report.updated_count,
                             skipped=report.skipped_count, refresh=False)
 
@@ -82,6 +82,113 @@ def run_ingest(settings: config.Settings, batches, *, source: str, total: int | 
 @cli.group("ingest")
 def ingest_group() -> None:
     """Read papers from arXiv, Hugging Face or files into the store."""
+
+
+_DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _day(value):
+    return value.date() if value else None
+
+
+def _ingest_fetched(settings: config.Settings, batches, *, source: str, resume_hint: str = "") -> None:
+    """run_ingest, with a source failure turned into a clean CLI error after what was read is stored."""
+    from paperwire.sources import FetchError
+
+    try:
+        run_ingest(settings, batches, source=source)
+    except FetchError as error:
+        raise click.ClickException(f"{error}{resume_hint}") from None
+
+
+@ingest_group.command("arxiv")
+@click.option("--category", "categories", multiple=True, help="arXiv category, e.g. cs.CL (repeatable).")
+@click.option("--from", "from_day", type=_DAY, help="First submission day, YYYY-MM-DD.")
+@click.option("--until", "until_day", type=_DAY, help="Last submission day, YYYY-MM-DD (included).")
+@click.option("--id", "ids", multiple=True, help="arXiv id, e.g. 2501.00001 (repeatable).")
+@click.option("--query", help="Search terms, or arXiv query syntax such as 'ti:transformer AND au:smith'.")
+@click.option("--max", "max_results", type=click.IntRange(min=1), help="Stop after this many papers.")
+@click.pass_obj
+def ingest_arxiv(settings, categories, from_day, until_day, ids, query, max_results) -> None:
+    """Read papers from the arXiv API (one request every PAPERWIRE_REQUEST_INTERVAL_SECONDS)."""
+    from paperwire.sources import arxiv_api
+    from paperwire.sources.client import Pacing
+
+    request = arxiv_api.Query(categories=categories, submitted_from=_day(from_day),
+                              submitted_until=_day(until_day), ids=ids, terms=query)
+    try:
+        arxiv_api.build_params(request)
+    except ValueError as error:
+        raise click.UsageError(f"{error}: give --category, --from/--until, --id or --query") from None
+    batches = arxiv_api.fetch(request, base_url=settings.arxiv_api_url, max_results=max_results,
+                              pacing=Pacing(settings.request_interval_seconds))
+    _ingest_fetched(settings, batches, source=arxiv_api.SOURCE)
+
+
+@ingest_group.command("oai")
+@click.option("--set", "set_spec", help="OAI-PMH set, e.g. cs or physics:hep-th (default: everything).")
+@click.option("--from", "from_day", type=_DAY, help="First datestamp day, YYYY-MM-DD.")
+@click.option("--until", "until_day", type=_DAY, help="Last datestamp day, YYYY-MM-DD.")
+@click.option("--format", "metadata_prefix", type=click.Choice(["arXiv", "arXivRaw"]), default="arXiv",
+              show_default=True, help="Metadata format; arXivRaw adds every version's date.")
+@click.option("--restart", is_flag=True, help="Ignore a saved checkpoint and start from the first page.")
+@click.pass_obj
+def ingest_oai(settings, set_spec, from_day, until_day, metadata_prefix, restart) -> None:
+    """Harvest arXiv over OAI-PMH, resuming an interrupted harvest of the same set and dates."""
+    from paperwire.sources import oai_pmh
+    from paperwire.sources.client import Pacing
+
+    from_day, until_day = _day(from_day), _day(until_day)
+    name = oai_pmh.harvest_name(set_spec=set_spec, from_day=from_day, until_day=until_day,
+                                metadata_prefix=metadata_prefix)
+    token = None
+    if not restart:
+        with opened_store(settings) as store:
+            token = store.get_checkpoint(name)
+    if token:
+        click.echo(f"resuming {name} from its saved checkpoint (--restart starts over)", err=True)
+    batches = oai_pmh.fetch(base_url=settings.oai_pmh_url, set_spec=set_spec, from_day=from_day,
+                            until_day=until_day, metadata_prefix=metadata_prefix,
+                            resumption_token=token, pacing=Pacing(settings.request_interval_seconds))
+    _ingest_fetched(settings, batches, source=oai_pmh.SOURCE,
+                    resume_hint="; pages stored so far are kept and the same command resumes")
+
+
+@ingest_group.command("hf")
+@click.option("--date", "day", type=_DAY, help="List day, YYYY-MM-DD (default: today, UTC).")
+@click.option("--from", "from_day", type=_DAY, help="First list day of a range.")
+@click.option("--until", "until_day", type=_DAY, help="Last list day of a range (default: today, UTC).")
+@click.pass_obj
+def ingest_hf(settings, day, from_day, until_day) -> None:
+    """Read the Hugging Face Daily Papers list for a day or a range of days."""
+    from datetime import datetime, timezone
+
+    from paperwire.sources import hf_daily
+    from paperwire.sources.client import Pacing
+
+    now = datetime.now(timezone.utc)
+    if day and (from_day or until_day):
+        raise click.UsageError("give either --date or --from/--until, not both")
+    if day or not from_day:
+        days = [_day(day) or now.date()]
+    else:
+        first, last = _day(from_day), _day(until_day) or now.date()
+        days = hf_daily.days_between(first, last)
+        if not days:
+            raise click.UsageError(f"--from {first} is after --until {last}")
+    batches = hf_daily.fetch(days, base_url=settings.hf_url, now=now,
+                             pacing=Pacing(hf_daily.REQUEST_INTERVAL_SECONDS))
+    _ingest_fetched(settings, batches, source=hf_daily.SOURCE)
+
+
+@ingest_group.command("file")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.pass_obj
+def ingest_file(settings, paths) -> None:
+    """Read JSONL files (gzipped or not): paperwire exports, plain JSONL or the arXiv snapshot."""
+    from paperwire.sources import files
+
+    _ingest_fetched(settings, files.fetch(paths), source=files.SOURCE)
 
 
 @cli.command()

@@ -68,7 +68,10 @@ def run(
     report = IngestReport()
     for batch in batches:
         if batch.papers:
-            report._count(store.upsert_papers(batch.papers, source=source))
+            report._count(store.upsert_papers(
+                batch.papers, source=source, record_hashes=batch.record_hashes or None
+            ))
+        report.unchanged_count += batch.unchanged_count
         if batch.deleted:
             report.deleted_count += store.delete_papers(batch.deleted, source=source)
         if batch.daily_entries:

@@ -10,6 +10,7 @@ and the search snippets all need the same normalised title.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import re
@@ -106,12 +107,22 @@ class Paper:
         """The UTC calendar day the paper was first published, which the daily page uses."""
         return self.published_at.astimezone(timezone.utc).date() if self.published_at else None
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
-        """A stable digest of every field; equal papers have equal hashes."""
-        return hashlib.blake2b(
-            json.dumps(to_dict(self), sort_keys=True).encode(), digest_size=16
-        ).hexdigest()
+        """A stable digest of every field; equal papers have equal hashes.
+
+        Built from a tuple of plain values rather than `to_dict`: re-ingest hashes
+        every record, and dataclasses.asdict was most of its cost.
+        """
+        canonical = (
+            self.arxiv_id, self.title, self.abstract,
+            tuple((a.name, a.affiliations) for a in self.authors),
+            self.version, self.primary_category, self.categories,
+            _iso(self.published_at), _iso(self.updated_at), self.doi, self.journal_ref,
+            self.comments, self.license, self.code_url, self.project_url,
+            tuple((v.number, _iso(v.submitted_at)) for v in self.versions), self.source,
+        )
+        return hashlib.blake2b(repr(canonical).encode(), digest_size=16).hexdigest()
 
 
 def text_hash(paper: Paper) -> str:

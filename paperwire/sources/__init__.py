@@ -40,3 +40,7 @@ class Batch:
     daily_entries: list[DailyEntry] = field(default_factory=list)
     checkpoint: tuple[str, str | None] | None = None
     total_count: int | None = None  # records expected in the whole run, when the source says
+    # Hashes of the raw records behind `papers` (arxiv_id -> hash), and how many raw
+    # records were skipped unparsed because the store had seen them (files re-ingest).
+    record_hashes: dict[str, str] = field(default_factory=dict)
+    unchanged_count: int = 0

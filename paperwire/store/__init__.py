@@ -108,8 +108,21 @@ class Store(Protocol):
     def close(self) -> None: ...
 
     # papers ---------------------------------------------------------------
-    def upsert_papers(self, papers: Iterable[Paper], *, source: str) -> UpsertCounts:
-        """Insert or merge papers (see papers.merge) in one transaction."""
+    def upsert_papers(
+        self, papers: Iterable[Paper], *, source: str, record_hashes: dict[str, str] | None = None
+    ) -> UpsertCounts:
+        """Insert or merge papers (see papers.merge) in one transaction.
+
+        A paper whose record this source sent before unchanged is skipped cheaply. The
+        record's identity is `record_hashes[arxiv_id]` when the source gives one (a hash of
+        the raw bytes), else the paper's content hash.
+        """
+
+    def seen_records(self, source: str, record_hashes: list[str]) -> set[str]:
+        """Which of these raw-record hashes `source` already sent for a live paper.
+
+        Lets a file source skip parsing records it ingested before.
+        """
 
     def delete_papers(self, arxiv_ids: Iterable[str], *, source: str) -> int:
         """Mark papers deleted (kept as tombstones so indexes can follow); returns how many changed."""

@@ -106,8 +106,10 @@ def dedupe_batch(papers) -> list[Paper]:
     return list(by_id.values())
 
 
-def record_hashes(papers: list[Paper]) -> dict[str, str]:
-    return {p.arxiv_id: p.content_hash for p in papers}
+def record_hashes(papers: list[Paper], given: dict[str, str] | None = None) -> dict[str, str]:
+    """Each paper's record identity: the source's raw-record hash if given, else its content hash."""
+    given = given or {}
+    return {p.arxiv_id: given.get(p.arxiv_id) or p.content_hash for p in papers}
 
 
 def plan_upsert(

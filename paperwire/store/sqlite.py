@@ -25,8 +25,8 @@ from paperwire.store import (
 )
 from paperwire.store.records import (
     PAPER_COLUMNS, as_day, dedupe_batch, iso, paper_from_row, paper_row, plan_upsert,
-    record_hashes,
 )
+from paperwire.store.records import record_hashes as _record_hashes
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "sqlite"
 BUSY_TIMEOUT_SECONDS = 30
@@ -132,11 +132,13 @@ class SQLiteStore:
                 db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (script.name, _now()))
 
     # papers -----------------------------------------------------------------
-    def upsert_papers(self, papers: Iterable[Paper], *, source: str) -> UpsertCounts:
+    def upsert_papers(
+        self, papers: Iterable[Paper], *, source: str, record_hashes: dict[str, str] | None = None
+    ) -> UpsertCounts:
         incoming = dedupe_batch(p if p.source == source else replace(p, source=source) for p in papers)
         if not incoming:
             return UpsertCounts()
-        hashes = record_hashes(incoming)
+        hashes = _record_hashes(incoming, record_hashes)
         with self._write() as db:
             seen = self._seen_hashes(db, list(hashes), source)
             changed_ids = [p.arxiv_id for p in incoming if seen.get(p.arxiv_id) != hashes[p.arxiv_id]]
@@ -157,6 +159,16 @@ class SQLiteStore:
                 [(arxiv_id, source, h, now) for arxiv_id, h in plan.source_hashes],
             )
         return UpsertCounts(len(plan.inserts), len(plan.updates), plan.unchanged_count)
+
+    def seen_records(self, source: str, record_hashes: list[str]) -> set[str]:
+        seen: set[str] = set()
+        for chunk in _chunks(record_hashes):
+            marks = ",".join("?" * len(chunk))
+            seen.update(row[0] for row in self._reader.execute(
+                f"SELECT record_hash FROM paper_sources WHERE source = ? AND record_hash IN ({marks})",
+                (source, *chunk),
+            ))
+        return seen
 
     def _seen_hashes(self, db, ids: list[str], source: str) -> dict[str, str]:
         seen = {}

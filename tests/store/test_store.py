@@ -158,3 +158,14 @@ def test_embeddings_follow_text_changes(store):
     store.delete_papers(["2503.00002"], source="t")
     [(ids, _)] = list(store.iter_embeddings("m"))
     assert ids.tolist() == [rows[0][0]]
+
+
+def test_raw_record_hashes_let_a_source_skip_what_it_sent(store):
+    paper = make_paper()
+    store.upsert_papers([paper], source="file", record_hashes={paper.arxiv_id: "raw-1"})
+    assert store.seen_records("file", ["raw-1", "raw-2"]) == {"raw-1"}
+    assert store.seen_records("other", ["raw-1"]) == set()
+    counts = store.upsert_papers([paper], source="file", record_hashes={paper.arxiv_id: "raw-1"})
+    assert counts.unchanged_count == 1
+    store.delete_papers([paper.arxiv_id], source="oai")
+    assert store.seen_records("file", ["raw-1"]) == set()

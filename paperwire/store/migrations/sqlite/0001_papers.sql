@@ -52,6 +52,7 @@ CREATE TABLE paper_sources (
     seen_at     TEXT NOT NULL,
     PRIMARY KEY (arxiv_id, source)
 ) WITHOUT ROWID;
+CREATE INDEX paper_sources_record_hash ON paper_sources (source, record_hash);
 
 CREATE TABLE daily_entries (
     day               TEXT NOT NULL,
