@@ -1,0 +1,24 @@
+import pytest
+
+from paperwire.config import ConfigError, load
+
+
+def test_defaults_load():
+    settings = load({})
+    assert settings.database_url == "sqlite:///paperwire.db"
+    assert settings.port == 8000 and settings.harvest_enabled is True
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"PAPERWIRE_PORT": "eighty"}, "PAPERWIRE_PORT='eighty' is not a valid int"),
+    ({"PAPERWIRE_PORT": "70000"}, "between 1 and 65535"),
+    ({"PAPERWIRE_HARVEST": "maybe"}, "PAPERWIRE_HARVEST='maybe' is not a valid bool"),
+    ({"DATABASE_URL": "mysql://db"}, "DATABASE_URL 'mysql://db' is not supported"),
+])
+def test_bad_values_name_the_variable_and_value(env, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        load(env)
+
+
+def test_overrides_win_over_environment():
+    assert load({"DATABASE_URL": "sqlite:///a.db"}, database_url="sqlite:///b.db").database_url == "sqlite:///b.db"

@@ -1,0 +1,75 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from paperwire.papers import (
+    InvalidArxivId, Version, display_text, from_dict, merge, normalise_name, parse_arxiv_id, to_dict,
+)
+from tests.conftest import make_paper
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2501.00001", ("2501.00001", None)),
+    ("2501.00001v3", ("2501.00001", 3)),
+    ("0704.0001", ("0704.0001", None)),
+    ("hep-th/9901001", ("hep-th/9901001", None)),
+    ("hep-th/9901001v2", ("hep-th/9901001", 2)),
+    ("math.GT/0309136v1", ("math.GT/0309136", 1)),
+    ("http://arxiv.org/abs/2501.00001v2", ("2501.00001", 2)),
+    ("https://arxiv.org/pdf/2501.00001v1.pdf", ("2501.00001", 1)),
+    ("oai:arXiv.org:hep-th/9901001", ("hep-th/9901001", None)),
+    ("arXiv:2501.00001", ("2501.00001", None)),
+    ("  2501.00001 \n", ("2501.00001", None)),
+])
+def test_parse_arxiv_id(text, expected):
+    assert parse_arxiv_id(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "2501.1", "hello", "2501.00001v", "../etc/passwd", "2501.00001<script>"])
+def test_parse_arxiv_id_rejects(text):
+    with pytest.raises(InvalidArxivId, match="is not an arXiv id"):
+        parse_arxiv_id(text)
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("A  title\n  wrapped over\nlines", "A title wrapped over lines"),
+    (r"$\alpha$-stable laws", "α-stable laws"),
+    (r"Erd\H{o}s and Schr\"{o}dinger", "Erdős and Schrödinger"),
+    (r"{\em Emphasised} and \textbf{bold}", "Emphasised and bold"),
+    (r"Costs 5\% in $O(n \log n)$", r"Costs 5% in O(n \log n)"),
+    ("<b>not html</b>", "<b>not html</b>"),  # escaping is the template's job
+    (None, ""),
+])
+def test_display_text(raw, shown):
+    assert display_text(raw) == shown
+
+
+def test_normalise_name_folds_accents_and_case():
+    assert normalise_name("José  García-López") == "jose garcia-lopez"
+
+
+def test_merge_newer_wins_and_fills_gaps():
+    old = make_paper(version=1, doi="10.1/old", code_url=None)
+    new = make_paper(version=2, title="New", doi=None, versions=(Version(2),))
+    merged = merge(old, new)
+    assert (merged.version, merged.title, merged.doi) == (2, "New", "10.1/old")
+    assert [v.number for v in merged.versions] == [1, 2]
+
+
+def test_merge_older_only_fills_gaps():
+    new = make_paper(version=3, title="Kept")
+    older = make_paper(version=1, title="Ignored", code_url="https://github.com/a/b")
+    merged = merge(new, older)
+    assert (merged.version, merged.title, merged.code_url) == (3, "Kept", "https://github.com/a/b")
+
+
+def test_merge_returns_old_object_when_nothing_changes():
+    paper = make_paper()
+    assert merge(paper, make_paper()) is paper
+
+
+def test_dict_round_trip_and_hash_stability():
+    paper = make_paper(published_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    assert from_dict(to_dict(paper)) == paper
+    assert from_dict(to_dict(paper)).content_hash == paper.content_hash
+    assert make_paper(title="Other").content_hash != paper.content_hash
