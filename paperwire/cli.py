@@ -188,7 +188,9 @@ def ingest_file(settings, paths) -> None:
     """Read JSONL files (gzipped or not): paperwire exports, plain JSONL or the arXiv snapshot."""
     from paperwire.sources import files
 
-    _ingest_fetched(settings, files.fetch(paths), source=files.SOURCE)
+    with opened_store(settings) as store:  # lines stored before are recognised, not re-parsed
+        batches = files.fetch(paths, seen=lambda hashes: store.seen_records(files.SOURCE, hashes))
+        _ingest_fetched(settings, batches, source=files.SOURCE)
 
 
 @cli.command()

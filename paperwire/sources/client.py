@@ -1,0 +1,144 @@
+"""How fetchers talk HTTP to upstream services: one paced connection, bounded retries.
+
+Every fetcher sends its requests through `get`, which waits its turn on a
+`Pacing` (arXiv asks for one request every 3 seconds over a single connection,
+https://info.arxiv.org/help/api/tou.html), retries 429/5xx answers and
+connection failures with exponential backoff, honours `Retry-After`, and turns
+what is left into a `FetchError`. What a response means is the source
+module's business.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Callable, Iterator
+
+import httpx
+
+from paperwire import __version__
+from paperwire.sources import FetchError
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"paperwire/{__version__} (self-hosted research-paper discovery; python-httpx)"
+TIMEOUT = httpx.Timeout(60.0, connect=10.0)  # arXiv builds large pages slowly
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+ERROR_BODY_CHARS = 300  # how much of an error response goes into a message
+
+
+@dataclass
+class Pacing:
+    """Keeps at least `interval_seconds` between the end of one request and the start
+    of the next. Pass your own `clock` and `sleep` to test without waiting."""
+
+    interval_seconds: float = 3.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    _last_at: float | None = field(default=None, init=False, repr=False)
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Wait until a request may start; the interval counts from when it ends."""
+        if self._last_at is not None:
+            remaining = self._last_at + self.interval_seconds - self.clock()
+            if remaining > 0:
+                self.sleep(remaining)
+        try:
+            yield
+        finally:
+            self._last_at = self.clock()
+
+
+@dataclass(frozen=True)
+class Retry:
+    """How often to retry and how long to wait: backoff doubles from `backoff_seconds`;
+    a `Retry-After` longer than `max_wait_seconds` is not waited for."""
+
+    attempts: int = 5
+    backoff_seconds: float = 3.0
+    max_wait_seconds: float = 300.0
+
+    def backoff(self, attempt: int) -> float:
+        return min(self.backoff_seconds * 2 ** (attempt - 1), self.max_wait_seconds)
+
+
+RETRY = Retry()
+
+
+def open_client() -> httpx.Client:
+    """An HTTP client with one connection, explicit timeouts and paperwire's User-Agent."""
+    return httpx.Client(
+        headers={"User-Agent": USER_AGENT},
+        timeout=TIMEOUT,
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        follow_redirects=True,
+    )
+
+
+def get(
+    client: httpx.Client,
+    url: str,
+    *,
+    pacing: Pacing,
+    params: dict | None = None,
+    retry: Retry = RETRY,
+    accept: frozenset[int] = frozenset(),
+) -> httpx.Response:
+    """GET `url`, retrying transient failures; returns a 2xx response or one whose
+    status is in `accept`. Raises FetchError when the attempts run out or the
+    status is a client error."""
+    for attempt in range(1, retry.attempts + 1):
+        with pacing.turn():
+            try:
+                response = client.get(url, params=params)
+            except httpx.TransportError as error:
+                problem, wait, target = f"{type(error).__name__}: {error}", None, url
+            else:
+                if response.is_success or response.status_code in accept:
+                    return response
+                target = str(response.url)
+                if response.status_code not in RETRY_STATUSES:
+                    raise FetchError(
+                        f"GET {target} answered {response.status_code}: {_excerpt(response)}"
+                    )
+                problem, wait = f"status {response.status_code}", _retry_after(response)
+        wait = retry.backoff(attempt) if wait is None else wait
+        if attempt == retry.attempts:
+            break
+        if wait > retry.max_wait_seconds:
+            raise FetchError(
+                f"GET {target} answered {problem} and asked us to wait {wait:.0f} s; try again later"
+            )
+        log.warning("GET %s: %s; retry %d/%d in %.1f s", target, problem, attempt,
+                    retry.attempts - 1, wait)
+        pacing.sleep(wait)
+    raise FetchError(
+        f"GET {target} failed {retry.attempts} times, last with {problem}; "
+        "the service may be down, try again later"
+    )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds the server asks us to wait (delta-seconds or an HTTP date), if it says."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        until = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=timezone.utc)
+    return max((until - datetime.now(timezone.utc)).total_seconds(), 0.0)
+
+
+def _excerpt(response: httpx.Response) -> str:
+    text = " ".join(response.text.split())
+    return text[:ERROR_BODY_CHARS] or "(empty body)"

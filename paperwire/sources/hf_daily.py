@@ -1,0 +1,167 @@
+"""Hugging Face Daily Papers: the community's daily list, as papers plus daily entries.
+
+`GET /api/daily_papers?date=YYYY-MM-DD&p=N&limit=100` answers a JSON array of
+items, each wrapping a `paper`. This module turns an item into a `Paper` (what
+HF knows of the arXiv paper, with code and project links) and a `DailyEntry`
+(its place on that day's list: upvotes, comments, submitter). The list day is
+the day we asked for, or `submittedOnDailyAt` when parsing without one; never
+the arXiv date (hub-docs#2065). HF does not say which arXiv version it read,
+so its papers have version 0 and only fill what arXiv sources leave empty.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime, timedelta
+from typing import Iterable, Iterator
+
+import httpx
+
+from paperwire.papers import Author, InvalidArxivId, Paper, parse_arxiv_id, parse_time
+from paperwire.sources import Batch, FetchError, Skipped
+from paperwire.sources.client import RETRY, Pacing, Retry, get, open_client
+from paperwire.store import DailyEntry
+
+log = logging.getLogger(__name__)
+
+SOURCE = "hf_daily"
+PATH = "/api/daily_papers"
+PAGE_SIZE = 100  # the API's largest `limit`
+MAX_PAGES_PER_DAY = 50  # a day's list is a few dozen papers; more means a paging loop
+REQUEST_INTERVAL_SECONDS = 1.0  # HF allows about 500 requests per 5 minutes
+
+
+def parse(data: bytes, *, day: date | None = None, seen_at: datetime | None = None) -> Batch:
+    """Papers and daily entries of one page. `day` is the list day asked for (else each
+    item's `submittedOnDailyAt`). Items without an arXiv id are skipped; raises
+    FetchError when the page is not a JSON array."""
+    try:
+        items = json.loads(data)
+    except ValueError as error:
+        raise FetchError(f"the Hugging Face daily papers page is not JSON ({error})") from None
+    if not isinstance(items, list):
+        raise FetchError(f"the Hugging Face daily papers page is a {type(items).__name__}, "
+                         "not a JSON array; check PAPERWIRE_HF_URL")
+    batch = Batch()
+    for position, item in enumerate(items, 1):
+        paper = item.get("paper") if isinstance(item, dict) else None
+        record_id = str(paper.get("id")) if isinstance(paper, dict) and paper.get("id") else f"item {position}"
+        try:
+            paper_record, entry = parse_item(item, day=day, seen_at=seen_at)
+        except (ValueError, TypeError, AttributeError, InvalidArxivId) as error:
+            batch.skipped.append(Skipped(record_id, str(error) or type(error).__name__))
+            continue
+        batch.papers.append(paper_record)
+        batch.daily_entries.append(entry)
+    return batch
+
+
+def parse_item(item: dict, *, day: date | None = None,
+               seen_at: datetime | None = None) -> tuple[Paper, DailyEntry]:
+    """One list item as (paper, daily entry); raises ValueError when it has no arXiv id,
+    no title or no list day."""
+    paper = item.get("paper")
+    if not isinstance(paper, dict):
+        raise ValueError("item has no paper object")
+    try:
+        arxiv_id, _ = parse_arxiv_id(str(paper.get("id") or ""))
+    except InvalidArxivId:
+        raise ValueError(f"paper id {paper.get('id')!r} is not an arXiv id") from None
+    title = (paper.get("title") or item.get("title") or "").strip()
+    if not title:
+        raise ValueError(f"{arxiv_id} has no title")
+    listed_at = parse_time(paper.get("submittedOnDailyAt"))
+    list_day = day or (listed_at.date() if listed_at else None)
+    if list_day is None:
+        raise ValueError(f"{arxiv_id} has no submittedOnDailyAt and no day was asked for")
+    record = Paper(
+        arxiv_id=arxiv_id,
+        title=title,
+        abstract=(paper.get("summary") or item.get("summary") or "").strip(),
+        authors=tuple(
+            Author(a["name"].strip()) for a in paper.get("authors") or ()
+            if isinstance(a, dict) and (a.get("name") or "").strip()
+        ),
+        version=0,
+        published_at=parse_time(paper.get("publishedAt")),
+        code_url=paper.get("githubRepo") or None,
+        project_url=paper.get("projectPage") or None,
+        source=SOURCE,
+    )
+    organization = paper.get("organization") or item.get("organization") or {}
+    entry = DailyEntry(
+        day=list_day,
+        arxiv_id=arxiv_id,
+        source=SOURCE,
+        upvote_count=int(paper.get("upvotes") or 0),
+        comment_count=int(item.get("numComments") or 0),
+        submitted_by=_user(paper.get("submittedOnDailyBy")) or _user(item.get("submittedBy")),
+        organization=organization.get("name") if isinstance(organization, dict) else None,
+        github_repo=paper.get("githubRepo") or None,
+        github_star_count=_optional_int(paper.get("githubStars")),
+        project_url=paper.get("projectPage") or None,
+        thumbnail_url=item.get("thumbnail") or None,
+        ai_summary=paper.get("ai_summary") or None,
+        seen_at=seen_at,
+    )
+    return record, entry
+
+
+def days_between(from_day: date, until_day: date) -> list[date]:
+    """Every day from `from_day` to `until_day`, both included; empty when reversed."""
+    return [from_day + timedelta(days=n) for n in range((until_day - from_day).days + 1)]
+
+
+def fetch(
+    days: Iterable[date],
+    *,
+    base_url: str,
+    pacing: Pacing,
+    now: datetime | None = None,
+    page_size: int = PAGE_SIZE,
+    retry: Retry = RETRY,
+    client: httpx.Client | None = None,
+) -> Iterator[Batch]:
+    """Yield one Batch per page of each day's list. A page leads to the next through
+    its `Link: rel="next"` header, or, without one, while pages come back full.
+    Raises FetchError when a page cannot be read."""
+    own_client = client is None
+    client = client or open_client()
+    try:
+        for day in days:
+            yield from _fetch_day(client, day, base_url=base_url, pacing=pacing, now=now,
+                                  page_size=page_size, retry=retry)
+    finally:
+        if own_client:
+            client.close()
+
+
+def _fetch_day(client, day, *, base_url, pacing, now, page_size, retry) -> Iterator[Batch]:
+    url = base_url.rstrip("/") + PATH
+    params: dict | None = {"date": day.isoformat(), "p": "0", "limit": str(page_size)}
+    for page in range(MAX_PAGES_PER_DAY):
+        response = get(client, url, params=params, pacing=pacing, retry=retry)
+        batch = parse(response.content, day=day, seen_at=now)
+        count = len(batch.papers) + len(batch.skipped)
+        if count == 0:  # past the end of the list
+            return
+        yield batch
+        next_url = response.links.get("next", {}).get("url")
+        if next_url:
+            url, params = str(response.url.join(next_url)), None
+        elif count >= page_size:
+            url = base_url.rstrip("/") + PATH
+            params = {"date": day.isoformat(), "p": str(page + 1), "limit": str(page_size)}
+        else:
+            return
+    log.warning("daily papers for %s still had pages after %d; stopped there", day, MAX_PAGES_PER_DAY)
+
+
+def _user(value) -> str | None:
+    """A user's handle: `user` inside a paper, `name` in an item's `submittedBy`."""
+    return (value.get("user") or value.get("name") or None) if isinstance(value, dict) else None
+
+
+def _optional_int(value) -> int | None:
+    return int(value) if value is not None and value != "" else None
