@@ -176,8 +176,9 @@ def ingest_hf(settings, day, from_day, until_day) -> None:
         days = hf_daily.days_between(first, last)
         if not days:
             raise click.UsageError(f"--from {first} is after --until {last}")
-    batches = hf_daily.fetch(days, base_url=settings.hf_url, now=now,
-                             pacing=Pacing(hf_daily.REQUEST_INTERVAL_SECONDS))
+    # HF asks less than arXiv; an interval set lower than HF's (0 for a local mirror) applies to both.
+    interval = min(hf_daily.REQUEST_INTERVAL_SECONDS, settings.request_interval_seconds)
+    batches = hf_daily.fetch(days, base_url=settings.hf_url, now=now, pacing=Pacing(interval))
     _ingest_fetched(settings, batches, source=hf_daily.SOURCE)
 
 
