@@ -237,5 +237,33 @@ def export(settings: config.Settings, output: Path | None) -> None:
     click.echo(f"exported {count} papers", err=output is None)
 
 
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on (default: PAPERWIRE_HOST, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port to listen on (default: PAPERWIRE_PORT, 8000).")
+@click.option("--no-harvest", is_flag=True, help="Do not harvest new papers in the background.")
+@click.pass_obj
+def serve(settings: config.Settings, host: str | None, port: int | None, no_harvest: bool) -> None:
+    """Run the web server and, unless turned off, the background harvest."""
+    import dataclasses
+
+    import uvicorn
+
+    from paperwire.web.app import create_app
+
+    settings = dataclasses.replace(
+        settings, host=host or settings.host, port=port or settings.port,
+        harvest_enabled=settings.harvest_enabled and not no_harvest,
+    )
+    try:
+        app = create_app(settings)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    harvest = (f"harvest every {settings.harvest_interval_minutes} min" if settings.harvest_enabled
+               else "harvest off")
+    click.echo(f"paperwire: http://{settings.host}:{settings.port}, {harvest}")  # no URL: it may hold a password
+    uvicorn.run(app, host=settings.host, port=settings.port, server_header=False)
+
+
 def main() -> None:
     cli(prog_name="paperwire")

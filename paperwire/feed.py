@@ -1,0 +1,96 @@
+"""The daily page's logic: which papers a day shows, in what order, on which page.
+
+A day shows its community list first (Hugging Face Daily Papers, most upvoted
+first), then every other paper first published that day, newest first. The list
+is short (a few dozen papers) and stays on page 1; the day's other papers, up to
+a thousand or more on a busy arXiv day, are paged. Reading the store is
+`day_feed`'s; `combine` and `page_count` are pure. Rendering is the web layer's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from paperwire.papers import Paper
+from paperwire.store import DailyEntry, Store
+
+PAGE_SIZE = 50  # papers of the day per page, besides the community list on page 1
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """A paper as the daily page shows it, with its place on the day's list if it has one."""
+
+    paper: Paper
+    entry: DailyEntry | None = None
+
+    @property
+    def upvote_count(self) -> int | None:
+        return self.entry.upvote_count if self.entry else None
+
+
+@dataclass(frozen=True)
+class DayFeed:
+    """One page of one day: `items` in display order, and where the neighbours are."""
+
+    day: date
+    items: list[FeedItem]
+    page: int
+    page_count: int
+    paper_count: int  # distinct papers the day shows over all its pages
+    listed_count: int  # of which on the community list
+    previous_day: date | None
+    next_day: date | None
+
+
+def combine(
+    entries: list[DailyEntry], listed: dict[str, Paper], day_papers: list[Paper]
+) -> list[FeedItem]:
+    """The list's papers by upvotes (ties by id), then `day_papers` in their order, each once.
+
+    `listed` maps the entries' arXiv ids to papers; an entry whose paper is not
+    there (not ingested) is left out, because there is nothing to show for it.
+    """
+    ranked = sorted(entries, key=lambda e: (-e.upvote_count, e.arxiv_id))
+    items, seen = [], set()
+    for entry in ranked:
+        paper = listed.get(entry.arxiv_id)
+        if paper is not None and entry.arxiv_id not in seen:
+            items.append(FeedItem(paper, entry))
+            seen.add(entry.arxiv_id)
+    items.extend(FeedItem(p) for p in day_papers if p.arxiv_id not in seen)
+    return items
+
+
+def page_count(day_paper_count: int, *, page_size: int = PAGE_SIZE) -> int:
+    """Pages a day needs: at least one, even when it is empty or only has its list."""
+    return max(1, -(-day_paper_count // page_size))
+
+
+def day_feed(store: Store, day: date, *, page: int = 1, page_size: int = PAGE_SIZE) -> DayFeed:
+    """Page `page` (from 1) of `day`. A page past the end has no items; an empty day is
+    a feed with no items, not an error.
+
+    Page n holds the day's papers from (n - 1) * page_size up to n * page_size in
+    store order, less those already shown on the list: no paper appears twice or
+    goes missing, at the price of a page being a little short where they overlap.
+    """
+    entries = store.daily_entries(day)
+    listed = store.get_papers(e.arxiv_id for e in entries) if entries else {}
+    day_papers = store.papers_on_day(day, limit=page_size, offset=(page - 1) * page_size)
+    day_count = store.count_papers_on_day(day)
+    previous_day, next_day = store.adjacent_days(day)
+    return DayFeed(
+        day=day,
+        items=combine(
+            entries if page == 1 else [], listed,
+            [p for p in day_papers if p.arxiv_id not in listed],
+        ),
+        page=page,
+        page_count=page_count(day_count, page_size=page_size),
+        paper_count=len(listed) + day_count - sum(1 for p in listed.values() if p.day == day),
+        listed_count=len(listed),
+        previous_day=previous_day,
+        next_day=next_day,
+    )

@@ -1,0 +1,100 @@
+"""The JSON API under /api: the same domain calls as the pages, as data.
+
+Every answer is an object with `ok`; an error is `{"ok": false, "error": "...",
+"status": 404}` with the same HTTP status, built by `error` (the app's error
+handler calls it for every /api/ address). Papers are `papers.to_dict`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from paperwire.papers import to_dict
+from paperwire.store import DailyEntry, JobRun
+from paperwire.web import params
+from paperwire.web.pages import STATUS_RUN_COUNT, day_feed
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status)
+
+
+def day(request: Request) -> JSONResponse:
+    """`/api/days/YYYY-MM-DD` or `/api/days/latest`, with `?page=`."""
+    store = request.app.state.store
+    text = request.path_params["day"]
+    if text == "latest":
+        wanted = store.latest_day()
+        if wanted is None:
+            raise HTTPException(404, "the store has no papers yet; bring some in with paperwire ingest")
+    else:
+        wanted = params.day(text)
+    page = day_feed(request, wanted)
+    return JSONResponse({
+        "ok": True,
+        "day": page.day.isoformat(),
+        "page": page.page,
+        "page_count": page.page_count,
+        "paper_count": page.paper_count,
+        "listed_count": page.listed_count,
+        "previous_day": _iso(page.previous_day),
+        "next_day": _iso(page.next_day),
+        "items": [
+            {"paper": to_dict(item.paper), "daily_entry": _entry(item.entry)} for item in page.items
+        ],
+    })
+
+
+def paper(request: Request) -> JSONResponse:
+    """`/api/papers/<arxiv_id>`: the paper and its daily-list entries."""
+    store = request.app.state.store
+    arxiv_id = params.arxiv_id(request.path_params["arxiv_id"])
+    found = store.get_paper(arxiv_id)  # NotFound becomes a 404 answer
+    return JSONResponse({
+        "ok": True,
+        "paper": to_dict(found),
+        "daily_entries": [_entry(e) for e in store.daily_entries_for(arxiv_id)],
+    })
+
+
+def status(request: Request) -> JSONResponse:
+    """`/api/status`: store counts, the harvest schedule and recent job runs."""
+    store = request.app.state.store
+    settings = request.app.state.settings
+    harvester = request.app.state.harvester
+    stats = dataclasses.asdict(store.stats())
+    stats.update(first_day=_iso(stats["first_day"]), last_day=_iso(stats["last_day"]))
+    return JSONResponse({
+        "ok": True,
+        "stats": stats,
+        "harvest": {
+            "is_enabled": harvester is not None,
+            "interval_minutes": settings.harvest_interval_minutes,
+            "categories": settings.categories,
+            "is_hf_daily_enabled": settings.harvest_hf_daily,
+            "next_run_at": _iso(harvester.next_run_at) if harvester else None,
+        },
+        "job_runs": [_job_run(r) for r in store.recent_job_runs(limit=STATUS_RUN_COUNT)],
+    })
+
+
+def _entry(entry: DailyEntry | None) -> dict | None:
+    if entry is None:
+        return None
+    data = dataclasses.asdict(entry)
+    data.update(day=entry.day.isoformat(), seen_at=_iso(entry.seen_at))
+    return data
+
+
+def _job_run(run: JobRun) -> dict:
+    data = dataclasses.asdict(run)
+    data.update(started_at=_iso(run.started_at), finished_at=_iso(run.finished_at))
+    return data
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None

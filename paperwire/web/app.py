@@ -1,0 +1,185 @@
+"""The web application: `create_app` and the one URL map, errors, security headers, lifespan.
+
+Pages (pages.py) and the JSON API (api.py) are thin: they parse the request,
+call the domain modules and render. This module wires them together, turns
+every error into the shape of the layer that was asked (an HTML page, or the
+API's `{"ok": false, ...}`), sets the headers every answer carries, and runs
+the background harvest (harvest.py) for as long as the app is up.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from paperwire.config import Settings
+from paperwire.harvest import Harvester
+from paperwire.store import NotFound, Store, open_store
+from paperwire.web import api, pages
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 64 * 1024  # every form we have is a few fields; nothing uploads
+STATIC_MAX_AGE_SECONDS = 7 * 24 * 3600  # pages link static files by content hash
+# No script at all, styles and images only from here, no framing, forms post only here.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate CSP 2
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
+    """The paperwire web app. It opens the store that settings name unless `store` is
+    given (and then leaves closing it to the caller); raises StoreError if it cannot."""
+    own_store = store is None
+    store = store or open_store(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        if _harvest_wanted(settings):
+            app.state.harvester = Harvester(settings, url=store.url)
+            app.state.harvester.start()
+        try:
+            yield
+        finally:
+            if app.state.harvester is not None:
+                await run_in_threadpool(app.state.harvester.stop)
+            if own_store:
+                store.close()
+
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[Middleware(SecurityHeaders), Middleware(LimitRequestSize, max_bytes=MAX_REQUEST_BYTES)],
+        exception_handlers={HTTPException: _http_error, NotFound: _not_found, Exception: _server_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.harvester = None  # until the lifespan starts one
+    return app
+
+
+def _harvest_wanted(settings: Settings) -> bool:
+    return settings.harvest_enabled and bool(settings.categories or settings.harvest_hf_daily)
+
+
+class CachedStaticFiles(StaticFiles):
+    """Static files that browsers may keep for a week (ETag and Last-Modified still apply)."""
+
+    def file_response(self, *args, **kwargs) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE_SECONDS}"
+        return response
+
+
+ROUTES = [
+    Route("/", pages.latest, name="latest"),
+    Route("/day", pages.pick_day, name="pick_day"),
+    Route("/day/{day}", pages.day_page, name="day"),
+    # Old-style ids have a slash (hep-th/9901001), so the id is a path; .bib goes first.
+    Route("/paper/{arxiv_id:path}.bib", pages.paper_bibtex, name="paper_bibtex"),
+    Route("/paper/{arxiv_id:path}", pages.paper, name="paper"),
+    Route("/status", pages.status, name="status"),
+    Route("/api/days/{day}", api.day, name="api_day"),
+    Route("/api/papers/{arxiv_id:path}", api.paper, name="api_paper"),
+    Route("/api/status", api.status, name="api_status"),
+    Mount("/static", CachedStaticFiles(directory=pages.STATIC), name="static"),
+]
+
+
+# --- errors: one handler, two shapes --------------------------------------------
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    """The error in the shape of the layer asked: JSON under /api/, an HTML page elsewhere."""
+    if request.url.path.startswith("/api/"):
+        return api.error(status, message)
+    return pages.error(request, status, message)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    message = exc.detail
+    if exc.status_code == 404 and message == "Not Found":  # the router found no route
+        message = f"there is nothing at {request.url.path}"
+    response = error_response(request, exc.status_code, message)
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _not_found(request: Request, exc: NotFound) -> Response:
+    return error_response(request, 404, str(exc))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # Starlette logs the traceback after this handler; the client gets no internals.
+    return error_response(request, 500, "something went wrong on the server; its log says what")
+
+
+# --- middleware -------------------------------------------------------------------
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every response, errors included."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class LimitRequestSize:
+    """Refuses request bodies over `max_bytes` with 413: at once when Content-Length says
+    so, or as soon as a streamed body passes the limit."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = Headers(scope=scope).get("content-length", "0")
+        if not length.isascii() or not length.isdigit() or int(length) > self.max_bytes:
+            response = error_response(Request(scope), 413, self._message())
+            return await response(scope, receive, send)
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise HTTPException(413, self._message())
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    def _message(self) -> str:
+        return f"the request body is over the limit of {self.max_bytes} bytes"

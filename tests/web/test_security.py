@@ -1,0 +1,34 @@
+"""Headers every answer carries, and static files that browsers may cache."""
+
+from __future__ import annotations
+
+import pytest
+
+from paperwire.web.app import SECURITY_HEADERS
+from paperwire.web.pages import static_url
+
+
+@pytest.mark.parametrize("path", ["/", "/status", "/api/status", "/api/nothing", "/nothing",
+                                  "/static/style.css"])
+def test_security_headers_on_every_answer(client, path):
+    response = client.get(path)
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp  # so no script runs at all
+    assert "frame-ancestors 'none'" in csp
+
+
+def test_static_files_are_cached_and_versioned(client):
+    url = static_url("style.css")
+    assert url.startswith("/static/style.css?v=")
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "public, max-age=604800"
+    assert "etag" in response.headers
+    assert url in client.get("/").text
+
+
+def test_pages_use_no_inline_script_or_style(client):
+    html = client.get("/status").text
+    assert "<script" not in html and "<style" not in html and "style=" not in html

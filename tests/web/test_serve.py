@@ -1,0 +1,68 @@
+"""End to end: `paperwire serve` as its own process on a free port, asked over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from paperwire.store import open_store
+from tests.conftest import make_paper
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_SECONDS = 20
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(process: subprocess.Popen, base_url: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"paperwire serve exited with {process.returncode}:\n{process.stdout.read()}")
+        try:
+            httpx.get(f"{base_url}/api/status", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"paperwire serve did not answer within {START_TIMEOUT_SECONDS} s")
+
+
+def test_serve(tmp_path):
+    url = f"sqlite:///{tmp_path}/paperwire.db"
+    store = open_store(url)
+    store.upsert_papers([make_paper(arxiv_id="hep-th/9901001", title="Served Over HTTP")], source="test")
+    store.close()
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paperwire", "serve", "--no-harvest", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": url},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        wait_until_up(process, base_url)
+        daily = httpx.get(f"{base_url}/")
+        assert daily.status_code == 200 and "Served Over HTTP" in daily.text
+        assert daily.headers["x-content-type-options"] == "nosniff"
+        assert httpx.get(f"{base_url}/paper/hep-th/9901001.bib").text.startswith("@misc{lovelace2025served,")
+        status = httpx.get(f"{base_url}/api/status").json()
+        assert status["stats"]["paper_count"] == 1 and status["harvest"]["is_enabled"] is False
+        assert httpx.get(f"{base_url}/api/papers/2503.99999").json()["status"] == 404
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    # uvicorn shuts down cleanly on SIGTERM, then re-raises the signal for its exit status.
+    assert process.returncode in (0, -signal.SIGTERM), output
+    assert "Application shutdown complete." in output
+    assert f"paperwire: http://127.0.0.1:{port}, harvest off" in output
