@@ -71,7 +71,8 @@ def run(
             store, hf_daily.SOURCE, now=now, stop=stop,
             batches=lambda: fetch_hf_daily(
                 [now.date()], base_url=settings.hf_url, now=now,
-                pacing=Pacing(hf_daily.REQUEST_INTERVAL_SECONDS),
+                # as `paperwire ingest hf`: a shorter interval set for arXiv (0 for a mirror) applies too
+                pacing=Pacing(min(hf_daily.REQUEST_INTERVAL_SECONDS, settings.request_interval_seconds)),
             ),
         ))
     return outcomes
