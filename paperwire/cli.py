@@ -11,6 +11,7 @@ import logging
 import sys
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 from tqdm import tqdm
@@ -50,6 +51,15 @@ def opened_store(settings: config.Settings):
         yield store
     finally:
         store.close()
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ***, fit for printing."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def progress_bar(description: str, total: int | None = None, unit: str = "paper") -> tqdm:
@@ -200,7 +210,7 @@ def stats(settings: config.Settings) -> None:
     """Print what the store holds."""
     with opened_store(settings) as store:
         s = store.stats()
-    click.echo(f"store: {settings.database_url}")
+    click.echo(f"store: {redact_url(settings.database_url)}")
     click.echo(f"papers: {s.paper_count} ({s.deleted_count} deleted)")
     click.echo(f"daily entries: {s.daily_entry_count}")
     click.echo(f"embedded: {s.embedded_count}")

@@ -253,9 +253,7 @@ _LATEX_REPLACEMENTS = {
     # font switches inside a group, as in {\em word}: keep the word, drop the switch
     r"\em": "", r"\it": "", r"\bf": "", r"\rm": "", r"\sc": "", r"\tt": "",
 }
-_LATEX_COMMAND = re.compile(
-    r"\\(?:[a-zA-Z]+|[&%_$#])(?![a-zA-Z])"
-)
+_LATEX_COMMAND = re.compile(r"\\(?:[a-zA-Z]+(?![a-zA-Z])|[&%_$#])")
 _LATEX_ACCENTS = {
     "'": "\u0301", "`": "\u0300", '"': "\u0308", "^": "\u0302", "~": "\u0303", "c": "\u0327",
     "=": "\u0304", ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b",

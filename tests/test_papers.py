@@ -73,3 +73,11 @@ def test_dict_round_trip_and_hash_stability():
     assert from_dict(to_dict(paper)) == paper
     assert from_dict(to_dict(paper)).content_hash == paper.content_hash
     assert make_paper(title="Other").content_hash != paper.content_hash
+
+
+@pytest.mark.parametrize("raw, shown", [
+    (r"R\&D at 50\%of cost", "R&D at 50%of cost"),
+    (r"snake\_case and \#1", "snake_case and #1"),
+])
+def test_display_text_escaped_symbols(raw, shown):
+    assert display_text(raw) == shown
