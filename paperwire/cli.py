@@ -275,5 +275,93 @@ def serve(settings: config.Settings, host: str | None, port: int | None, no_harv
     uvicorn.run(app, host=settings.host, port=settings.port, server_header=False)
 
 
+@cli.group("db")
+def db_group() -> None:
+    """Manage the database: migrate it, copy it between engines."""
+
+
+@db_group.command("migrate")
+@click.pass_obj
+def db_migrate(settings: config.Settings) -> None:
+    """Apply pending migrations (every command does this on open; run it once before a rollout)."""
+    with opened_store(settings):
+        pass
+    click.echo(f"store {redact_url(settings.database_url)}: schema up to date")
+
+
+@db_group.command("copy")
+@click.argument("from_url")
+@click.argument("to_url")
+def db_copy(from_url: str, to_url: str) -> None:
+    """Copy every paper, daily entry, vector, checkpoint and job run from FROM_URL into
+    an empty store at TO_URL (SQLite or PostgreSQL, either way), then compare checksums."""
+    from paperwire.store import copy as store_copy
+
+    bars: dict[str, tqdm] = {}
+    try:
+        source, target = open_store(from_url), open_store(to_url)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        held = source.stats()
+        totals = {"papers": held.paper_count, "daily entries": held.daily_entry_count,
+                  "embeddings": held.embedded_count}
+
+        def on_progress(stage: str, count: int) -> None:
+            if stage not in bars:
+                bars[stage] = progress_bar(f"copy {stage}", totals.get(stage), unit="row")
+            bars[stage].update(count)
+
+        report = store_copy.copy(source, target, on_progress=on_progress)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        for bar in bars.values():
+            bar.close()
+        source.close()
+        target.close()
+    for label, url, digest in (("from", from_url, report.source), ("to", to_url, report.target)):
+        click.echo(f"{label} {redact_url(url)}:")
+        for line in digest.lines():
+            click.echo(f"  {line}")
+    if report.stale_embedding_count:
+        click.echo(f"{report.stale_embedding_count} stale vectors not copied; `paperwire worker` re-embeds them")
+    if not report.is_identical:
+        raise click.ClickException("the copy differs from the original (see the checksums above)")
+    click.echo(f"copied: checksums match ({report.target.paper_count} papers)")
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Run each due job once, then exit.")
+@click.option("--job", "job_names", type=click.Choice(["harvest", "embed"]), multiple=True,
+              help="Run only this job (repeatable; default: harvest and embed).")
+@click.pass_obj
+def worker(settings: config.Settings, once: bool, job_names: tuple[str, ...]) -> None:
+    """Run background jobs (harvest, embedding) under leases, so any number of workers
+    on one PostgreSQL database run each job at most once at a time."""
+    import signal
+    import threading
+
+    from paperwire import worker as jobs
+
+    names = job_names or ("harvest", "embed")
+    stop = threading.Event()
+    chosen = [jobs.harvest_job(settings, stop=stop) if name == "harvest" else jobs.embed_job(settings, stop=stop)
+              for name in names]
+    holder = jobs.default_holder()
+    with opened_store(settings) as store:
+        if once:
+            summaries = jobs.run_jobs(store, chosen, holder=holder)
+            ran = {name: summary for name, summary in summaries.items() if summary}
+            click.echo("; ".join(f"{name}: {summary}" for name, summary in ran.items()) or "nothing was due")
+            return
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        click.echo(f"worker {holder}: {', '.join(names)} every {jobs.POLL_SECONDS:.0f} s; Ctrl-C stops")
+        try:
+            jobs.run_forever(store, chosen, holder=holder, stop=stop)
+        except KeyboardInterrupt:
+            pass
+    click.echo(f"worker {holder} stopped")
+
 def main() -> None:
     cli(prog_name="paperwire")

@@ -195,6 +195,25 @@ class Store(Protocol):
 
     def recent_job_runs(self, *, limit: int = 20) -> list[JobRun]: ...
 
+    # leases ---------------------------------------------------------------
+    # A lease lets one process at a time run a job (harvest, embedding); it expires
+    # at `now + ttl_seconds` unless renewed, so a holder that dies frees it.
+    def acquire_lease(self, name: str, holder: str, *, ttl_seconds: float, now: datetime) -> bool:
+        """Take lease `name` if it is free, expired or already `holder`'s; False while another holds it."""
+
+    def renew_lease(self, name: str, holder: str, *, ttl_seconds: float, now: datetime) -> bool:
+        """Extend a lease `holder` still holds; False if it was taken over (or released) meanwhile."""
+
+    def release_lease(self, name: str, holder: str) -> bool:
+        """Give the lease up; False if `holder` did not hold it."""
+
+    # listings for `paperwire db copy` --------------------------------------
+    def checkpoints(self) -> dict[str, str]:
+        """Every saved checkpoint, by name."""
+
+    def embedding_models(self) -> list[str]:
+        """The models that have vectors in the store, sorted."""
+
 
 SUPPORTED_URLS = "sqlite:///path/to/paperwire.db or postgresql://user:pass@host/dbname"
 

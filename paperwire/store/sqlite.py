@@ -512,6 +512,41 @@ class SQLiteStore:
             for row in rows
         ]
 
+    # leases -----------------------------------------------------------------
+    def acquire_lease(self, name: str, holder: str, *, ttl_seconds: float, now: datetime) -> bool:
+        with self._write() as db:
+            return db.execute(
+                "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at"
+                " WHERE leases.holder = excluded.holder OR leases.expires_at <= ? RETURNING name",
+                (name, holder, _lease_time(now + timedelta(seconds=ttl_seconds)), _lease_time(now)),
+            ).fetchone() is not None
+
+    def renew_lease(self, name: str, holder: str, *, ttl_seconds: float, now: datetime) -> bool:
+        with self._write() as db:
+            return db.execute(
+                "UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ?",
+                (_lease_time(now + timedelta(seconds=ttl_seconds)), name, holder),
+            ).rowcount == 1
+
+    def release_lease(self, name: str, holder: str) -> bool:
+        with self._write() as db:
+            return db.execute(
+                "DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder)
+            ).rowcount == 1
+
+    # listings -----------------------------------------------------------------
+    def checkpoints(self) -> dict[str, str]:
+        return dict(self._reader.execute("SELECT name, value FROM checkpoints ORDER BY name").fetchall())
+
+    def embedding_models(self) -> list[str]:
+        return [row[0] for row in self._reader.execute("SELECT DISTINCT model FROM embeddings ORDER BY model")]
+
+
+def _lease_time(value: datetime) -> str:
+    """Fixed-width UTC text, so that expiry times compare correctly as strings."""
+    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
 
 _DAILY_COLUMNS = (
     "day", "arxiv_id", "source", "upvote_count", "comment_count", "submitted_by", "organization",

@@ -145,11 +145,11 @@ def test_embeddings_follow_text_changes(store):
     store.upsert_papers([make_paper(arxiv_id="2503.00001"), make_paper(arxiv_id="2503.00002")], source="t")
     todo = store.papers_to_embed("m")
     assert [p.arxiv_id for _, p in todo] == ["2503.00001", "2503.00002"]
-    rows = [(row_id, text_hash(p), np.full(4, i, dtype=np.float32)) for i, (row_id, p) in enumerate(todo)]
+    rows = [(row_id, text_hash(p), np.full(384, i, dtype=np.float32)) for i, (row_id, p) in enumerate(todo)]
     assert store.put_embeddings("m", rows) == 2
     assert store.papers_to_embed("m") == [] and store.embedding_count("m") == 2
     [(ids, vectors)] = list(store.iter_embeddings("m"))
-    assert ids.tolist() == [r[0] for r in rows] and vectors[1].tolist() == [1.0] * 4
+    assert ids.tolist() == [r[0] for r in rows] and vectors[1].tolist() == [1.0] * 384
     # a changed abstract needs a new vector; a stale vector for it is refused
     store.upsert_papers([make_paper(arxiv_id="2503.00001", version=2, abstract="New.")], source="t")
     assert [p.arxiv_id for _, p in store.papers_to_embed("m")] == ["2503.00001"]
