@@ -53,16 +53,17 @@ def ingest_pass(store, corpus: Path, limit: int | None) -> tuple[ingest.IngestRe
     return report, time.perf_counter() - started
 
 
-def postgres_url(workdir: Path) -> tuple[str, object]:
-    """A throwaway PostgreSQL database: DATABASE_URL-style from the environment, else pgserver."""
+def postgres_url() -> tuple[str, object]:
+    """A throwaway PostgreSQL database: PAPERWIRE_BENCH_DATABASE_URL (an empty database), else pgserver."""
     import os
 
-    url = os.environ.get("PAPERWIRE_TEST_DATABASE_URL")
+    url = os.environ.get("PAPERWIRE_BENCH_DATABASE_URL")
     if url:
         return url, None
     import pgserver
 
-    server = pgserver.get_server(workdir / "pg", cleanup_mode="stop")
+    # Its own folder outside ours: pgserver runs the server as a separate system user.
+    server = pgserver.get_server(tempfile.mkdtemp(prefix="paperwire-bench-pg-"), cleanup_mode="delete")
     return server.get_uri(), server
 
 
@@ -71,7 +72,7 @@ def run_backend(name: str, corpus: Path, limit: int | None, workdir: Path) -> di
     if name == "sqlite":
         url = f"sqlite:///{workdir}/bench.db"
     else:
-        url, server = postgres_url(workdir)
+        url, server = postgres_url()
     store = open_store(url)
     try:
         first, first_s = ingest_pass(store, corpus, limit)
