@@ -10,6 +10,7 @@ modules'; storing is ingest's; this module only decides when and what to ask.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ FIRST_HARVEST_DAYS = 3  # how far back a store that was never harvested starts
 OVERLAP_DAYS = 3
 MAX_RESULTS = 5_000  # per arXiv harvest: a few busy days of four big categories
 STOP_TIMEOUT_SECONDS = 5.0
+LEASE_BUSY_RETRY_SECONDS = 60.0  # another process holds the harvest lease: look again this soon
 RECENT_RUN_COUNT = 50  # job runs read back to find when the harvest last started
 
 
@@ -146,6 +148,7 @@ class Harvester:
         self.url = url
         self.clock = clock
         self.next_run_at: datetime | None = None
+        self.holder = f"serve:{os.getpid()}:{id(self):x}"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="paperwire-harvest", daemon=True)
 
@@ -178,7 +181,17 @@ class Harvester:
             store.close()
 
     def _step(self, store: Store) -> float:
-        """Harvest if due; return the seconds until the next harvest is due."""
+        """Harvest if due and no other process is harvesting (the "harvest" lease, shared
+        with `paperwire worker`); return the seconds until it should look again."""
+        from paperwire import worker
+
+        outcome = worker.run_with_lease(
+            store, worker.HARVEST_LEASE, self.holder, lambda: self._harvest_if_due(store),
+            worker.LEASE_TTL_SECONDS, clock=self.clock,
+        )
+        return outcome.value if outcome.ran else LEASE_BUSY_RETRY_SECONDS
+
+    def _harvest_if_due(self, store: Store) -> float:
         now = self.clock()
         runs = store.recent_job_runs(limit=RECENT_RUN_COUNT)
         interval = self.settings.harvest_interval_minutes
@@ -186,6 +199,8 @@ class Harvester:
         if self.next_run_at > now:
             return (self.next_run_at - now).total_seconds()
         self.next_run_at = now + timedelta(minutes=interval)
+        # We hold the lease, so a harvest run still marked running died with its process.
+        store.abandon_job_runs(JOB_PREFIX, now=now)
         # Once a run is recorded, the next step finds it and waits; with no source
         # enabled nothing is recorded, so wait here instead of spinning.
         return 0.0 if run(store, self.settings, now=now, stop=self._stop) else interval * 60.0

@@ -22,6 +22,7 @@ from paperwire.store import Store
 
 log = logging.getLogger(__name__)
 
+HARVEST_LEASE = "harvest"  # shared by `paperwire worker` and the harvest inside `paperwire serve`
 LEASE_TTL_SECONDS = 300.0  # a dead worker's job is taken over this long after its last renewal
 POLL_SECONDS = 60.0  # how often an idle worker looks for due jobs
 EMBED_BATCH_SIZE = 256  # papers per papers_to_embed / put_embeddings round
@@ -151,10 +152,11 @@ def harvest_job(settings, *, stop: threading.Event | None = None) -> Job:
         runs = store.recent_job_runs(limit=harvest.RECENT_RUN_COUNT)
         if harvest.due_at(runs, interval_minutes=settings.harvest_interval_minutes, now=now) > now:
             return None
+        store.abandon_job_runs(harvest.JOB_PREFIX, now=now)  # we hold the lease: those died
         outcomes = harvest.run(store, settings, now=now, stop=stop)
         return "; ".join(f"{o.source} {o.status}: {o.summary}" for o in outcomes) or None
 
-    return Job("harvest", run)
+    return Job(HARVEST_LEASE, run)
 
 
 def embed_job(settings, *, stop: threading.Event | None = None) -> Job:

@@ -186,3 +186,22 @@ def test_the_day_of_a_harvest_uses_now(store, sqlite_url, upstream):
     harvest.run(store, make_settings(sqlite_url, upstream, harvest_categories=""), now=later)
     assert [p["date"] for p in upstream.asked[HF_PATH]] == ["2025-02-01"]
     assert store.daily_entries(date(2025, 2, 1))
+
+
+def test_serve_does_not_harvest_while_another_process_holds_the_lease(store, sqlite_url, upstream):
+    from paperwire import worker
+
+    assert store.acquire_lease(worker.HARVEST_LEASE, "worker:elsewhere", ttl_seconds=600,
+                               now=datetime.now(timezone.utc))
+    harvester = harvest.Harvester(make_settings(sqlite_url, upstream), url=sqlite_url)
+    assert harvester._step(store) == harvest.LEASE_BUSY_RETRY_SECONDS
+    assert store.recent_job_runs() == [] and not upstream.asked
+
+
+def test_a_run_left_running_by_a_dead_process_is_closed_on_the_next_harvest(store, sqlite_url, upstream):
+    stuck = store.start_job_run("harvest arxiv_api", now=NOW - timedelta(days=1))
+    harvester = harvest.Harvester(make_settings(sqlite_url, upstream), url=sqlite_url, clock=lambda: NOW)
+    harvester._step(store)
+    runs = {run.id: run for run in store.recent_job_runs()}
+    assert runs[stuck].status == "failed" and "interrupted" in runs[stuck].summary
+    assert {r.status for r in runs.values() if r.id != stuck} == {"ok"}

@@ -195,6 +195,10 @@ class Store(Protocol):
 
     def recent_job_runs(self, *, limit: int = 20) -> list[JobRun]: ...
 
+    def abandon_job_runs(self, job_prefix: str, *, now: datetime) -> int:
+        """Mark runs of jobs named `job_prefix`... that still say "running" as failed: call it
+        while holding the job's lease, when no such run can really be running. Returns how many."""
+
     # leases ---------------------------------------------------------------
     # A lease lets one process at a time run a job (harvest, embedding); it expires
     # at `now + ttl_seconds` unless renewed, so a holder that dies frees it.

@@ -560,6 +560,14 @@ class PostgresStore:
             (status, summary, now, run_id),
         )
 
+    def abandon_job_runs(self, job_prefix: str, *, now: datetime) -> int:
+        return self._db.execute(
+            "UPDATE job_runs SET status = 'failed', finished_at = %s,"
+            " summary = 'interrupted: the process running it stopped' WHERE status = 'running'"
+            " AND left(job, %s) = %s",
+            (now, len(job_prefix), job_prefix),
+        ).rowcount
+
     def recent_job_runs(self, *, limit: int = 20) -> list[JobRun]:
         rows = self._db.execute("SELECT * FROM job_runs ORDER BY started_at DESC, id DESC LIMIT %s", (limit,))
         return [

@@ -370,10 +370,13 @@ class SQLiteStore:
 
     def stats(self) -> StoreStats:
         db = self._reader
-        live, deleted, first, last = db.execute(
-            "SELECT COALESCE(SUM(is_deleted = 0), 0), COALESCE(SUM(is_deleted), 0),"
-            " MIN(CASE WHEN is_deleted = 0 THEN day END), MAX(CASE WHEN is_deleted = 0 THEN day END)"
-            " FROM papers"
+        # Separate queries so each is answered from the papers_live_day index alone.
+        live, deleted = (
+            db.execute("SELECT COUNT(*) FROM papers WHERE is_deleted = ?", (flag,)).fetchone()[0]
+            for flag in (0, 1)
+        )
+        first, last = db.execute(
+            "SELECT MIN(day), MAX(day) FROM papers WHERE is_deleted = 0 AND day IS NOT NULL"
         ).fetchone()
         return StoreStats(
             paper_count=live,
@@ -498,6 +501,15 @@ class SQLiteStore:
                 "UPDATE job_runs SET status = ?, summary = ?, finished_at = ? WHERE id = ?",
                 (status, summary, iso(now), run_id),
             )
+
+    def abandon_job_runs(self, job_prefix: str, *, now: datetime) -> int:
+        with self._write() as db:
+            return db.execute(
+                "UPDATE job_runs SET status = 'failed', finished_at = ?,"
+                " summary = 'interrupted: the process running it stopped' WHERE status = 'running'"
+                " AND substr(job, 1, ?) = ?",
+                (iso(now), len(job_prefix), job_prefix),
+            ).rowcount
 
     def recent_job_runs(self, *, limit: int = 20) -> list[JobRun]:
         rows = self._reader.execute(

@@ -130,6 +130,15 @@ def test_job_runs_are_recorded(store):
     assert (run.job, run.status, run.summary) == ("harvest", "failed", "HTTP 503")
 
 
+def test_abandoned_runs_are_marked_failed(store):
+    stuck = store.start_job_run("harvest arxiv_api", now=NOW)
+    other = store.start_job_run("embed", now=NOW)
+    assert store.abandon_job_runs("harvest", now=NOW) == 1
+    runs = {run.id: run for run in store.recent_job_runs()}
+    assert runs[stuck].status == "failed" and "interrupted" in runs[stuck].summary
+    assert runs[other].status == "running"
+
+
 def test_stats_and_iteration(store):
     store.upsert_papers([make_paper(arxiv_id=f"2503.0000{i}") for i in range(3)], source="t")
     stats = store.stats()

@@ -32,6 +32,7 @@ CREATE TABLE papers (
     changed_at       timestamptz NOT NULL
 );
 CREATE INDEX papers_day ON papers (day, published_at);
+CREATE INDEX papers_live_day ON papers (is_deleted, day);  -- counts and first/last day for stats
 CREATE UNIQUE INDEX papers_change_seq_key ON papers (change_seq);
 
 -- Writers take nextval() under a transaction-level advisory lock (see postgres.py),

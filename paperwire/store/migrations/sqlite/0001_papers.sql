@@ -28,6 +28,7 @@ CREATE TABLE papers (
     changed_at       TEXT NOT NULL
 );
 CREATE INDEX papers_day ON papers (day, published_at);
+CREATE INDEX papers_live_day ON papers (is_deleted, day);  -- counts and first/last day for stats
 CREATE UNIQUE INDEX papers_change_seq ON papers (change_seq);
 
 CREATE TABLE paper_versions (
