@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -252,8 +253,11 @@ def export(settings: config.Settings, output: Path | None) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="Port to listen on (default: PAPERWIRE_PORT, 8000).")
 @click.option("--no-harvest", is_flag=True, help="Do not harvest new papers in the background.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Web processes; more than one is for PostgreSQL (they share the database).")
 @click.pass_obj
-def serve(settings: config.Settings, host: str | None, port: int | None, no_harvest: bool) -> None:
+def serve(settings: config.Settings, host: str | None, port: int | None, no_harvest: bool,
+          workers: int) -> None:
     """Run the web server and, unless turned off, the background harvest."""
     import dataclasses
 
@@ -266,13 +270,20 @@ def serve(settings: config.Settings, host: str | None, port: int | None, no_harv
         harvest_enabled=settings.harvest_enabled and not no_harvest,
     )
     try:
-        app = create_app(settings)
+        app = create_app(settings)  # also checks the store opens before anything forks
     except StoreError as error:
         raise click.ClickException(str(error)) from None
     harvest = (f"harvest every {settings.harvest_interval_minutes} min" if settings.harvest_enabled
                else "harvest off")
-    click.echo(f"paperwire: http://{settings.host}:{settings.port}, {harvest}")  # no URL: it may hold a password
-    uvicorn.run(app, host=settings.host, port=settings.port, server_header=False)
+    click.echo(f"paperwire: http://{settings.host}:{settings.port}, {workers} process(es), {harvest}")
+    if workers == 1:
+        uvicorn.run(app, host=settings.host, port=settings.port, server_header=False)
+        return
+    # Worker processes start fresh and build their app from the environment, so hand
+    # them these settings there. The harvest lease keeps them to one harvest at a time.
+    os.environ.update(config.to_environ(settings))
+    uvicorn.run("paperwire.web.app:app_from_environment", factory=True, workers=workers,
+                host=settings.host, port=settings.port, server_header=False)
 
 
 @cli.group("db")

@@ -116,6 +116,14 @@ def load(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
     return settings
 
 
+def to_environ(settings: Settings) -> dict[str, str]:
+    """The environment variables that `load` turns back into these settings."""
+    def text(value) -> str:
+        return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+    return {s.env: text(getattr(settings, s.name)) for s in SETTINGS}
+
+
 def _validate(settings: Settings) -> None:
     if not (0 < settings.port < 65536):
         raise ConfigError(f"PAPERWIRE_PORT={settings.port} must be between 1 and 65535")

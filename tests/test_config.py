@@ -22,3 +22,10 @@ def test_bad_values_name_the_variable_and_value(env, message):
 
 def test_overrides_win_over_environment():
     assert load({"DATABASE_URL": "sqlite:///a.db"}, database_url="sqlite:///b.db").database_url == "sqlite:///b.db"
+
+
+def test_to_environ_round_trips():
+    from paperwire.config import to_environ
+
+    settings = load({}, port="9000", harvest_enabled="false", request_interval_seconds="0.5")
+    assert load(to_environ(settings)) == settings

@@ -77,6 +77,14 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
     return app
 
 
+def app_from_environment() -> Starlette:
+    """The app with settings from the environment: the factory that `paperwire serve
+    --workers N` gives uvicorn, which builds one app in each worker process."""
+    from paperwire import config
+
+    return create_app(config.load())
+
+
 def _harvest_wanted(settings: Settings) -> bool:
     return settings.harvest_enabled and bool(settings.categories or settings.harvest_hf_daily)
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from paperwire.store import open_store
 from tests.conftest import make_paper
@@ -38,7 +39,8 @@ def wait_until_up(process: subprocess.Popen, base_url: str) -> None:
     raise AssertionError(f"paperwire serve did not answer within {START_TIMEOUT_SECONDS} s")
 
 
-def test_serve(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve(tmp_path, workers):
     url = f"sqlite:///{tmp_path}/paperwire.db"
     store = open_store(url)
     store.upsert_papers([make_paper(arxiv_id="hep-th/9901001", title="Served Over HTTP")], source="test")
@@ -46,7 +48,8 @@ def test_serve(tmp_path):
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "paperwire", "serve", "--no-harvest", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "paperwire", "serve", "--no-harvest", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers)],
         cwd=ROOT, env={**os.environ, "DATABASE_URL": url},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -65,4 +68,4 @@ def test_serve(tmp_path):
     # uvicorn shuts down cleanly on SIGTERM, then re-raises the signal for its exit status.
     assert process.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete." in output
-    assert f"paperwire: http://127.0.0.1:{port}, harvest off" in output
+    assert f"paperwire: http://127.0.0.1:{port}, {workers} process(es), harvest off" in output
