@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+
+from paperwire.search.embed import DIMENSION, Embedder, ensure_graph, source_model_path
+
+
+@pytest.fixture(scope="module")
+def embedder(tmp_path_factory):
+    # The real model, from the installed packages; builds its graph into a fresh cache (a few seconds).
+    return Embedder.load(tmp_path_factory.mktemp("models"), threads=1)
+
+
+def test_vectors_are_unit_length_with_the_model_dimension(embedder):
+    vectors = embedder.embed_documents(["Graph neural networks for molecules.", "", "x " * 2000])
+    assert vectors.shape == (3, DIMENSION) == (3, embedder.dim)
+    assert vectors.dtype == np.float32
+    assert np.linalg.norm(vectors, axis=1) == pytest.approx(1.0, abs=1e-5)
+    assert embedder.embed_documents([]).shape == (0, DIMENSION)
+
+
+def test_a_paraphrase_is_nearer_than_an_unrelated_sentence(embedder):
+    query = embedder.embed_query("How do vaccines train the immune system?")
+    paraphrase, unrelated = embedder.embed_documents(
+        ["Vaccination teaches the body's immune defences to recognise a pathogen.",
+         "The stock market fell sharply on Tuesday."]
+    )
+    assert query @ paraphrase > query @ unrelated + 0.3
+
+
+def test_batching_and_length_sorting_keep_rows_in_order(embedder):
+    texts = ["short", "a somewhat longer sentence about protein folding", "mid length text"]
+    together = embedder.embed_documents(texts, batch_size=2)
+    alone = np.stack([embedder.embed_query(t) for t in texts])
+    # Not bit-identical: dynamic int8 quantisation scales activations per batch
+    # (cosine 0.994-0.999 on SciFact abstracts, docs/search.md).
+    assert np.sum(together * alone, axis=1) == pytest.approx(1.0, abs=0.03)
+
+
+def test_model_id_names_graph_and_length(embedder):
+    assert embedder.model_id.startswith("all-MiniLM-L6-v2:")
+    assert f":{embedder.max_tokens}:" in embedder.model_id
+
+
+def test_cached_graph_is_reused(tmp_path):
+    first = ensure_graph(source_model_path(), tmp_path)
+    stamp = first.stat().st_mtime_ns
+    assert ensure_graph(source_model_path(), tmp_path) == first
+    assert first.stat().st_mtime_ns == stamp
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no scratch files left
