@@ -1,6 +1,34 @@
 """Search: keyword (BM25) and meaning (embeddings) rankings of papers, fused.
 
-Modules: `query` parses what a user typed, `lexical` ranks by keywords and
-applies filters, `embed` turns text into vectors, `vectors` finds nearest
-vectors, `fusion` merges rankings, `metrics` judges them (docs/search.md).
+The one entry point for the web page, the API and the CLI is `search()`, with
+`similar()` for "more like this". Behind them: `query` parses what a user
+typed, `lexical` ranks by keywords and applies filters, `embed` turns text
+into vectors, `vectors` finds nearest vectors, `fusion` merges rankings,
+`engine` holds the indexes and builds a page, `metrics` judges rankings
+(numbers in docs/search.md).
 """
+
+from __future__ import annotations
+
+from paperwire.search.engine import (
+    Filters, Indexes, SearchHit, SearchPage, run_query, similar_papers, sync, with_filters,
+)
+from paperwire.search.query import parse
+
+__all__ = ["Filters", "Indexes", "SearchHit", "SearchPage", "search", "similar", "sync"]
+
+
+def search(
+    store, indexes: Indexes, query_text: str, *, filters: Filters | None = None,
+    sort: str = "relevance", limit: int = 20, offset: int = 0,
+) -> SearchPage:
+    """A page of papers for what the user typed plus the form's filters, best first
+    (or newest first with sort="newest"). Any text parses; operators it could not
+    use are listed in `page.query.ignored`. Raises ValueError for an unknown sort."""
+    query = with_filters(parse(query_text), filters)
+    return run_query(store, indexes, query, sort=sort, limit=limit, offset=offset)
+
+
+def similar(store, indexes: Indexes, paper_id: int, *, limit: int = 10) -> list[SearchHit]:
+    """Papers like `paper_id` (store row id), nearest first; [] for an unknown paper."""
+    return similar_papers(store, indexes, paper_id, limit=limit)

@@ -391,6 +391,14 @@ class LexicalIndex:
     def _live_mask(self) -> np.ndarray:
         return self._where >= 0
 
+    def days(self, paper_ids: list[int]) -> np.ndarray:
+        """Publication days of `paper_ids` as days since 1970-01-01 (int64), NO_DAY if unknown."""
+        ids = np.asarray(paper_ids, dtype=np.int64)
+        out = np.full(len(ids), NO_DAY, dtype=np.int64)
+        inside = (ids >= 0) & (ids < len(self._day))
+        out[inside] = self._day[ids[inside]]
+        return out
+
     def filter_mask(self, query: Query) -> np.ndarray | None:
         """A bool array over paper ids (length `id_bound`) of the papers that pass the
         query's author, category, year and code filters; None when it has none.

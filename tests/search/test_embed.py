@@ -1,13 +1,7 @@
 import numpy as np
 import pytest
 
-from paperwire.search.embed import DIMENSION, Embedder, ensure_graph, source_model_path
-
-
-@pytest.fixture(scope="module")
-def embedder(tmp_path_factory):
-    # The real model, from the installed packages; builds its graph into a fresh cache (a few seconds).
-    return Embedder.load(tmp_path_factory.mktemp("models"), threads=1)
+from paperwire.search.embed import DIMENSION, ensure_graph, source_model_path
 
 
 def test_vectors_are_unit_length_with_the_model_dimension(embedder):
@@ -41,9 +35,8 @@ def test_model_id_names_graph_and_length(embedder):
     assert f":{embedder.max_tokens}:" in embedder.model_id
 
 
-def test_cached_graph_is_reused(tmp_path):
-    first = ensure_graph(source_model_path(), tmp_path)
+def test_cached_graph_is_reused(embedder, model_cache):
+    (first,) = model_cache.iterdir()  # built by the embedder fixture; no scratch files left
     stamp = first.stat().st_mtime_ns
-    assert ensure_graph(source_model_path(), tmp_path) == first
+    assert ensure_graph(source_model_path(), model_cache) == first
     assert first.stat().st_mtime_ns == stamp
-    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no scratch files left

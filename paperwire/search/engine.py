@@ -1,0 +1,259 @@
+"""Hybrid search over the store: the indexes, keeping them current, and one query's page.
+
+Owns the in-process indexes (keyword and, when an embedder is loaded, vectors),
+their files under the cache folder, catching them up from the store's change
+log (`sync`), and turning one parsed query into a page of hits: keyword and
+meaning candidates, text checks for phrases, fusion, sorting, paging, and the
+"why it matched" of each hit. Papers themselves are read from the store.
+
+Defaults were chosen on the SciFact train split and reported on test
+(docs/search.md): BM25 over title and abstract, all-MiniLM-L6-v2 vectors of
+title + abstract, and a convex combination of their z-scored scores with equal
+weights over each side's top CANDIDATE_COUNT.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from paperwire.papers import Paper, display_text
+from paperwire.search import fusion
+from paperwire.search.lexical import (
+    LexicalIndex, PaperFields, analyse, matched_words, passes_phrases,
+)
+from paperwire.search.query import Query, parse
+from paperwire.search.vectors import VectorIndex
+
+CANDIDATE_COUNT = 100  # papers taken from each side before fusing
+DENSE_WEIGHT = 0.5  # share of the meaning side in the fused score (train split: 0.5 best)
+FUSION_NORMALISATION = "zscore"
+SYNC_BATCH_SIZE = 10_000  # changes read from the store per round
+SORTS = ("relevance", "newest")
+LEXICAL_FILE = "lexical.npz"
+VECTORS_FILE = "vectors.npz"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Filters from the search form; they add to any typed in the query."""
+
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    year_from: int | None = None
+    year_to: int | None = None
+    has_code: bool = False
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    paper_id: int
+    paper: Paper
+    score: float
+    keyword_rank: int | None  # 1-based rank on the keyword side, None if not there
+    meaning_rank: int | None  # 1-based rank on the meaning (vector) side
+    matched_words: tuple[str, ...]  # words of the title/abstract to highlight
+    why: str  # "keywords: diffusion, image · similar meaning (#3)"
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    query: Query
+    hits: list[SearchHit]
+    total_count: int  # candidates found, at most max(CANDIDATE_COUNT, offset + limit) per side
+    offset: int
+    limit: int
+    sort: str
+
+
+@dataclass
+class Indexes:
+    """The search indexes of one process. `embedder` None means keyword search only."""
+
+    lexical: LexicalIndex = field(default_factory=LexicalIndex)
+    vectors: VectorIndex | None = None
+    embedder: object | None = None  # embed.Embedder
+    folder: Path | None = None
+
+    @classmethod
+    def open(cls, folder: Path | None, *, embedder=None) -> "Indexes":
+        """Indexes saved in `folder` (or empty ones); an index of another format or
+        embedding model is dropped, to be rebuilt by `sync`."""
+        indexes = cls(embedder=embedder, folder=Path(folder) if folder else None)
+        if indexes.folder and (indexes.folder / LEXICAL_FILE).is_file():
+            try:
+                indexes.lexical = LexicalIndex.load(indexes.folder / LEXICAL_FILE)
+            except (ValueError, KeyError, OSError):
+                indexes.lexical = LexicalIndex()
+        if embedder is not None:
+            indexes.vectors = VectorIndex(embedder.dim, model_id=embedder.model_id)
+            path = indexes.folder / VECTORS_FILE if indexes.folder else None
+            if path and path.is_file():
+                try:
+                    saved = VectorIndex.load(path)
+                    if saved.model_id == embedder.model_id:
+                        indexes.vectors = saved
+                except (ValueError, KeyError, OSError, RuntimeError):
+                    pass
+        return indexes
+
+    def save(self) -> None:
+        """Write the indexes into `folder` (each file replaced atomically)."""
+        if self.folder is None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.lexical.save(self.folder / LEXICAL_FILE)
+        if self.vectors is not None:
+            self.vectors.save(self.folder / VECTORS_FILE)
+
+
+def paper_fields(paper_id: int, paper: Paper) -> PaperFields:
+    """What the keyword index keeps of a paper; LaTeX is rendered so `$\\alpha$` matches α."""
+    return PaperFields(
+        paper_id=paper_id, title=display_text(paper.title), abstract=display_text(paper.abstract),
+        authors=tuple(a.name for a in paper.authors), categories=paper.categories,
+        day=paper.day, has_code=bool(paper.code_url),
+    )
+
+
+def sync(store, indexes: Indexes) -> int:
+    """Apply the store's changes since the indexes' last sync; returns how many changes.
+
+    The keyword index follows `changes_since`. The vector index takes deletions
+    from the same log and vectors from the store's embeddings (the worker makes them).
+    """
+    applied = 0
+    while changes := store.changes_since(indexes.lexical.change_seq, limit=SYNC_BATCH_SIZE):
+        gone = [c.paper_id for c in changes if c.paper is None]
+        indexes.lexical.delete(gone)
+        indexes.lexical.add([paper_fields(c.paper_id, c.paper) for c in changes if c.paper is not None])
+        if indexes.vectors is not None:
+            indexes.vectors.delete(gone)
+        indexes.lexical.change_seq = changes[-1].change_seq
+        applied += len(changes)
+    if indexes.vectors is not None:
+        _sync_vectors(store, indexes)
+    return applied
+
+
+def _sync_vectors(store, indexes: Indexes) -> None:
+    # Until the store can list the vectors written since a point (embeddings_since,
+    # docs/search.md), reload them all whenever the count differs.
+    held = indexes.vectors
+    if store.embedding_count(held.model_id) == len(held):
+        return
+    fresh = VectorIndex(held.dim, model_id=held.model_id, threads=held.threads)
+    for ids, matrix in store.iter_embeddings(held.model_id):
+        fresh.add(ids.tolist(), matrix)
+    indexes.vectors = fresh
+
+
+def run_query(
+    store, indexes: Indexes, query: Query, *, sort: str = "relevance", limit: int = 20, offset: int = 0,
+) -> SearchPage:
+    """One page of hits for a parsed query; raises ValueError for an unknown `sort`."""
+    if sort not in SORTS:
+        raise ValueError(f"sort {sort!r} is not known; use one of {', '.join(SORTS)}")
+    depth = max(CANDIDATE_COUNT, offset + limit)
+    allowed = indexes.lexical.filter_mask(query)
+    keyword = indexes.lexical.search(query, limit=depth, allowed=allowed)
+    meaning = _meaning(indexes, query, depth, allowed)
+    texts: dict[int, Paper] = {}
+    if query.phrases or query.excluded:
+        texts = store.get_papers_by_row({pid for pid, _ in keyword + meaning})
+        keyword = [(p, s) for p, s in keyword if p in texts and _passes(query, texts[p], False)]
+        meaning = [(p, s) for p, s in meaning if p in texts and _passes(query, texts[p], True)]
+    fused = _fuse(keyword, meaning)
+    if sort == "newest" or not query.text:
+        days = indexes.lexical.days([pid for pid, _ in fused])
+        order = sorted(range(len(fused)), key=lambda i: (-days[i], -fused[i][0]))
+        fused = [fused[i] for i in order]
+    page = fused[offset : offset + limit]
+    papers = store.get_papers_by_row([pid for pid, _ in page])
+    keyword_rank = {pid: rank for rank, (pid, _) in enumerate(keyword, start=1)}
+    meaning_rank = {pid: rank for rank, (pid, _) in enumerate(meaning, start=1)}
+    hits = [
+        _hit(pid, papers[pid], score, query, keyword_rank.get(pid), meaning_rank.get(pid))
+        for pid, score in page if pid in papers
+    ]
+    return SearchPage(query, hits, len(fused), offset, limit, sort)
+
+
+def similar_papers(store, indexes: Indexes, paper_id: int, *, limit: int = 10) -> list[SearchHit]:
+    """Papers nearest in meaning to `paper_id`, or sharing its title's words when it has
+    no vector yet; [] for an unknown paper."""
+    if indexes.vectors is not None and paper_id in indexes.vectors:
+        found = indexes.vectors.search(indexes.vectors.vectors([paper_id])[0], limit=limit + 1)
+        ranked, side = [(p, s) for p, s in found if p != paper_id][:limit], "meaning"
+    else:
+        paper = store.get_papers_by_row([paper_id]).get(paper_id)
+        if paper is None:
+            return []
+        found = indexes.lexical.search(Query(terms=(paper.title,)), limit=limit + 1)
+        ranked, side = [(p, s) for p, s in found if p != paper_id][:limit], "keyword"
+    papers = store.get_papers_by_row([p for p, _ in ranked])
+    return [
+        _hit(pid, papers[pid], score, Query(), rank if side == "keyword" else None,
+             rank if side == "meaning" else None)
+        for rank, (pid, score) in enumerate(ranked, start=1) if pid in papers
+    ]
+
+
+def with_filters(query: Query, filters: Filters | None) -> Query:
+    """The query with the form's filters added (year ranges intersect)."""
+    if filters is None:
+        return query
+    years_from = [y for y in (query.year_from, filters.year_from) if y is not None]
+    years_to = [y for y in (query.year_to, filters.year_to) if y is not None]
+    return dataclasses.replace(
+        query,
+        authors=tuple(dict.fromkeys(query.authors + tuple(a.lower() for a in filters.authors))),
+        categories=tuple(dict.fromkeys(query.categories + filters.categories)),
+        year_from=max(years_from) if years_from else None,
+        year_to=min(years_to) if years_to else None,
+        has_code=query.has_code or filters.has_code,
+    )
+
+
+def _meaning(indexes: Indexes, query: Query, depth: int, allowed) -> list[tuple[int, float]]:
+    if not query.text or indexes.embedder is None or indexes.vectors is None or len(indexes.vectors) == 0:
+        return []
+    vector = indexes.embedder.embed_query(query.text)
+    return indexes.vectors.search(vector, limit=depth, allowed=allowed)
+
+
+def _passes(query: Query, paper: Paper, check_words: bool) -> bool:
+    """The text checks the keyword index could not make: phrase adjacency, excluded
+    phrases, and (for meaning-side papers) excluded words."""
+    text = f"{display_text(paper.title)}\n{display_text(paper.abstract)}"
+    if not passes_phrases(query, text):
+        return False
+    if check_words:
+        excluded = {t for e in query.excluded if " " not in e for t in analyse(e)}
+        return not excluded.intersection(analyse(text))
+    return True
+
+
+def _fuse(keyword, meaning) -> list[tuple[int, float]]:
+    if keyword and meaning:
+        return fusion.convex(
+            [keyword, meaning], [1 - DENSE_WEIGHT, DENSE_WEIGHT], method=FUSION_NORMALISATION
+        )
+    return list(keyword or meaning)
+
+
+def _hit(pid, paper, score, query, keyword_rank, meaning_rank) -> SearchHit:
+    words = tuple(matched_words(query, f"{display_text(paper.title)}\n{display_text(paper.abstract)}"))
+    reasons = []
+    if words:
+        reasons.append("keywords: " + ", ".join(words[:6]))
+    elif keyword_rank is not None and query.text:
+        reasons.append(f"keywords (#{keyword_rank})")
+    if meaning_rank is not None:
+        reasons.append(f"similar meaning (#{meaning_rank})")
+    if query.has_filters and not reasons:
+        reasons.append("matches the filters")
+    return SearchHit(pid, paper, float(score), keyword_rank, meaning_rank, words, " · ".join(reasons))
