@@ -29,7 +29,7 @@ from paperwire.search.query import Query, parse
 from paperwire.search.vectors import VectorIndex
 
 CANDIDATE_COUNT = 100  # papers taken from each side before fusing
-DENSE_WEIGHT = 0.5  # share of the meaning side in the fused score (train split: 0.5 best)
+DENSE_WEIGHT = 0.45  # share of the meaning side in the fused score: the train split's pick
 FUSION_NORMALISATION = "zscore"
 SYNC_BATCH_SIZE = 10_000  # changes read from the store per round
 SORTS = ("relevance", "newest")

@@ -195,3 +195,14 @@ def test_empty_index():
     assert index.search(parse("attention")) == []
     assert len(index) == 0
     assert not np.any(index.filter_mask(parse("year:2020")))
+
+
+@pytest.mark.parametrize("text", ["attention network", "deep networks images", "language models training", "models"])
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_a_short_limit_gives_the_head_of_the_full_ranking(papers, text, limit):
+    # Exercises the score floor taken from the rarest terms' papers.
+    twins = [dataclasses.replace(p, paper_id=p.paper_id + 100) for p in papers]
+    index = build(papers + twins)
+    index.delete([101, 4])
+    full = index.search(parse(text), limit=100)
+    assert index.search(parse(text), limit=limit) == full[:limit]

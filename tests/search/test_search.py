@@ -5,10 +5,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from paperwire.papers import Author
+from paperwire.papers import Author, text_hash
 from paperwire.search import Filters, Indexes, search, similar, sync
 from paperwire.store import open_store
-from paperwire.worker import embed_pending
 from tests.conftest import make_paper
 from tests.search.conftest import PAPERS
 
@@ -87,8 +86,14 @@ def test_sync_follows_updates_and_deletions(store, tmp_path):
     assert sync(store, reopened) == 0
 
 
+def embed_all(store, embedder):
+    todo = store.papers_to_embed(embedder.model_id, limit=100)
+    vectors = embedder.embed_documents([f"{p.title}. {p.abstract}" for _, p in todo])
+    store.put_embeddings(embedder.model_id, [(pid, text_hash(p), v) for (pid, p), v in zip(todo, vectors)])
+
+
 def test_hybrid_search_and_similar(store, tmp_path, embedder):
-    embed_pending(store, embedder)
+    embed_all(store, embedder)
     indexes = Indexes.open(tmp_path, embedder=embedder)
     sync(store, indexes)
     assert len(indexes.vectors) == 10
