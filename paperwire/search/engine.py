@@ -123,7 +123,8 @@ def sync(store, indexes: Indexes) -> int:
     """Apply the store's changes since the indexes' last sync; returns how many changes.
 
     The keyword index follows `changes_since`. The vector index takes deletions
-    from the same log and vectors from the store's embeddings (the worker makes them).
+    from the same log and new vectors from `embeddings_changed_since` (the embed
+    job writes them).
     """
     applied = 0
     while changes := store.changes_since(indexes.lexical.change_seq, limit=SYNC_BATCH_SIZE):
@@ -135,20 +136,21 @@ def sync(store, indexes: Indexes) -> int:
         indexes.lexical.change_seq = changes[-1].change_seq
         applied += len(changes)
     if indexes.vectors is not None:
-        _sync_vectors(store, indexes)
+        _sync_vectors(store, indexes.vectors)
     return applied
 
 
-def _sync_vectors(store, indexes: Indexes) -> None:
-    # Until the store can list the vectors written since a point (embeddings_since,
-    # docs/search.md), reload them all whenever the count differs.
-    held = indexes.vectors
-    if store.embedding_count(held.model_id) == len(held):
-        return
-    fresh = VectorIndex(held.dim, model_id=held.model_id, threads=held.threads)
-    for ids, matrix in store.iter_embeddings(held.model_id):
-        fresh.add(ids.tolist(), matrix)
-    indexes.vectors = fresh
+def _sync_vectors(store, vectors: VectorIndex) -> None:
+    # The vector index's change_seq is the store's embed_seq cursor: every
+    # put_embeddings row takes a new one, whichever process wrote it.
+    while True:
+        ids, matrix, last = store.embeddings_changed_since(
+            vectors.model_id, vectors.change_seq, limit=SYNC_BATCH_SIZE
+        )
+        if len(ids) == 0:
+            return
+        vectors.add(ids.tolist(), matrix)
+        vectors.change_seq = last
 
 
 def run_query(

@@ -104,3 +104,19 @@ def test_hybrid_search_and_similar(store, tmp_path, embedder):
     nearest = similar(store, indexes, ddpm_id, limit=3)
     assert len(nearest) == 3 and all(h.paper_id != ddpm_id for h in nearest)
     assert similar(store, indexes, 10_000) == []
+
+
+def test_vectors_follow_new_embeddings_and_deletions(store, tmp_path, embedder):
+    embed_all(store, embedder)
+    indexes = Indexes.open(tmp_path, embedder=embedder)
+    sync(store, indexes)
+    cursor = indexes.vectors.change_seq
+    changed = replace(as_paper(PAPERS[6], 7), abstract="Adaptive moment estimates for neural network training.",
+                      version=2)
+    store.upsert_papers([changed], source="test")
+    store.delete_papers(["2501.00001"], source="test")
+    embed_all(store, embedder)
+    sync(store, indexes)
+    assert indexes.vectors.change_seq > cursor
+    assert len(indexes.vectors) == 9
+    assert store.paper_ids(["2501.00001"]).get("2501.00001") not in indexes.vectors
