@@ -175,6 +175,24 @@ class Store(Protocol):
 
     def embedding_count(self, model: str) -> int: ...
 
+    def last_embed_seq(self) -> int:
+        """The `embed_seq` of the last vector written, of any model; 0 when there is none.
+
+        Every `put_embeddings` row takes a new, increasing embed_seq, as every paper
+        change takes a change_seq, so an in-process vector index can follow the vectors.
+        """
+
+    def embeddings_changed_since(
+        self, model: str, embed_seq: int, *, limit: int = 10_000
+    ) -> tuple["np.ndarray", "np.ndarray", int]:
+        """Vectors of `model` written after `embed_seq`, oldest first (at most `limit`), as
+        (int64 paper ids, float32 matrix, embed_seq of the last one). With nothing new the
+        ids are empty and the seq is `embed_seq`. Vectors removed with their paper do not
+        appear: the change log says the paper was deleted."""
+
+    def get_embeddings(self, model: str, paper_ids: Iterable[int]) -> dict[int, "np.ndarray"]:
+        """The vectors of `model` that exist for these paper row ids, keyed by row id."""
+
     # daily lists ------------------------------------------------------------
     def upsert_daily_entries(self, entries: Iterable[DailyEntry]) -> UpsertCounts: ...
 

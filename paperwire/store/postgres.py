@@ -48,6 +48,7 @@ BULK_INDEX_MEMORY = "1GB"
 # Advisory lock keys: arbitrary, fixed, and used for nothing else in the database.
 MIGRATION_LOCK = 7_150_001
 PAPER_WRITE_LOCK = 7_150_002
+EMBEDDING_WRITE_LOCK = 7_150_003
 
 _PAPER_TYPES = {  # PostgreSQL types of the columns that are not text
     "id": "bigint", "version": "integer", "published_at": "timestamptz", "updated_at": "timestamptz", "day": "date",
@@ -413,13 +414,17 @@ class PostgresStore:
                     f"store holds {EMBEDDING_DIMENSIONS} (all-MiniLM-L6-v2): embed with that model"
                 )
         with self._transaction() as db:
+            # As for change_seq (_lock_paper_writes): writers one at a time, so embed_seq
+            # values become visible in increasing order to embeddings_changed_since.
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (EMBEDDING_WRITE_LOCK,))
             return db.execute(
-                "INSERT INTO embeddings (paper_id, model, text_hash, vector, embedded_at)"
-                " SELECT u.paper_id, %s, u.text_hash, u.vector, %s FROM unnest(%b::bigint[], %b::text[], %b)"
+                "INSERT INTO embeddings (paper_id, model, text_hash, vector, embedded_at, embed_seq)"
+                " SELECT u.paper_id, %s, u.text_hash, u.vector, %s, nextval('embeddings_embed_seq')"
+                " FROM unnest(%b::bigint[], %b::text[], %b)"
                 " AS u(paper_id, text_hash, vector) JOIN papers p ON p.id = u.paper_id"
                 " AND p.text_hash = u.text_hash AND NOT p.is_deleted"
                 " ON CONFLICT (paper_id) DO UPDATE SET model = excluded.model, text_hash = excluded.text_hash,"
-                " vector = excluded.vector, embedded_at = excluded.embedded_at",
+                " vector = excluded.vector, embedded_at = excluded.embedded_at, embed_seq = excluded.embed_seq",
                 (
                     model, datetime.now(timezone.utc), [int(r[0]) for r in rows], [r[1] for r in rows],
                     [np.asarray(r[2], dtype=np.float32) for r in rows],
@@ -455,12 +460,33 @@ class PostgresStore:
             ).fetchall()
             if not rows:
                 return
-            ids = np.fromiter((r["paper_id"] for r in rows), dtype=np.int64, count=len(rows))
-            yield ids, np.stack([r["vector"] for r in rows])
+            ids, vectors = _vector_rows(rows)
+            yield ids, vectors
             last = int(ids[-1])
 
     def embedding_count(self, model: str) -> int:
         return self._value("SELECT COUNT(*) FROM embeddings WHERE model = %s", (model,))
+
+    def last_embed_seq(self) -> int:
+        return self._value("SELECT COALESCE(MAX(embed_seq), 0) FROM embeddings")
+
+    def embeddings_changed_since(
+        self, model: str, embed_seq: int, *, limit: int = 10_000
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        rows = self._db.execute(
+            "SELECT paper_id, vector, embed_seq FROM embeddings WHERE embed_seq > %s AND model = %s"
+            " ORDER BY embed_seq LIMIT %s",
+            (embed_seq, model, limit), binary=True,
+        ).fetchall()
+        ids, vectors = _vector_rows(rows)
+        return ids, vectors, rows[-1]["embed_seq"] if rows else embed_seq
+
+    def get_embeddings(self, model: str, paper_ids: Iterable[int]) -> dict[int, np.ndarray]:
+        rows = self._db.execute(
+            "SELECT paper_id, vector FROM embeddings WHERE model = %s AND paper_id = ANY(%b::bigint[])",
+            (model, [int(i) for i in paper_ids]), binary=True,
+        ).fetchall()
+        return {row["paper_id"]: row["vector"] for row in rows}
 
     def embedding_models(self) -> list[str]:
         return [row["model"] for row in self._db.execute("SELECT DISTINCT model FROM embeddings ORDER BY model")]
@@ -623,6 +649,14 @@ def _paper(row) -> Paper:
     times = row["version_times"]
     versions = tuple(Version(n, _utc(t)) for n, t in zip(row["version_numbers"], times))
     return paper_from_row(row, versions)
+
+
+def _vector_rows(rows) -> tuple[np.ndarray, np.ndarray]:
+    """(paper ids, float32 matrix) from rows with paper_id and vector."""
+    ids = np.fromiter((r["paper_id"] for r in rows), dtype=np.int64, count=len(rows))
+    if not rows:
+        return ids, np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32)
+    return ids, np.stack([r["vector"] for r in rows])
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -401,15 +401,19 @@ class SQLiteStore:
 
     def put_embeddings(self, model: str, rows: Iterable[tuple[int, str, np.ndarray]]) -> int:
         now = _now()
-        values = [
-            (paper_id, model, text_hash, np.asarray(vector, dtype="<f4").tobytes(), now, paper_id, text_hash)
-            for paper_id, text_hash, vector in rows
-        ]
+        rows = list(rows)
         with self._write() as db:
+            # Under the one write lock, so embed_seq values are committed in increasing order.
+            seq = db.execute("SELECT COALESCE(MAX(embed_seq), 0) FROM embeddings").fetchone()[0]
+            values = [
+                (paper_id, model, text_hash, np.asarray(vector, dtype="<f4").tobytes(), now, seq + n,
+                 paper_id, text_hash)
+                for n, (paper_id, text_hash, vector) in enumerate(rows, start=1)
+            ]
             before = db.total_changes
             db.executemany(
-                "INSERT OR REPLACE INTO embeddings (paper_id, model, text_hash, vector, embedded_at)"
-                " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM papers WHERE id = ?"
+                "INSERT OR REPLACE INTO embeddings (paper_id, model, text_hash, vector, embedded_at, embed_seq)"
+                " SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM papers WHERE id = ?"
                 " AND text_hash = ? AND is_deleted = 0)",
                 values,
             )
@@ -425,8 +429,7 @@ class SQLiteStore:
             ).fetchall()
             if not rows:
                 return
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+            ids, vectors = _vector_rows(rows)
             yield ids, vectors
             last = int(ids[-1])
 
@@ -434,6 +437,32 @@ class SQLiteStore:
         return self._reader.execute(
             "SELECT COUNT(*) FROM embeddings WHERE model = ?", (model,)
         ).fetchone()[0]
+
+    def last_embed_seq(self) -> int:
+        return self._reader.execute("SELECT COALESCE(MAX(embed_seq), 0) FROM embeddings").fetchone()[0]
+
+    def embeddings_changed_since(
+        self, model: str, embed_seq: int, *, limit: int = 10_000
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        rows = self._reader.execute(
+            "SELECT paper_id, vector, embed_seq FROM embeddings WHERE embed_seq > ? AND model = ?"
+            " ORDER BY embed_seq LIMIT ?",
+            (embed_seq, model, limit),
+        ).fetchall()
+        ids, vectors = _vector_rows(rows)
+        return ids, vectors, rows[-1][2] if rows else embed_seq
+
+    def get_embeddings(self, model: str, paper_ids: Iterable[int]) -> dict[int, np.ndarray]:
+        found: dict[int, np.ndarray] = {}
+        for chunk in _chunks([int(i) for i in paper_ids]):
+            marks = ",".join("?" * len(chunk))
+            rows = self._reader.execute(
+                f"SELECT paper_id, vector FROM embeddings WHERE model = ? AND paper_id IN ({marks})",
+                (model, *chunk),
+            ).fetchall()
+            ids, vectors = _vector_rows(rows)
+            found.update(zip(ids.tolist(), vectors))
+        return found
 
     # daily lists ------------------------------------------------------------
     def upsert_daily_entries(self, entries: Iterable[DailyEntry]) -> UpsertCounts:
@@ -553,6 +582,15 @@ class SQLiteStore:
 
     def embedding_models(self) -> list[str]:
         return [row[0] for row in self._reader.execute("SELECT DISTINCT model FROM embeddings ORDER BY model")]
+
+
+def _vector_rows(rows) -> tuple[np.ndarray, np.ndarray]:
+    """(paper ids, float32 matrix) from rows whose first two columns are paper_id and vector."""
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    if not rows:
+        return ids, np.zeros((0, 0), dtype=np.float32)
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+    return ids, vectors
 
 
 def _lease_time(value: datetime) -> str:
