@@ -9,13 +9,15 @@ a thousand or more on a busy arXiv day, are paged. Reading the store is
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from paperwire.papers import Paper
 from paperwire.store import DailyEntry, Store
 
 PAGE_SIZE = 50  # papers of the day per page, besides the community list on page 1
+TRENDING_HALF_LIFE_HOURS = 36  # a paper's upvotes count half as much this much later
 
 
 @dataclass(frozen=True)
@@ -94,3 +96,14 @@ def day_feed(store: Store, day: date, *, page: int = 1, page_size: int = PAGE_SI
         previous_day=previous_day,
         next_day=next_day,
     )
+
+
+def trending_score(upvote_count: int, published_at: datetime | None, now: datetime) -> float:
+    """How much a paper is trending at `now`: log((upvotes + 1) * 2 ** (-age / half-life)),
+    age in hours since `published_at` (0 for a future time), half-life
+    TRENDING_HALF_LIFE_HOURS. The log keeps old papers apart instead of rounding them
+    all to 0; a paper without a date is older than any dated one (-inf)."""
+    if published_at is None:
+        return -math.inf
+    age_hours = max((now - published_at).total_seconds() / 3600, 0.0)
+    return math.log(max(upvote_count, 0) + 1) - age_hours / TRENDING_HALF_LIFE_HOURS * math.log(2)

@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 HARVEST_LEASE = "harvest"  # shared by `paperwire worker` and the harvest inside `paperwire serve`
 LEASE_TTL_SECONDS = 300.0  # a dead worker's job is taken over this long after its last renewal
 POLL_SECONDS = 60.0  # how often an idle worker looks for due jobs
-EMBED_BATCH_SIZE = 256  # papers per papers_to_embed / put_embeddings round
 
 T = TypeVar("T")
 
@@ -160,9 +159,10 @@ def harvest_job(settings, *, stop: threading.Event | None = None) -> Job:
 
 
 def embed_job(settings, *, stop: threading.Event | None = None) -> Job:
-    """Embeds every live paper that has no vector for its current title and abstract,
-    recorded as job run "embed" when there was work. The model loads once per process;
-    `stop` ends the job after the current batch."""
+    """Embeds every live paper that has no vector for its current title and abstract
+    (search/pipeline.py), recorded as job run "embed" when there was work. The model
+    loads once per process; `stop` ends the job after the current batch."""
+    from paperwire.search import pipeline
     from paperwire.search.embed import Embedder
 
     loaded: list = []
@@ -174,24 +174,7 @@ def embed_job(settings, *, stop: threading.Event | None = None) -> Job:
         if not store.papers_to_embed(embedder.model_id, limit=1):
             return None
         return record_job_run(
-            store, "embed", lambda: f"{embed_pending(store, embedder, stop=stop)} papers embedded", now=now,
+            store, "embed", lambda: pipeline.embed_pending(store, embedder, stop=stop).summary(), now=now,
         )
 
     return Job("embed", run)
-
-
-def embed_pending(store: Store, embedder, *, stop: threading.Event | None = None) -> int:
-    """Embed papers until none lacks a current vector (or `stop` is set); returns how
-    many vectors were stored."""
-    from paperwire.papers import text_hash
-
-    count = 0
-    while not (stop and stop.is_set()):
-        todo = store.papers_to_embed(embedder.model_id, limit=EMBED_BATCH_SIZE)
-        if not todo:
-            break
-        vectors = embedder.embed_documents([f"{p.title}\n{p.abstract}" for _, p in todo])
-        count += store.put_embeddings(
-            embedder.model_id, [(row_id, text_hash(p), v) for (row_id, p), v in zip(todo, vectors)],
-        )
-    return count
