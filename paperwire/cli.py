@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from paperwire import __version__, config, ingest
 from paperwire.config import ConfigError
-from paperwire.papers import to_dict
+from paperwire.papers import display_text, to_dict
 from paperwire.store import StoreError, open_store
 
 
@@ -253,12 +253,13 @@ def export(settings: config.Settings, output: Path | None) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="Port to listen on (default: PAPERWIRE_PORT, 8000).")
 @click.option("--no-harvest", is_flag=True, help="Do not harvest new papers in the background.")
+@click.option("--no-embed", is_flag=True, help="Do not embed new papers in the background.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Web processes; more than one is for PostgreSQL (they share the database).")
 @click.pass_obj
 def serve(settings: config.Settings, host: str | None, port: int | None, no_harvest: bool,
-          workers: int) -> None:
-    """Run the web server and, unless turned off, the background harvest."""
+          no_embed: bool, workers: int) -> None:
+    """Run the web server and, unless turned off, the background harvest and embedding."""
     import dataclasses
 
     import uvicorn
@@ -268,6 +269,7 @@ def serve(settings: config.Settings, host: str | None, port: int | None, no_harv
     settings = dataclasses.replace(
         settings, host=host or settings.host, port=port or settings.port,
         harvest_enabled=settings.harvest_enabled and not no_harvest,
+        embed_enabled=settings.embed_enabled and not no_embed,
     )
     try:
         app = create_app(settings)  # also checks the store opens before anything forks
@@ -275,7 +277,8 @@ def serve(settings: config.Settings, host: str | None, port: int | None, no_harv
         raise click.ClickException(str(error)) from None
     harvest = (f"harvest every {settings.harvest_interval_minutes} min" if settings.harvest_enabled
                else "harvest off")
-    click.echo(f"paperwire: http://{settings.host}:{settings.port}, {workers} process(es), {harvest}")
+    embed = "embedding on" if settings.embed_enabled else "embedding off"
+    click.echo(f"paperwire: http://{settings.host}:{settings.port}, {workers} process(es), {harvest}, {embed}")
     if workers == 1:
         uvicorn.run(app, host=settings.host, port=settings.port, server_header=False)
         return
@@ -340,6 +343,143 @@ def db_copy(from_url: str, to_url: str) -> None:
     if not report.is_identical:
         raise click.ClickException("the copy differs from the original (see the checksums above)")
     click.echo(f"copied: checksums match ({report.target.paper_count} papers)")
+
+
+def _catch_up(service, store) -> None:
+    """Bring the search indexes up to date with the store, with a progress bar when it takes a while."""
+    with progress_bar("index", unit="change") as bar:
+        def on_progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        service.catch_up(store, on_progress=on_progress)
+
+
+@cli.command("search")
+@click.argument("query")
+@click.option("--mode", type=click.Choice(["hybrid", "lexical", "semantic"]), default="hybrid", show_default=True,
+              help="Match words and meaning, words only, or meaning only.")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "trending"]), default="relevance",
+              show_default=True, help="Order of the results.")
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="How many results.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (the API's shape).")
+@click.pass_obj
+def search_command(settings: config.Settings, query: str, mode: str, sort: str, limit: int, as_json: bool) -> None:
+    """Search the store's papers; QUERY takes the search page's syntax ("phrase", -word, author:, cat:, year:, has:code)."""
+    from paperwire.search.service import SearchService, hit_to_dict
+
+    service = SearchService.from_settings(settings)
+    with opened_store(settings) as store:
+        _catch_up(service, store)
+        results = service.search(store, query, mode=mode, sort=sort, limit=limit)
+        service.save()
+    page = results.page
+    if as_json:
+        click.echo(json.dumps({
+            "ok": True, "q": query, "mode": mode, "sort": sort, "total_count": page.total_count,
+            "ignored": list(page.query.ignored), "is_semantic_ready": results.is_semantic_ready,
+            "hits": [hit_to_dict(hit) for hit in page.hits],
+        }, ensure_ascii=False))
+        return
+    for rank, hit in enumerate(page.hits, start=1):
+        click.echo(f"{rank:>3}. {hit.paper.arxiv_id:<16} {display_text(hit.paper.title)}")
+        click.echo(f"     {str(hit.paper.day or ''):<10}  {hit.why}")
+    if page.query.ignored:
+        click.echo(f"ignored: {' '.join(page.query.ignored)}", err=True)
+    if mode != "lexical" and not results.is_semantic_ready:
+        click.echo("no paper has a vector yet, so this matched words only; `paperwire index embed` adds them",
+                   err=True)
+    click.echo(f"{len(page.hits)} of {page.total_count} results ({mode}, {sort})")
+
+
+@cli.group("index")
+def index_group() -> None:
+    """Build the search indexes and embed papers for search by meaning."""
+
+
+@index_group.command("rebuild")
+@click.pass_obj
+def index_rebuild(settings: config.Settings) -> None:
+    """Build this store's search indexes again from scratch and save them under PAPERWIRE_CACHE_DIR."""
+    from paperwire.search.service import SearchService
+
+    service = SearchService.from_settings(settings)
+    with opened_store(settings) as store, progress_bar("rebuild", unit="change") as bar:
+        def on_progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        paper_count, vector_count = service.rebuild(store, on_progress=on_progress)
+    click.echo(f"indexed {paper_count} papers, {vector_count} with vectors")
+
+
+@index_group.command("embed")
+@click.pass_obj
+def index_embed(settings: config.Settings) -> None:
+    """Embed every paper that lacks a vector for its current title and abstract, in the
+    foreground (`paperwire serve` and `paperwire worker` do it in the background)."""
+    from paperwire import worker
+    from paperwire.search import pipeline
+    from paperwire.search.embed import Embedder, EmbedderError
+
+    try:
+        embedder = Embedder.load(settings.cache_path / "models", threads=settings.embed_threads or None)
+    except EmbedderError as error:
+        raise click.ClickException(str(error)) from None
+    with opened_store(settings) as store:
+        total = pipeline.pending_count(store, embedder.model_id)
+        with progress_bar("embed", total) as bar:
+            outcome = worker.run_with_lease(
+                store, "embed", worker.default_holder(),
+                lambda: pipeline.embed_pending(store, embedder, on_batch=bar.update), worker.LEASE_TTL_SECONDS,
+            )
+    if not outcome.ran:
+        raise click.ClickException(
+            "another process is embedding (paperwire serve or worker holds the embed lease); "
+            "it embeds these papers too, or stop it and run this again"
+        )
+    click.echo(outcome.value.summary())
+
+
+@cli.command("eval")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--split", type=click.Choice(["test", "train", "dev"]), default="test", show_default=True,
+              help="Which qrels/<split>.tsv to score.")
+@click.option("--backend", type=click.Choice(["sqlite", "postgres"]), default="sqlite", show_default=True,
+              help="Engine of the throwaway store (postgres starts its own server with pgserver).")
+@click.pass_obj
+def eval_command(settings: config.Settings, folder: Path, split: str, backend: str) -> None:
+    """Measure search quality on a BEIR data set in FOLDER: nDCG@10, Recall@100, MRR@10 and
+    latency for lexical, semantic and hybrid search, in a throwaway store (yours is not touched)."""
+    from paperwire.search import evaluate
+    from paperwire.search.embed import Embedder, EmbedderError
+
+    try:
+        dataset = evaluate.load(folder, split=split)
+        embedder = Embedder.load(settings.cache_path / "models", threads=settings.embed_threads or None)
+    except (evaluate.EvalError, EmbedderError) as error:
+        raise click.ClickException(str(error)) from None
+    bars: dict[str, tqdm] = {}
+
+    def on_progress(stage: str, count: int, total: int | None) -> None:
+        if stage not in bars:
+            unit = "query" if stage in evaluate.MODES else "paper"
+            bars[stage] = progress_bar(f"eval {stage}", total, unit=unit)
+        bars[stage].update(count)
+
+    try:
+        with evaluate.throwaway_store(backend) as store:
+            results = evaluate.evaluate(dataset, store, embedder, cache_dir=settings.cache_path,
+                                        on_progress=on_progress)
+    except evaluate.EvalError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        for bar in bars.values():
+            bar.close()
+    for line in evaluate.table(results):
+        click.echo(line)
+    click.echo(f"{dataset.name}: {len(dataset.queries)} queries ({split}), {len(dataset.documents)} papers, "
+               f"{backend} store")
 
 
 @cli.command()

@@ -50,6 +50,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Where the optimised embedding model and the search indexes are cached."),
     Setting("embed_threads", "0", "PAPERWIRE_EMBED_THREADS",
             "Threads for embedding; 0 means all cores.", int),
+    Setting("embed_enabled", "true", "PAPERWIRE_EMBED",
+            "Whether `paperwire serve` embeds new papers in the background for search by meaning (true/false).",
+            bool),
 )
 
 
@@ -68,6 +71,7 @@ class Settings:
     request_interval_seconds: float
     model_cache_dir: str
     embed_threads: int
+    embed_enabled: bool
 
     @property
     def cache_path(self) -> Path:

@@ -42,6 +42,43 @@ def make_paper(**overrides) -> Paper:
     return Paper(**fields)
 
 
+def paper_of(fields) -> Paper:
+    """A search test paper (tests/search/conftest.py's PaperFields) as the store holds it,
+    under the id 2501.000NN where NN is its paper_id."""
+    published_at = datetime(fields.day.year, fields.day.month, fields.day.day, tzinfo=timezone.utc)
+    return make_paper(
+        arxiv_id=f"2501.{fields.paper_id:05d}", title=fields.title, abstract=fields.abstract,
+        authors=tuple(Author(name) for name in fields.authors), categories=fields.categories,
+        primary_category=fields.categories[0], versions=(), published_at=published_at,
+        code_url="https://github.com/example/code" if fields.has_code else None,
+    )
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def embedder(model_cache):
+    """The real model from the installed packages, its graph built once per test session."""
+    from paperwire.search.embed import Embedder
+
+    return Embedder.load(model_cache, threads=1)
+
+
+@pytest.fixture
+def cache_settings(tmp_path, sqlite_url, model_cache):
+    """Settings on `sqlite_url` whose cache folder (PAPERWIRE_CACHE_DIR) is in tmp_path and
+    holds the model graph the session built, so nothing is built or written elsewhere."""
+    from paperwire import config
+
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "models").symlink_to(model_cache)
+    return config.load({}, database_url=sqlite_url, model_cache_dir=str(tmp_path / "cache"),
+                       harvest_enabled="false")
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path}/paperwire.db"

@@ -81,6 +81,7 @@ def make_settings(sqlite_url, upstream, **overrides):
     values = dict(
         database_url=sqlite_url, harvest_categories="cs.LO cs.CL", harvest_hf_daily="true",
         arxiv_api_url=upstream.url + ARXIV_PATH, hf_url=upstream.url, request_interval_seconds="0",
+        embed_enabled="false", model_cache_dir=sqlite_url.removeprefix("sqlite:///").rsplit("/", 1)[0] + "/cache",
     )
     values.update(overrides)
     return config.load({}, **values)

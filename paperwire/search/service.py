@@ -3,13 +3,11 @@
 engine.py ranks papers (`Indexes`, `sync`, `search`, `similar`); this module
 runs it for the web app and the CLI. A `SearchService` finds the folder of its
 store's indexes under the cache directory, opens them with the query embedder,
-catches them up with the store before each search (two indexed MAX queries
-when nothing changed) and in a background thread (`follow`), and saves them now
-and then, so a restart catches up instead of rebuilding. New vectors are
-followed through the store's vector cursor (`embeddings_changed_since`; the
-cursor is kept in `VectorIndex.change_seq`, saved with the vectors), so papers
-embedded in the background never make the vector index reload. One lock lets
-the web server's threads share the indexes, which are not thread-safe.
+catches them up with the store (engine's `sync`) before each search (two
+indexed MAX queries when nothing changed) and in a background thread
+(`follow`), and saves them now and then, so a restart catches up instead of
+rebuilding. One lock lets the web server's threads share the indexes, which
+are not thread-safe.
 
 On top of engine's ranking it adds what the product asks of a search: the mode
 (hybrid, lexical or semantic), the trending sort, and similar papers by arXiv id.
@@ -34,9 +32,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from paperwire import feed
 from paperwire.config import Settings
-from paperwire.papers import normalise_name
+from paperwire.papers import normalise_name, to_dict
 from paperwire.search import Filters, Indexes, SearchHit, SearchPage, search, similar, sync
 from paperwire.search.query import parse
+from paperwire.search.vectors import VectorIndex
 from paperwire.store import NotFound, Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
@@ -45,7 +44,6 @@ MODES = ("hybrid", "lexical", "semantic")
 SORTS = ("relevance", "newest", "trending")
 POOL_SIZE = 100  # best papers that the semantic mode and the trending sort re-rank
 REQUEST_CATCH_UP_MAX = 2_000  # store changes a search applies itself; more wait for the thread
-FOLLOW_BATCH_SIZE = 10_000  # vectors read per embeddings_changed_since call
 FOLLOW_SECONDS = 5.0  # how often the background thread looks for store changes
 LOCK_WAIT_SECONDS = 5.0  # a search waits this long for a catch-up in another thread
 SAVE_AFTER_CHANGES = 1_000  # the thread saves once this many changes are unsaved...
@@ -53,7 +51,9 @@ SAVE_INTERVAL_SECONDS = 600.0  # ...and this long has passed since the last save
 SIMILAR_EXTRA = 5  # neighbours asked for beyond k, to make up for duplicates dropped
 QUERY_EMBED_THREADS = 1  # one query is too short to gain from more
 STOP_TIMEOUT_SECONDS = 30.0
+PROGRESS_SECONDS = 0.5  # how often a long catch-up reports progress
 STORE_ID_CHECKPOINT = "search:store_id"
+SIMILAR_BY_WORDS = "shares words with its title"  # why, for a paper without a vector yet
 
 
 class SearchBusy(Exception):
@@ -123,42 +123,66 @@ class SearchService:
         finally:
             self._lock.release()
 
-    def catch_up(self, store: Store, *, max_changes: int | None = None, wait: float = -1) -> int:
+    def catch_up(
+        self, store: Store, *, max_changes: int | None = None, wait: float = -1,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> int:
         """Apply the store's new paper changes and vectors to the indexes (opening them
         first if needed); returns how many are left, 0 when they are current. With
         `max_changes`, a larger backlog is left alone (for `follow`'s thread) and
         its size, an upper bound, is returned. Raises SearchBusy after `wait` seconds
-        (-1: no limit) if another thread is catching up."""
+        (-1: no limit) if another thread is catching up. `on_progress(done, total)`
+        is called every PROGRESS_SECONDS while changes are applied."""
         with self._locked(wait=wait):
-            indexes = self._open(store)
             paper_seq, embed_seq = store.last_change_seq(), store.last_embed_seq()
-            pending = paper_seq - indexes.lexical.change_seq
-            if indexes.vectors is not None:
-                pending += max(embed_seq - indexes.vectors.change_seq, 0)
+            indexes = self._open(store, paper_seq=paper_seq, embed_seq=embed_seq)
+            pending = _pending(indexes, paper_seq, embed_seq)
             if pending == 0 or (max_changes is not None and pending > max_changes):
                 return pending
-            vector_count = self._follow_vectors(store, indexes, embed_seq)
-            self._unsaved_count += sync(store, indexes) + vector_count
-            if indexes.vectors is not None and indexes.vectors.change_seq == 0 and len(indexes.vectors):
-                # sync reloaded every vector (it does when counts differ): they are at least as
-                # new as embed_seq, read before, so follow on from there.
-                indexes.vectors.change_seq = embed_seq
+            if on_progress is None:
+                sync(store, indexes)
+            else:
+                _watch(lambda: sync(store, indexes),
+                       lambda: pending - _pending(indexes, paper_seq, embed_seq), pending, on_progress)
+            if indexes.vectors is not None:
+                # Vectors become visible in embed_seq order, so every vector of this model up to
+                # embed_seq (read before the sync) is in; other models' may lie past the cursor.
+                indexes.vectors.change_seq = max(indexes.vectors.change_seq, embed_seq)
+            self._unsaved_count += pending
             return 0
 
-    def _open(self, store: Store) -> Indexes:
-        if self._indexes is not None:
-            return self._indexes
-        embedder = self._embedder_or_none()
-        folder = index_folder(self.cache_dir, store) if self.cache_dir else None
-        indexes = Indexes.open(folder, embedder=embedder)
-        stale_vectors = indexes.vectors is not None and indexes.vectors.change_seq > store.last_embed_seq()
-        if indexes.lexical.change_seq > store.last_change_seq() or stale_vectors:
-            log.warning("the saved search indexes in %s are ahead of the store (was it replaced?); rebuilding",
-                        folder)
-            indexes = Indexes.open(None, embedder=embedder)
-            indexes.folder = folder
-        self._indexes = indexes
-        return indexes
+    def rebuild(
+        self, store: Store, *, on_progress: Callable[[int, int], None] | None = None
+    ) -> tuple[int, int]:
+        """Drop the indexes, build them again from the store, and save them; returns
+        (papers indexed, papers with a vector)."""
+        with self._locked(wait=-1):
+            self._indexes = None
+            self._open(store, paper_seq=store.last_change_seq(), embed_seq=store.last_embed_seq(), fresh=True)
+        self.catch_up(store, on_progress=on_progress)
+        self.save()
+        vectors = self._indexes.vectors
+        return len(self._indexes.lexical), len(vectors) if vectors is not None else 0
+
+    def _open(self, store: Store, *, paper_seq: int, embed_seq: int, fresh: bool = False) -> Indexes:
+        """The indexes, read from their folder the first time (unless `fresh`). The query
+        embedder is loaded once the store has vectors (`embed_seq` > 0): not needed before."""
+        if self._indexes is None:
+            embedder = self._embedder_or_none() if embed_seq else self._embedder
+            folder = index_folder(self.cache_dir, store) if self.cache_dir else None
+            indexes = Indexes.open(None if fresh else folder, embedder=embedder)
+            is_stale = indexes.vectors is not None and indexes.vectors.change_seq > embed_seq
+            if indexes.lexical.change_seq > paper_seq or is_stale:
+                log.warning("the saved search indexes in %s are ahead of the store (was it replaced?); "
+                            "rebuilding them", folder)
+                indexes = Indexes.open(None, embedder=embedder)
+            self._indexes = dataclasses.replace(indexes, folder=folder)
+        elif self._indexes.vectors is None and embed_seq and self._embedder_or_none() is not None:
+            embedder = self._embedder
+            self._indexes = dataclasses.replace(
+                self._indexes, embedder=embedder, vectors=VectorIndex(embedder.dim, model_id=embedder.model_id),
+            )
+        return self._indexes
 
     def _embedder_or_none(self):
         from paperwire.search.embed import EmbedderError
@@ -170,27 +194,6 @@ class SearchService:
                 log.warning("search by meaning is off: %s", error)
             self._load_embedder = None
         return self._embedder
-
-    @staticmethod
-    def _follow_vectors(store: Store, indexes: Indexes, embed_seq: int) -> int:
-        """Add the vectors written since the vector index's cursor; returns how many.
-        Vectors are visible in embed_seq order, so after reading up to `embed_seq`
-        (the store's last when asked) the cursor may move there, past other models'."""
-        vectors = indexes.vectors
-        if vectors is None:
-            return 0
-        added = 0
-        while True:
-            ids, matrix, seq = store.embeddings_changed_since(
-                vectors.model_id, vectors.change_seq, limit=FOLLOW_BATCH_SIZE
-            )
-            if not len(ids):
-                break
-            vectors.add(ids.tolist(), matrix)
-            vectors.change_seq = seq
-            added += len(ids)
-        vectors.change_seq = max(vectors.change_seq, embed_seq)
-        return added
 
     def save(self) -> None:
         """Write the indexes to their folder (nothing to do in memory-only mode)."""
@@ -306,8 +309,47 @@ class SearchService:
             title = normalise_name(hit.paper.title)
             if hit.paper.arxiv_id != arxiv_id and title not in seen:
                 seen.add(title)
-                kept.append(hit)
+                kept.append(hit if hit.meaning_rank else dataclasses.replace(hit, why=SIMILAR_BY_WORDS))
         return kept[:k]
+
+
+def hit_to_dict(hit: SearchHit) -> dict:
+    """A search hit as JSON-ready data (the API's and `paperwire search --json`'s)."""
+    return {
+        "paper": to_dict(hit.paper), "score": hit.score, "keyword_rank": hit.keyword_rank,
+        "meaning_rank": hit.meaning_rank, "matched_words": list(hit.matched_words), "why": hit.why,
+    }
+
+
+def _pending(indexes: Indexes, paper_seq: int, embed_seq: int) -> int:
+    """Store changes up to (paper_seq, embed_seq) not in the indexes yet: an upper bound,
+    as sequence numbers have gaps."""
+    pending = paper_seq - indexes.lexical.change_seq
+    if indexes.vectors is not None:
+        pending += max(embed_seq - indexes.vectors.change_seq, 0)
+    return pending
+
+
+def _watch(work: Callable[[], object], done: Callable[[], int], total: int,
+           on_progress: Callable[[int, int], None]) -> None:
+    """Run `work` in a thread of its own and call on_progress(done(), total) every
+    PROGRESS_SECONDS until it ends (engine's sync reports no progress of its own, but
+    moves the indexes' cursors as it goes); re-raises what `work` raised."""
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # handed to the waiting thread, which raises it
+            failures.append(error)
+
+    thread = threading.Thread(target=run, name="paperwire-index-build", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(PROGRESS_SECONDS)
+        on_progress(min(done(), total), total)
+    if failures:
+        raise failures[0]
 
 
 def trending(store: Store, hits: list[SearchHit], *, now: datetime) -> list[SearchHit]:

@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from paperwire.papers import to_dict
+from paperwire.search.service import hit_to_dict
 from paperwire.store import DailyEntry, JobRun
 from paperwire.web import params
-from paperwire.web.pages import STATUS_RUN_COUNT, day_feed
+from paperwire.web.pages import SEARCH_PAGE_SIZE, SIMILAR_COUNT, STATUS_RUN_COUNT, day_feed, run_search
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -59,6 +60,33 @@ def paper(request: Request) -> JSONResponse:
         "paper": to_dict(found),
         "daily_entries": [_entry(e) for e in store.daily_entries_for(arxiv_id)],
     })
+
+
+def search(request: Request) -> JSONResponse:
+    """`/api/search?q=&mode=&sort=&cat=&from=&until=&has_code=&page=`: what /search shows, as data."""
+    form = params.search_form(request)
+    results = run_search(request, form)
+    page = results.page
+    return JSONResponse({
+        "ok": True,
+        "q": form.text,
+        "mode": results.mode,
+        "sort": page.sort,
+        "page": form.page,
+        "page_size": SEARCH_PAGE_SIZE,
+        "total_count": page.total_count,
+        "ignored": list(page.query.ignored),
+        "pending_count": results.pending_count,
+        "is_semantic_ready": results.is_semantic_ready,
+        "hits": [hit_to_dict(hit) for hit in page.hits],
+    })
+
+
+def similar(request: Request) -> JSONResponse:
+    """`/api/papers/<arxiv_id>/similar`: papers like it, nearest first."""
+    arxiv_id = params.arxiv_id(request.path_params["arxiv_id"])
+    hits = request.app.state.search.similar(request.app.state.store, arxiv_id, k=SIMILAR_COUNT)
+    return JSONResponse({"ok": True, "arxiv_id": arxiv_id, "hits": [hit_to_dict(hit) for hit in hits]})
 
 
 def status(request: Request) -> JSONResponse:

@@ -4,7 +4,10 @@ Pages (pages.py) and the JSON API (api.py) are thin: they parse the request,
 call the domain modules and render. This module wires them together, turns
 every error into the shape of the layer that was asked (an HTML page, or the
 API's `{"ok": false, ...}`), sets the headers every answer carries, and runs
-the background harvest (harvest.py) for as long as the app is up.
+the background work for as long as the app is up: the harvest (harvest.py), the
+embedding of new papers (search/pipeline.py) and the thread that keeps the
+search indexes current (search/service.py). Startup only starts those threads:
+the indexes load and catch up in theirs, so no page waits for them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperwire.config import Settings
 from paperwire.harvest import Harvester
+from paperwire.search.pipeline import BackgroundEmbedding
+from paperwire.search.service import SearchBusy, SearchService
 from paperwire.store import NotFound, Store, open_store
 from paperwire.web import api, pages
 
@@ -32,6 +37,7 @@ log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 64 * 1024  # every form we have is a few fields; nothing uploads
 STATIC_MAX_AGE_SECONDS = 7 * 24 * 3600  # pages link static files by content hash
+SEARCH_RETRY_AFTER_SECONDS = 30  # while the search indexes are first built
 # No script at all, styles and images only from here, no framing, forms post only here.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -46,14 +52,22 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
+def create_app(
+    settings: Settings, *, store: Store | None = None, search: SearchService | None = None,
+) -> Starlette:
     """The paperwire web app. It opens the store that settings name unless `store` is
-    given (and then leaves closing it to the caller); raises StoreError if it cannot."""
+    given (and then leaves closing it to the caller), and searches with `search` (default:
+    indexes and model under PAPERWIRE_CACHE_DIR); raises StoreError if the store cannot open."""
     own_store = store is None
     store = store or open_store(settings.database_url)
+    search = search or SearchService.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
+        search.follow(store.url)
+        embedding = BackgroundEmbedding(settings, url=store.url) if settings.embed_enabled else None
+        if embedding is not None:
+            embedding.start()
         if _harvest_wanted(settings):
             app.state.harvester = Harvester(settings, url=store.url)
             app.state.harvester.start()
@@ -62,17 +76,23 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
         finally:
             if app.state.harvester is not None:
                 await run_in_threadpool(app.state.harvester.stop)
+            if embedding is not None:
+                await run_in_threadpool(embedding.stop)
+            await run_in_threadpool(search.stop)
             if own_store:
                 store.close()
 
     app = Starlette(
         routes=ROUTES,
         middleware=[Middleware(SecurityHeaders), Middleware(LimitRequestSize, max_bytes=MAX_REQUEST_BYTES)],
-        exception_handlers={HTTPException: _http_error, NotFound: _not_found, Exception: _server_error},
+        exception_handlers={
+            HTTPException: _http_error, NotFound: _not_found, SearchBusy: _search_busy, Exception: _server_error,
+        },
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.search = search
     app.state.harvester = None  # until the lifespan starts one
     return app
 
@@ -105,8 +125,12 @@ ROUTES = [
     # Old-style ids have a slash (hep-th/9901001), so the id is a path; .bib goes first.
     Route("/paper/{arxiv_id:path}.bib", pages.paper_bibtex, name="paper_bibtex"),
     Route("/paper/{arxiv_id:path}", pages.paper, name="paper"),
+    Route("/search", pages.search, name="search"),
     Route("/status", pages.status, name="status"),
     Route("/api/days/{day}", api.day, name="api_day"),
+    Route("/api/search", api.search, name="api_search"),
+    # Before /api/papers/{arxiv_id:path}, which would take "/similar" into the id.
+    Route("/api/papers/{arxiv_id:path}/similar", api.similar, name="api_similar"),
     Route("/api/papers/{arxiv_id:path}", api.paper, name="api_paper"),
     Route("/api/status", api.status, name="api_status"),
     Mount("/static", CachedStaticFiles(directory=pages.STATIC), name="static"),
@@ -133,6 +157,12 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 async def _not_found(request: Request, exc: NotFound) -> Response:
     return error_response(request, 404, str(exc))
+
+
+async def _search_busy(request: Request, exc: SearchBusy) -> Response:
+    response = error_response(request, 503, str(exc))
+    response.headers["Retry-After"] = str(SEARCH_RETRY_AFTER_SECONDS)
+    return response
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

@@ -10,12 +10,15 @@ sources and are untrusted.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date, datetime, timezone
 from functools import cache
 from pathlib import Path
+from typing import Iterable
 from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -23,6 +26,8 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from paperwire import __version__, feed
 from paperwire.papers import Author, display_text
 from paperwire.web import params
+from paperwire.search import Filters
+from paperwire.search.service import SearchBusy
 from paperwire.web.bibtex import to_bibtex
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -30,6 +35,15 @@ STATIC = Path(__file__).parent / "static"
 AUTHORS_SHOWN = 4  # on the daily page; the paper page lists every author
 PREVIEW_CHARS = 320  # of an abstract on the daily page
 STATUS_RUN_COUNT = 30
+SEARCH_PAGE_SIZE = 20
+SIMILAR_COUNT = 6  # on a paper's page
+# What the empty search page offers to try: (query, what it shows).
+SEARCH_EXAMPLES = (
+    ("diffusion models for protein design", "words and meaning, fused"),
+    ('"retrieval augmented generation" -survey', "a phrase, without surveys"),
+    ("author:hinton cat:cs.LG", "an author in a category"),
+    ("speech recognition year:2025.. has:code", "recent papers with code"),
+)
 URL_SCHEMES = ("http", "https")  # links from sources with any other scheme are not shown
 
 # The commands the empty store page suggests (they are paperwire's `ingest` commands;
@@ -87,6 +101,24 @@ def duration(start: datetime, end: datetime | None) -> str:
     return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
 
 
+def highlight(text: str, words: Iterable[str]) -> Markup:
+    """`text` as HTML with each of `words` (matched whole, case-blind) wrapped in <mark>.
+
+    Every piece of the text is escaped and only the <mark> tags are ours. The text
+    is split at the matches before escaping, not searched once escaped: a word
+    such as "lt" or "amp" would otherwise match inside an entity like &lt;."""
+    wanted = sorted({w for w in words if w}, key=len, reverse=True)
+    if not wanted:
+        return escape(text)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, wanted)) + r")(?!\w)", re.IGNORECASE)
+    pieces, start = [], 0
+    for match in pattern.finditer(text):
+        pieces += [escape(text[start:match.start()]), Markup("<mark>%s</mark>") % match.group(0)]
+        start = match.end()
+    pieces.append(escape(text[start:]))
+    return Markup("").join(pieces)
+
+
 @cache
 def static_url(name: str) -> str:
     """The address of a static file, versioned by its content so it can be cached for long."""
@@ -104,7 +136,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters.update(
         display=display_text, preview=preview, short_authors=short_authors, safe_url=safe_url,
-        long_day=long_day, short_day=short_day, utc_time=utc_time,
+        long_day=long_day, short_day=short_day, utc_time=utc_time, highlight=highlight,
     )
     env.globals.update(static_url=static_url, version=__version__, duration=duration)
     return env
@@ -182,7 +214,43 @@ def paper(request: Request) -> Response:
     store = request.app.state.store
     found = store.get_paper(arxiv_id)  # NotFound becomes the 404 page
     return render(request, "paper.html", paper=found, entries=store.daily_entries_for(arxiv_id),
-                  bibtex=to_bibtex(found), page_title=f"{display_text(found.title)} · paperwire")
+                  bibtex=to_bibtex(found), similar=_similar(request, arxiv_id),
+                  page_title=f"{display_text(found.title)} · paperwire")
+
+
+def _similar(request: Request, arxiv_id: str) -> list:
+    """Similar papers for the paper page, or none while the search index is busy: the
+    page itself must not wait for it."""
+    try:
+        return request.app.state.search.similar(request.app.state.store, arxiv_id, k=SIMILAR_COUNT)
+    except SearchBusy:
+        return []
+
+
+def search(request: Request) -> Response:
+    """`/search?q=&mode=&sort=&cat=&from=&until=&has_code=&page=`: a page of search results,
+    the search help when nothing was asked."""
+    form = params.search_form(request)
+    if form.is_empty:
+        return render(request, "search.html", form=form, results=None, examples=SEARCH_EXAMPLES,
+                      page_count=0, page_title="Search · paperwire")
+    results = run_search(request, form)
+    page_count = -(-results.page.total_count // SEARCH_PAGE_SIZE)
+    return render(request, "search.html", form=form, results=results, examples=SEARCH_EXAMPLES,
+                  page_count=page_count, no_filters=Filters(),
+                  page_title=f"{form.text.strip() or 'Search'} · paperwire")
+
+
+def run_search(request: Request, form: params.SearchForm):
+    """The SearchResults of `form`'s page (the JSON API searches through this too); raises
+    HTTPException(404) for a page past the last one."""
+    results = request.app.state.search.search(
+        request.app.state.store, form.text, mode=form.mode, sort=form.sort, filters=form.filters,
+        limit=SEARCH_PAGE_SIZE, offset=(form.page - 1) * SEARCH_PAGE_SIZE, now=datetime.now(timezone.utc),
+    )
+    if form.page > 1 and not results.page.hits:
+        raise HTTPException(404, f"this search has {results.page.total_count} results, fewer than page {form.page}")
+    return results
 
 
 def paper_bibtex(request: Request) -> Response:

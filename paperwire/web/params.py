@@ -8,16 +8,24 @@ which the app's one error handler renders for the layer that asked.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field, replace
 from datetime import date
+from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from paperwire.papers import InvalidArxivId, parse_arxiv_id
+from paperwire.search import Filters
+from paperwire.search.query import MAX_YEAR, MIN_YEAR
+from paperwire.search.service import MODES, SORTS
 
 MAX_PAGE = 10_000  # far past any real day (1,000 papers at 50 a page is 20 pages)
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _PAGE = re.compile(r"[0-9]{1,5}")
+_YEAR = re.compile(r"[0-9]{4}")
+_CATEGORY = re.compile(r"[A-Za-z\-]+(?:\.[A-Za-z\-]+)?")
+_TRUE = ("1", "on", "true", "yes")
 
 
 def day(text: str, *, status: int = 404) -> date:
@@ -44,3 +52,70 @@ def arxiv_id(text: str) -> str:
         return parse_arxiv_id(text)[0]
     except InvalidArxivId as error:
         raise HTTPException(404, str(error)) from None
+
+
+def choice(request: Request, name: str, choices: tuple[str, ...]) -> str:
+    """The query parameter `name`, one of `choices` (the first when absent or empty);
+    raises HTTPException(400) for any other value."""
+    text = request.query_params.get(name) or choices[0]
+    if text not in choices:
+        raise HTTPException(400, f"{name} {text!r} is not known; use one of {', '.join(choices)}")
+    return text
+
+
+def year(request: Request, name: str) -> int | None:
+    """The query parameter `name` as a year, None when absent or empty; raises HTTPException(400) otherwise."""
+    text = request.query_params.get(name, "").strip()
+    if not text:
+        return None
+    if not _YEAR.fullmatch(text) or not MIN_YEAR <= int(text) <= MAX_YEAR:
+        raise HTTPException(400, f"{name} {text!r} is not a year; use four digits, e.g. 2024")
+    return int(text)
+
+
+def search_filters(request: Request) -> Filters:
+    """The search form's filters: `cat` (arXiv categories, space- or comma-separated),
+    `from` and `until` (years), `has_code`; raises HTTPException(400) for a bad value."""
+    categories = tuple(request.query_params.get("cat", "").replace(",", " ").split())
+    for category in categories:
+        if not _CATEGORY.fullmatch(category):
+            raise HTTPException(400, f"cat {category!r} is not an arXiv category; use e.g. cs.CL")
+    return Filters(
+        categories=categories, year_from=year(request, "from"), year_to=year(request, "until"),
+        has_code=request.query_params.get("has_code", "").lower() in _TRUE,
+    )
+
+
+@dataclass(frozen=True)
+class SearchForm:
+    """What `/search` and `/api/search` were asked: the text, mode, sort, filters and page."""
+
+    text: str = ""
+    mode: str = MODES[0]
+    sort: str = SORTS[0]
+    filters: Filters = field(default_factory=Filters)
+    page: int = 1
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.text.strip() and self.filters == Filters()
+
+    def url(self, **changes) -> str:
+        """The /search address of this form with `changes` to its fields, defaults left out."""
+        form = replace(self, **changes)
+        values = {
+            "q": form.text, "mode": form.mode, "sort": form.sort, "cat": " ".join(form.filters.categories),
+            "from": form.filters.year_from, "until": form.filters.year_to,
+            "has_code": "1" if form.filters.has_code else None, "page": form.page,
+        }
+        defaults = {"mode": MODES[0], "sort": SORTS[0], "page": 1}
+        kept = {k: v for k, v in values.items() if v not in (None, "") and defaults.get(k) != v}
+        return f"/search?{urlencode(kept)}" if kept else "/search"
+
+
+def search_form(request: Request) -> SearchForm:
+    """The search parameters of the request; raises HTTPException(400) for a bad value."""
+    return SearchForm(
+        text=request.query_params.get("q", ""), mode=choice(request, "mode", MODES),
+        sort=choice(request, "sort", SORTS), filters=search_filters(request), page=page(request),
+    )

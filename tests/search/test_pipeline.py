@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from paperwire import config, worker
+from paperwire import worker
 from paperwire.search import pipeline
 from paperwire.store import open_store
 from tests.conftest import make_paper
@@ -52,10 +52,8 @@ def test_stop_ends_the_run_after_the_current_batch(store, embedder):
     assert report.embedded_count == 2 and store.embedding_count(embedder.model_id) == 2
 
 
-def test_the_worker_job_records_a_run_with_the_pipeline_summary(tmp_path, sqlite_url, model_cache):
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "models").symlink_to(model_cache)  # the graph the session built
-    settings = config.load({}, database_url=sqlite_url, model_cache_dir=str(tmp_path / "cache"))
+def test_the_worker_job_records_a_run_with_the_pipeline_summary(cache_settings, sqlite_url):
+    settings = cache_settings
     store = open_store(sqlite_url)
     store.upsert_papers(papers(3), source="t")
     summaries = worker.run_jobs(store, [worker.embed_job(settings)], holder="test")
@@ -65,10 +63,8 @@ def test_the_worker_job_records_a_run_with_the_pipeline_summary(tmp_path, sqlite
     store.close()
 
 
-def test_serve_embeds_in_the_background_and_stops(tmp_path, sqlite_url, model_cache):
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "models").symlink_to(model_cache)
-    settings = config.load({}, database_url=sqlite_url, model_cache_dir=str(tmp_path / "cache"))
+def test_serve_embeds_in_the_background_and_stops(cache_settings, sqlite_url):
+    settings = cache_settings
     store = open_store(sqlite_url)
     store.upsert_papers(papers(4), source="t")
     background = pipeline.BackgroundEmbedding(settings, url=sqlite_url)

@@ -5,25 +5,13 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from paperwire.papers import Author
 from paperwire.search import Filters, pipeline
 from paperwire.search.service import SearchService, index_folder
 from paperwire.store import DailyEntry, NotFound, open_store
-from tests.conftest import make_paper
+from tests.conftest import make_paper, paper_of
 from tests.search.conftest import PAPERS
 
 NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
-
-
-def paper_of(fields):
-    """A paper of tests/search/conftest.py's ten, as the store holds it: 2501.000NN."""
-    return make_paper(
-        arxiv_id=f"2501.{fields.paper_id:05d}", title=fields.title, abstract=fields.abstract,
-        authors=tuple(Author(name) for name in fields.authors), categories=fields.categories,
-        primary_category=fields.categories[0], versions=(),
-        published_at=datetime(fields.day.year, fields.day.month, fields.day.day, tzinfo=timezone.utc),
-        code_url="https://github.com/example/code" if fields.has_code else None,
-    )
 
 
 @pytest.fixture
@@ -114,7 +102,7 @@ def test_saved_indexes_are_reopened_where_they_stopped(corpus, tmp_path):
     corpus.upsert_papers([make_paper(arxiv_id="2501.00011", title="Consistency models")], source="test")
 
     second = SearchService(tmp_path)
-    assert second._open(corpus).lexical.change_seq == seq  # read from disk, not rebuilt
+    assert second._open(corpus, paper_seq=seq + 1, embed_seq=0).lexical.change_seq == seq  # read from disk
     assert ids(second.search(corpus, "consistency")) == ["11"]
     assert second._indexes.lexical.change_seq == corpus.last_change_seq()
 
@@ -186,3 +174,12 @@ def test_similar_papers_by_meaning_then_by_title_words(corpus, tmp_path, embedde
     assert found[0] not in [h.paper.arxiv_id for h in service.similar(corpus, "2501.00010", k=4)]
     with pytest.raises(NotFound):
         service.similar(corpus, "2501.99999")
+
+
+def test_the_model_loads_only_once_the_store_has_vectors(corpus, tmp_path, embedder):
+    loads = []
+    service = SearchService(tmp_path, load_embedder=lambda: loads.append(1) or embedder)
+    assert ids(service.search(corpus, "attention")) == ["06", "01", "05", "09"] and loads == []
+    embed(corpus, embedder)
+    results = service.search(corpus, "attention")
+    assert loads == [1] and results.is_semantic_ready and len(service._indexes.vectors) == 10

@@ -48,9 +48,9 @@ def test_serve(tmp_path, workers):
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
-        [sys.executable, "-m", "paperwire", "serve", "--no-harvest", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers)],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": url},
+        [sys.executable, "-m", "paperwire", "serve", "--no-harvest", "--no-embed", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": url, "PAPERWIRE_CACHE_DIR": str(tmp_path / "cache")},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
@@ -62,10 +62,13 @@ def test_serve(tmp_path, workers):
         status = httpx.get(f"{base_url}/api/status").json()
         assert status["stats"]["paper_count"] == 1 and status["harvest"]["is_enabled"] is False
         assert httpx.get(f"{base_url}/api/papers/2503.99999").json()["status"] == 404
+        found = httpx.get(f"{base_url}/api/search", params={"q": "served"}).json()
+        assert [hit["paper"]["arxiv_id"] for hit in found["hits"]] == ["hep-th/9901001"]
     finally:
         process.terminate()
         output = process.communicate(timeout=10)[0]
     # uvicorn shuts down cleanly on SIGTERM, then re-raises the signal for its exit status.
     assert process.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete." in output
-    assert f"paperwire: http://127.0.0.1:{port}, {workers} process(es), harvest off" in output
+    assert f"paperwire: http://127.0.0.1:{port}, {workers} process(es), harvest off, embedding off" in output
+    assert list((tmp_path / "cache" / "indexes").glob("*/lexical.npz"))  # saved at shutdown

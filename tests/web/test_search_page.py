@@ -1,0 +1,165 @@
+"""/search, /api/search and similar papers, through the app with a real store and real indexes."""
+
+import re
+
+import pytest
+from starlette.testclient import TestClient
+
+from paperwire.search import pipeline, service
+from paperwire.search.service import SearchService
+from paperwire.web.app import create_app
+from tests.conftest import make_paper, paper_of
+from tests.search.conftest import PAPERS
+
+
+@pytest.fixture
+def corpus(store):
+    store.upsert_papers([paper_of(p) for p in PAPERS], source="test")
+    return store
+
+
+@pytest.fixture
+def search(tmp_path):
+    return SearchService(tmp_path / "indexes")
+
+
+@pytest.fixture
+def client(settings, corpus, search):
+    return TestClient(create_app(settings, store=corpus, search=search), follow_redirects=False)
+
+
+def result_ids(html: str) -> list[str]:
+    return re.findall(r'<h3 class="title"><a href="/paper/2501\.000(\d\d)">', html)
+
+
+def test_the_empty_search_page_explains_the_syntax(client):
+    page = client.get("/search")
+    assert page.status_code == 200
+    assert "Syntax" in page.text and 'href="/search?q=author%3Ahinton%20cat%3Acs.LG"' in page.text
+    assert result_ids(page.text) == []
+    assert 'action="/search"' in client.get("/").text  # the header's search box on every page
+
+
+def test_results_with_highlights_and_why(client):
+    page = client.get("/search", params={"q": "diffusion"})
+    assert page.status_code == 200 and result_ids(page.text) == ["04"]
+    assert "Denoising <mark>diffusion</mark> probabilistic models" in page.text
+    assert "<mark>Diffusion</mark> models give" in page.text
+    assert '<p class="why">keywords: diffusion</p>' in page.text
+    assert 'value="diffusion"' in page.text  # the form keeps what was asked
+
+
+def test_hostile_queries_are_escaped(client):
+    hostile = '<script>alert(1)</script> "><img src=x onerror=alert(1)> attention'
+    page = client.get("/search", params={"q": hostile})
+    assert page.status_code == 200
+    assert "<script>" not in page.text and "<img" not in page.text
+    assert "&lt;script&gt;" in page.text
+    api = client.get("/api/search", params={"q": hostile}).json()
+    assert api["ok"] and api["q"] == hostile
+
+
+def test_hostile_titles_are_escaped_before_highlighting(client, corpus):
+    corpus.upsert_papers([make_paper(
+        arxiv_id="2501.00042", title='<img src=x onerror="alert(1)"> Attention & lt',
+        abstract="<script>alert('attention')</script> amp",
+    )], source="test")
+    page = client.get("/search", params={"q": "attention lt amp script"}).text
+    assert "<img" not in page and "<script>" not in page
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; <mark>Attention</mark> &amp; <mark>lt</mark>" in page
+    assert "&lt;<mark>script</mark>&gt;alert(&#39;<mark>attention</mark>&#39;)" in page
+    assert "&<mark>" not in page  # no word was matched inside an entity
+
+
+def test_filters_sorts_and_modes_are_a_plain_get_form(client):
+    assert result_ids(client.get("/search?q=attention").text) == ["06", "01", "05", "09"]
+    assert result_ids(client.get("/search?q=attention&cat=cs.CL").text) == ["01", "09"]
+    assert result_ids(client.get("/search?q=attention&sort=newest").text) == ["05", "06", "01", "09"]
+    assert result_ids(client.get("/search?q=attention&from=2017&until=2017").text) == ["06", "01"]
+    assert result_ids(client.get("/search?q=attention&has_code=1").text) == ["01"]
+    assert result_ids(client.get("/search?q=attention&mode=lexical&sort=trending").text) == ["05", "06", "01", "09"]
+    page = client.get("/search?q=attention&cat=cs.CL&sort=newest&mode=lexical").text
+    assert '<option value="lexical" selected>' in page and '<option value="newest" selected>' in page
+    assert 'name="cat" value="cs.CL"' in page
+
+
+def test_pages_of_results_keep_the_query(client, corpus):
+    corpus.upsert_papers([make_paper(arxiv_id=f"2502.{i:05d}", title=f"Graph study {i}") for i in range(25)],
+                         source="test")
+    first = client.get("/search?q=graph&cat=cs.LG").text
+    assert len(re.findall(r'<h3 class="title">', first)) == 20
+    assert 'href="/search?q=graph&amp;cat=cs.LG&amp;page=2"' in first
+    second = client.get("/search?q=graph&cat=cs.LG&page=2").text
+    assert len(re.findall(r'<h3 class="title">', second)) == 5 and "Page 2 of 2" in second
+    assert client.get("/search?q=graph&cat=cs.LG&page=3").status_code == 404
+
+
+def test_no_results_suggest_what_to_change(client):
+    page = client.get("/search?q=diffusion&cat=cs.CL&mode=lexical").text  # diffusion is only in cs.LG
+    assert "No papers match <strong>diffusion</strong> with these filters" in page
+    assert 'href="/search?q=diffusion&amp;mode=lexical">Search without the filters</a>' in page
+    assert 'href="/search?q=diffusion&amp;cat=cs.CL">Match by meaning too</a>' in page
+    page = client.get("/search?q=zebrafish").text
+    assert "No papers match <strong>zebrafish</strong>." in page and "without the filters" not in page
+
+
+@pytest.mark.parametrize("query, message", [
+    ("q=x&mode=fuzzy", "mode 'fuzzy' is not known"),
+    ("q=x&sort=oldest", "sort 'oldest' is not known"),
+    ("q=x&from=soon", "from 'soon' is not a year"),
+    ("q=x&cat=<b>", "cat '<b>' is not an arXiv category"),
+    ("q=x&page=0", "page '0' is not a page number"),
+])
+def test_bad_parameters_are_a_400_in_both_shapes(client, query, message):
+    page = client.get(f"/search?{query}")
+    assert page.status_code == 400 and message.replace("'", "&#39;").replace("<", "&lt;").replace(">", "&gt;") in page.text
+    api = client.get(f"/api/search?{query}")
+    assert api.status_code == 400 and api.json() == {"ok": False, "error": api.json()["error"], "status": 400}
+    assert message in api.json()["error"]
+
+
+def test_the_api_returns_what_the_page_shows(client):
+    data = client.get("/api/search?q=attention&cat=cs.CL").json()
+    assert data["ok"] and (data["total_count"], data["page"], data["mode"], data["sort"]) == (2, 1, "hybrid", "relevance")
+    assert [h["paper"]["arxiv_id"] for h in data["hits"]] == ["2501.00001", "2501.00009"]
+    assert data["hits"][0]["matched_words"] == ["attention"] and data["hits"][0]["keyword_rank"] == 1
+    assert data["hits"][0]["why"] == "keywords: attention"
+    assert data["is_semantic_ready"] is False and data["pending_count"] == 0
+    assert client.get("/api/search?q=year:soon").json()["ignored"] == ["year:soon"]
+
+
+def test_search_by_meaning_and_similar_papers(settings, corpus, tmp_path, embedder):
+    pipeline.embed_pending(corpus, embedder)
+    client = TestClient(create_app(settings, store=corpus, search=SearchService(tmp_path, embedder=embedder)))
+    page = client.get("/search", params={"q": "generating pictures by reversing a noising process"}).text
+    assert result_ids(page)[0] == "04"
+    assert "No paper contains these words; these are the closest in meaning." in page
+    assert "Matching by meaning starts once" not in page
+
+    paper = client.get("/paper/2501.00010").text
+    similar = paper[paper.index('id="similar-heading"'):]
+    assert "similar meaning (#1)" in similar and 'href="/paper/2501.00010"' not in similar
+    data = client.get("/api/papers/2501.00010/similar").json()
+    assert data["ok"] and len(data["hits"]) == 6
+    assert "2501.00010" not in [h["paper"]["arxiv_id"] for h in data["hits"]]
+    missing = client.get("/api/papers/2501.99999/similar")
+    assert missing.status_code == 404 and missing.json()["ok"] is False
+
+
+def test_without_vectors_the_page_says_meaning_comes_later(client):
+    page = client.get("/search?q=attention").text
+    assert "Matching by meaning starts once papers are embedded" in page
+    paper = client.get("/paper/2501.00010").text
+    assert "Similar papers" in paper and "shares words with its title" in paper
+
+
+def test_a_busy_index_is_a_503_and_the_paper_page_still_renders(client, search, corpus, monkeypatch):
+    search.catch_up(corpus)
+    monkeypatch.setattr(service, "LOCK_WAIT_SECONDS", 0.01)
+    with search._lock:  # as while another thread builds the indexes
+        page = client.get("/search?q=attention")
+        api = client.get("/api/search?q=attention")
+        paper = client.get("/paper/2501.00001")
+    assert page.status_code == 503 and page.headers["retry-after"] == "30"
+    assert api.status_code == 503 and api.json()["status"] == 503
+    assert paper.status_code == 200 and "Similar papers" not in paper.text
