@@ -33,6 +33,10 @@ BUSY_TIMEOUT_SECONDS = 30
 CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 
 _SELECT_PAPER = "SELECT id, " + ", ".join(PAPER_COLUMNS) + " FROM papers"
+# "Live papers" where rows are picked by id: the unary + keeps SQLite from answering by
+# the (is_deleted, day) index, which reads every live paper; 8 ms instead of 0.07 ms for
+# 20 papers of 75k (https://sqlite.org/optoverview.html#disqualifying_where_clause_terms_using_unary_).
+_LIVE = "+is_deleted = 0"
 
 
 def path_from_url(url: str) -> Path:
@@ -294,7 +298,7 @@ class SQLiteStore:
         out: dict[int, Paper] = {}
         for chunk in _chunks(list(paper_ids)):
             marks = ",".join("?" * len(chunk))
-            out.update(self._papers(f"id IN ({marks}) AND is_deleted = 0", chunk))
+            out.update(self._papers(f"id IN ({marks}) AND {_LIVE}", chunk))
         return out
 
     def paper_ids(self, arxiv_ids: Iterable[str]) -> dict[str, int]:
@@ -393,7 +397,7 @@ class SQLiteStore:
     # embeddings -------------------------------------------------------------
     def papers_to_embed(self, model: str, *, limit: int = 256) -> list[tuple[int, Paper]]:
         return self._papers(
-            "is_deleted = 0 AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.paper_id = papers.id"
+            f"{_LIVE} AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.paper_id = papers.id"
             " AND e.model = ? AND e.text_hash = papers.text_hash)",
             (model, limit),
             order="ORDER BY id LIMIT ?",
