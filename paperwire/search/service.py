@@ -46,6 +46,7 @@ POOL_SIZE = 100  # best papers that the semantic mode and the trending sort re-r
 REQUEST_CATCH_UP_MAX = 2_000  # store changes a search applies itself; more wait for the thread
 FOLLOW_SECONDS = 5.0  # how often the background thread looks for store changes
 LOCK_WAIT_SECONDS = 5.0  # a search waits this long for a catch-up in another thread
+SIMILAR_WAIT_SECONDS = 0.5  # similar papers wait less: a paper's page shows without them
 SAVE_AFTER_CHANGES = 1_000  # the thread saves once this many changes are unsaved...
 SAVE_INTERVAL_SECONDS = 600.0  # ...and this long has passed since the last save
 SIMILAR_EXTRA = 5  # neighbours asked for beyond k, to make up for duplicates dropped
@@ -112,6 +113,11 @@ class SearchService:
             return Embedder.load(settings.cache_path / "models", threads=QUERY_EMBED_THREADS)
 
         return cls(settings.cache_path / "indexes", load_embedder=load_embedder)
+
+    @property
+    def indexes(self) -> Indexes | None:
+        """The indexes, None until first opened. Not thread-safe: for one-thread use (benches, the CLI)."""
+        return self._indexes
 
     # --- keeping current ----------------------------------------------------
     @contextmanager
@@ -295,12 +301,13 @@ class SearchService:
     def similar(self, store: Store, arxiv_id: str, *, k: int = 10) -> list[SearchHit]:
         """Up to `k` papers like `arxiv_id`, nearest in meaning first (by title words while
         it has no vector yet), without the paper itself or papers of the same title;
-        raises NotFound for a paper the store does not have."""
+        raises NotFound for a paper the store does not have, SearchBusy after
+        SIMILAR_WAIT_SECONDS while a long catch-up holds the indexes."""
         row_id = store.paper_ids([arxiv_id]).get(arxiv_id)
         if row_id is None:
             raise NotFound(f"no paper {arxiv_id!r} in the store")
-        self.catch_up(store, max_changes=REQUEST_CATCH_UP_MAX, wait=LOCK_WAIT_SECONDS)
-        with self._locked():
+        self.catch_up(store, max_changes=REQUEST_CATCH_UP_MAX, wait=SIMILAR_WAIT_SECONDS)
+        with self._locked(wait=SIMILAR_WAIT_SECONDS):
             hits = similar(store, self._indexes, row_id, limit=k + SIMILAR_EXTRA)
         own_title = store.get_paper(arxiv_id).title
         seen = {normalise_name(own_title)}
