@@ -345,14 +345,13 @@ def db_copy(from_url: str, to_url: str) -> None:
     click.echo(f"copied: checksums match ({report.target.paper_count} papers)")
 
 
-def _catch_up(service, store) -> None:
-    """Bring the search indexes up to date with the store, with a progress bar when it takes a while."""
-    with progress_bar("index", unit="change") as bar:
-        def on_progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
+def _moves(bar: tqdm):
+    """An on_progress(done, total) callback that moves `bar` to `done` of `total`."""
+    def on_progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
 
-        service.catch_up(store, on_progress=on_progress)
+    return on_progress
 
 
 @cli.command("search")
@@ -366,20 +365,17 @@ def _catch_up(service, store) -> None:
 @click.pass_obj
 def search_command(settings: config.Settings, query: str, mode: str, sort: str, limit: int, as_json: bool) -> None:
     """Search the store's papers; QUERY takes the search page's syntax ("phrase", -word, author:, cat:, year:, has:code)."""
-    from paperwire.search.service import SearchService, hit_to_dict
+    from paperwire.search.service import SearchService, results_to_dict
 
     service = SearchService.from_settings(settings)
     with opened_store(settings) as store:
-        _catch_up(service, store)
+        with progress_bar("index", unit="change") as bar:
+            service.catch_up(store, on_progress=_moves(bar))
         results = service.search(store, query, mode=mode, sort=sort, limit=limit)
         service.save()
     page = results.page
     if as_json:
-        click.echo(json.dumps({
-            "ok": True, "q": query, "mode": mode, "sort": sort, "total_count": page.total_count,
-            "ignored": list(page.query.ignored), "is_semantic_ready": results.is_semantic_ready,
-            "hits": [hit_to_dict(hit) for hit in page.hits],
-        }, ensure_ascii=False))
+        click.echo(json.dumps({**results_to_dict(results), "q": query}, ensure_ascii=False))
         return
     for rank, hit in enumerate(page.hits, start=1):
         click.echo(f"{rank:>3}. {hit.paper.arxiv_id:<16} {display_text(hit.paper.title)}")
@@ -405,11 +401,7 @@ def index_rebuild(settings: config.Settings) -> None:
 
     service = SearchService.from_settings(settings)
     with opened_store(settings) as store, progress_bar("rebuild", unit="change") as bar:
-        def on_progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        paper_count, vector_count = service.rebuild(store, on_progress=on_progress)
+        paper_count, vector_count = service.rebuild(store, on_progress=_moves(bar))
     click.echo(f"indexed {paper_count} papers, {vector_count} with vectors")
 
 

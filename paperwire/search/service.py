@@ -328,6 +328,16 @@ def hit_to_dict(hit: SearchHit) -> dict:
     }
 
 
+def results_to_dict(results: SearchResults) -> dict:
+    """SearchResults as JSON-ready data, for the API and `paperwire search --json`."""
+    page = results.page
+    return {
+        "ok": True, "mode": results.mode, "sort": page.sort, "total_count": page.total_count,
+        "ignored": list(page.query.ignored), "pending_count": results.pending_count,
+        "is_semantic_ready": results.is_semantic_ready, "hits": [hit_to_dict(hit) for hit in page.hits],
+    }
+
+
 def _pending(indexes: Indexes, paper_seq: int, embed_seq: int) -> int:
     """Store changes up to (paper_seq, embed_seq) not in the indexes yet: an upper bound,
     as sequence numbers have gaps."""

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from paperwire.papers import to_dict
-from paperwire.search.service import hit_to_dict
+from paperwire.search.service import hit_to_dict, results_to_dict
 from paperwire.store import DailyEntry, JobRun
 from paperwire.web import params
 from paperwire.web.pages import SEARCH_PAGE_SIZE, SIMILAR_COUNT, STATUS_RUN_COUNT, day_feed, run_search
@@ -65,21 +65,8 @@ def paper(request: Request) -> JSONResponse:
 def search(request: Request) -> JSONResponse:
     """`/api/search?q=&mode=&sort=&cat=&from=&until=&has_code=&page=`: what /search shows, as data."""
     form = params.search_form(request)
-    results = run_search(request, form)
-    page = results.page
-    return JSONResponse({
-        "ok": True,
-        "q": form.text,
-        "mode": results.mode,
-        "sort": page.sort,
-        "page": form.page,
-        "page_size": SEARCH_PAGE_SIZE,
-        "total_count": page.total_count,
-        "ignored": list(page.query.ignored),
-        "pending_count": results.pending_count,
-        "is_semantic_ready": results.is_semantic_ready,
-        "hits": [hit_to_dict(hit) for hit in page.hits],
-    })
+    data = results_to_dict(run_search(request, form))
+    return JSONResponse({**data, "q": form.text, "page": form.page, "page_size": SEARCH_PAGE_SIZE})
 
 
 def similar(request: Request) -> JSONResponse:

@@ -25,9 +25,9 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 
 from paperwire import __version__, feed
 from paperwire.papers import Author, display_text
-from paperwire.web import params
 from paperwire.search import Filters
 from paperwire.search.service import SearchBusy
+from paperwire.web import params
 from paperwire.web.bibtex import to_bibtex
 
 TEMPLATES = Path(__file__).parent / "templates"
