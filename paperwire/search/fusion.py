@@ -100,3 +100,14 @@ def convex(
 def _sorted(fused: dict[int, float], best: dict[int, int]) -> list[tuple[int, float]]:
     order = sorted(fused, key=lambda pid: (-fused[pid], best[pid], pid))
     return [(pid, fused[pid]) for pid in order]
+
+
+def top(ids: np.ndarray, scores: np.ndarray, limit: int) -> list[tuple[int, float]]:
+    """The `limit` best (id, score), score descending then id ascending."""
+    if len(ids) > limit:
+        # keep everything tied with the limit-th score, so ties break by id, not by position
+        cut = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        keep = scores >= cut
+        ids, scores = ids[keep], scores[keep]
+    order = np.lexsort((ids, -scores))[:limit]
+    return [(int(ids[i]), float(scores[i])) for i in order]

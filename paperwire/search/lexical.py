@@ -31,6 +31,7 @@ import numpy as np
 import Stemmer
 from scipy import sparse
 
+from paperwire.search.fusion import top
 from paperwire.search.query import Query
 
 # BM25 constants, tuned on the SciFact train split (docs/search.md).
@@ -327,7 +328,7 @@ class LexicalIndex:
             paper_ids, score = self._score_segment(segment, weights, required, excluded, allowed, limit)
             ids.append(paper_ids)
             scores.append(score)
-        return _top(np.concatenate(ids or [_EMPTY_INT]), np.concatenate(scores or [_EMPTY_FLOAT]), limit)
+        return top(np.concatenate(ids or [_EMPTY_INT]), np.concatenate(scores or [_EMPTY_FLOAT]), limit)
 
     def _query_weights(self, query: Query) -> dict[int, float]:
         """idf per query term id (a term typed twice counts twice)."""
@@ -496,16 +497,6 @@ def _live_postings(seg: _Segment):
         cols[keep], seg.counts[keep], renumber[seg.key_indices[key_keep]], key_cols[key_keep],
     )
 
-
-def _top(ids: np.ndarray, scores: np.ndarray, limit: int) -> list[tuple[int, float]]:
-    """The `limit` best (id, score), score descending then id ascending."""
-    if len(ids) > limit:
-        # keep everything tied with the limit-th score, so ties break by id, not by position
-        cut = np.partition(scores, len(scores) - limit)[len(scores) - limit]
-        keep = scores >= cut
-        ids, scores = ids[keep], scores[keep]
-    order = np.lexsort((ids, -scores))[:limit]
-    return [(int(ids[i]), float(scores[i])) for i in order]
 
 
 def _day_number(day: date | None) -> int:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from paperwire.search.fusion import top
+
 HNSW_MIN_COUNT = 20_000  # below this many vectors, search exactly
 HNSW_M = 16  # graph degree: hnswlib's recommended 12-48; 16 keeps memory at ~130 B/vector
 HNSW_EF_CONSTRUCTION = 200
@@ -193,14 +195,14 @@ class VectorIndex:
             keep = np.zeros(len(ids), dtype=bool)
             keep[inside] = allowed[ids[inside]]
             ids, scores = ids[keep], scores[keep]
-        return _top(ids, scores, limit)
+        return top(ids, scores, limit)
 
     def _search_graph(self, vector, fetch) -> list[tuple[int, float]]:
         fetch = min(fetch, len(self._present))
         self._graph.set_ef(max(HNSW_EF_SEARCH, fetch))
         labels, distances = self._graph.knn_query(vector, k=fetch, num_threads=1)
         # hnswlib's "ip" distance is 1 - dot product
-        return _top(labels[0].astype(np.int64), 1.0 - distances[0], fetch)
+        return top(labels[0].astype(np.int64), 1.0 - distances[0], fetch)
 
     def _search_graph_filtered(self, vector, limit, allowed, allowed_count):
         share = allowed_count / max(len(self._present), 1)
@@ -271,12 +273,3 @@ def _graph_file_of(path: Path) -> Path | None:
         name = json.loads(data["meta"].tobytes()).get("graph")
     return path.with_name(name) if name else None
 
-
-def _top(ids: np.ndarray, scores: np.ndarray, limit: int) -> list[tuple[int, float]]:
-    """The `limit` best (id, score), score descending then id ascending."""
-    if len(ids) > limit:
-        cut = np.partition(scores, len(scores) - limit)[len(scores) - limit]
-        keep = scores >= cut
-        ids, scores = ids[keep], scores[keep]
-    order = np.lexsort((ids, -scores))[:limit]
-    return [(int(ids[i]), float(scores[i])) for i in order]
