@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "lexical", "semantic")
 SORTS = ("relevance", "newest", "trending")
-POOL_SIZE = 100  # best papers that the semantic mode and the trending sort re-rank
+POOL_SIZE = 100  # most relevant papers that the trending sort orders
 REQUEST_CATCH_UP_MAX = 500  # store changes a search applies itself (~0.1 s); more wait for the thread
 FOLLOW_SECONDS = 5.0  # how often the background thread looks for store changes
 LOCK_WAIT_SECONDS = 5.0  # a search waits this long for a catch-up in another thread
@@ -274,29 +274,16 @@ class SearchService:
         with self._locked():
             indexes = self._indexes
             is_ready = indexes.vectors is not None and len(indexes.vectors) > 0
-            if mode == "lexical":
+            if mode == "lexical":  # the engine ranks by keywords alone without an embedder
                 indexes = dataclasses.replace(indexes, embedder=None)
-            if sort == "trending" or (mode == "semantic" and parse(text).text):
-                page = self._reranked(store, indexes, text, mode=mode, sort=sort, filters=filters,
-                                      limit=limit, offset=offset, now=now)
+            elif mode == "semantic" and parse(text).text:
+                indexes = dataclasses.replace(indexes, lexical=_FiltersOnly(indexes.lexical))
+            if sort == "trending":
+                page = _by_trending(store, indexes, text, filters=filters, limit=limit, offset=offset,
+                                    now=now or datetime.now(timezone.utc))
             else:
                 page = search(store, indexes, text, filters=filters, sort=sort, limit=limit, offset=offset)
         return SearchResults(page, mode, pending, is_ready)
-
-    @staticmethod
-    def _reranked(store, indexes, text, *, mode, sort, filters, limit, offset, now) -> SearchPage:
-        """The page from the POOL_SIZE best papers, re-ranked: by meaning alone for the
-        semantic mode, by trending score for the trending sort."""
-        pool = search(store, indexes, text, filters=filters, sort="newest" if sort == "newest" else "relevance",
-                      limit=POOL_SIZE)
-        hits = pool.hits
-        if mode == "semantic":
-            hits = [h for h in hits if h.meaning_rank is not None]
-            if sort != "newest":
-                hits.sort(key=lambda h: h.meaning_rank)
-        if sort == "trending":
-            hits = trending(store, hits, now=now or datetime.now(timezone.utc))
-        return SearchPage(pool.query, hits[offset : offset + limit], len(hits), offset, limit, sort)
 
     def similar(self, store: Store, arxiv_id: str, *, k: int = 10) -> list[SearchHit]:
         """Up to `k` papers like `arxiv_id`, nearest in meaning first (by title words while
@@ -369,12 +356,28 @@ def _watch(work: Callable[[], object], done: Callable[[], int], total: int,
         raise failures[0]
 
 
-def trending(store: Store, hits: list[SearchHit], *, now: datetime) -> list[SearchHit]:
-    """`hits` by feed.trending_score (the most upvotes any daily list gave the paper),
-    ties in their given order."""
+class _FiltersOnly:
+    """A keyword index that ranks nothing but filters as the real one does: with it the
+    engine ranks by meaning alone (the semantic mode)."""
+
+    def __init__(self, lexical):
+        self._lexical = lexical
+
+    def search(self, query, **_) -> list[tuple[int, float]]:
+        return []
+
+    def __getattr__(self, name):
+        return getattr(self._lexical, name)
+
+
+def _by_trending(store: Store, indexes: Indexes, text: str, *, filters, limit, offset, now) -> SearchPage:
+    """The page of the POOL_SIZE most relevant papers ordered by feed.trending_score
+    (a paper's most upvotes on any daily list), ties by relevance."""
+    pool = search(store, indexes, text, filters=filters, limit=POOL_SIZE)
+
     def score(hit: SearchHit) -> float:
         upvotes = max((e.upvote_count for e in store.daily_entries_for(hit.paper.arxiv_id)), default=0)
         return feed.trending_score(upvotes, hit.paper.published_at, now)
 
-    scores = {id(hit): score(hit) for hit in hits}
-    return sorted(hits, key=lambda hit: -scores[id(hit)])
+    hits = sorted(pool.hits, key=lambda hit: -score(hit))
+    return SearchPage(pool.query, hits[offset : offset + limit], len(hits), offset, limit, "trending")
