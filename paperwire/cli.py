@@ -12,13 +12,12 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import click
 from tqdm import tqdm
 
 from paperwire import __version__, config, ingest
-from paperwire.config import ConfigError
+from paperwire.config import ConfigError, redact_url
 from paperwire.papers import display_text, to_dict
 from paperwire.store import StoreError, open_store
 
@@ -52,15 +51,6 @@ def opened_store(settings: config.Settings):
         yield store
     finally:
         store.close()
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ***, fit for printing."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def progress_bar(description: str, total: int | None = None, unit: str = "paper") -> tqdm:
@@ -122,8 +112,7 @@ def _ingest_fetched(settings: config.Settings, batches, *, source: str, resume_h
 @click.pass_obj
 def ingest_arxiv(settings, categories, from_day, until_day, ids, query, max_results) -> None:
     """Read papers from the arXiv API (one request every PAPERWIRE_REQUEST_INTERVAL_SECONDS)."""
-    from paperwire.sources import arxiv_api
-    from paperwire.sources.client import Pacing
+    from paperwire.sources import arxiv_api, fetchers
 
     request = arxiv_api.Query(categories=categories, submitted_from=_day(from_day),
                               submitted_until=_day(until_day), ids=ids, terms=query)
@@ -131,8 +120,7 @@ def ingest_arxiv(settings, categories, from_day, until_day, ids, query, max_resu
         arxiv_api.build_params(request)
     except ValueError as error:
         raise click.UsageError(f"{error}: give --category, --from/--until, --id or --query") from None
-    batches = arxiv_api.fetch(request, base_url=settings.arxiv_api_url, max_results=max_results,
-                              pacing=Pacing(settings.request_interval_seconds))
+    batches = fetchers.arxiv(settings, request, max_results=max_results)
     _ingest_fetched(settings, batches, source=arxiv_api.SOURCE)
 
 
@@ -146,8 +134,7 @@ def ingest_arxiv(settings, categories, from_day, until_day, ids, query, max_resu
 @click.pass_obj
 def ingest_oai(settings, set_spec, from_day, until_day, metadata_prefix, restart) -> None:
     """Harvest arXiv over OAI-PMH, resuming an interrupted harvest of the same set and dates."""
-    from paperwire.sources import oai_pmh
-    from paperwire.sources.client import Pacing
+    from paperwire.sources import fetchers, oai_pmh
 
     from_day, until_day = _day(from_day), _day(until_day)
     name = oai_pmh.harvest_name(set_spec=set_spec, from_day=from_day, until_day=until_day,
@@ -158,9 +145,8 @@ def ingest_oai(settings, set_spec, from_day, until_day, metadata_prefix, restart
             token = store.get_checkpoint(name)
     if token:
         click.echo(f"resuming {name} from its saved checkpoint (--restart starts over)", err=True)
-    batches = oai_pmh.fetch(base_url=settings.oai_pmh_url, set_spec=set_spec, from_day=from_day,
-                            until_day=until_day, metadata_prefix=metadata_prefix,
-                            resumption_token=token, pacing=Pacing(settings.request_interval_seconds))
+    batches = fetchers.oai(settings, set_spec=set_spec, from_day=from_day, until_day=until_day,
+                           metadata_prefix=metadata_prefix, resumption_token=token)
     _ingest_fetched(settings, batches, source=oai_pmh.SOURCE,
                     resume_hint="; pages stored so far are kept and the same command resumes")
 
@@ -174,8 +160,7 @@ def ingest_hf(settings, day, from_day, until_day) -> None:
     """Read the Hugging Face Daily Papers list for a day or a range of days."""
     from datetime import datetime, timezone
 
-    from paperwire.sources import hf_daily
-    from paperwire.sources.client import Pacing
+    from paperwire.sources import fetchers, hf_daily
 
     now = datetime.now(timezone.utc)
     if day and (from_day or until_day):
@@ -187,9 +172,7 @@ def ingest_hf(settings, day, from_day, until_day) -> None:
         days = hf_daily.days_between(first, last)
         if not days:
             raise click.UsageError(f"--from {first} is after --until {last}")
-    # HF asks less than arXiv; an interval set lower than HF's (0 for a local mirror) applies to both.
-    interval = min(hf_daily.REQUEST_INTERVAL_SECONDS, settings.request_interval_seconds)
-    batches = hf_daily.fetch(days, base_url=settings.hf_url, now=now, pacing=Pacing(interval))
+    batches = fetchers.hf(settings, days, now=now)
     _ingest_fetched(settings, batches, source=hf_daily.SOURCE)
 
 
@@ -415,7 +398,7 @@ def index_embed(settings: config.Settings) -> None:
     from paperwire.search.embed import Embedder, EmbedderError
 
     try:
-        embedder = Embedder.load(settings.cache_path / "models", threads=settings.embed_threads or None)
+        embedder = Embedder.from_settings(settings)
     except EmbedderError as error:
         raise click.ClickException(str(error)) from None
     with opened_store(settings) as store:
@@ -448,7 +431,7 @@ def eval_command(settings: config.Settings, folder: Path, split: str, backend: s
 
     try:
         dataset = evaluate.load(folder, split=split)
-        embedder = Embedder.load(settings.cache_path / "models", threads=settings.embed_threads or None)
+        embedder = Embedder.from_settings(settings)
     except (evaluate.EvalError, EmbedderError) as error:
         raise click.ClickException(str(error)) from None
     bars: dict[str, tqdm] = {}

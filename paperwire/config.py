@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 
 class ConfigError(ValueError):
@@ -126,6 +127,15 @@ def to_environ(settings: Settings) -> dict[str, str]:
         return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
     return {s.env: text(getattr(settings, s.name)) for s in SETTINGS}
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ***, fit for messages, logs and the terminal."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _validate(settings: Settings) -> None:

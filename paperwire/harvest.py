@@ -19,8 +19,7 @@ from typing import Callable, Iterable, Iterator
 
 from paperwire import ingest
 from paperwire.config import Settings
-from paperwire.sources import Batch, FetchError, arxiv_api, hf_daily
-from paperwire.sources.client import Pacing
+from paperwire.sources import Batch, FetchError, arxiv_api, fetchers, hf_daily
 from paperwire.store import JobRun, Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
@@ -51,8 +50,8 @@ def run(
     settings: Settings,
     *,
     now: datetime,
-    fetch_arxiv: Callable[..., Iterable[Batch]] = arxiv_api.fetch,
-    fetch_hf_daily: Callable[..., Iterable[Batch]] = hf_daily.fetch,
+    fetch_arxiv: Callable[..., Iterable[Batch]] = fetchers.arxiv,
+    fetch_hf_daily: Callable[..., Iterable[Batch]] = fetchers.hf,
     stop: threading.Event | None = None,
 ) -> list[Outcome]:
     """Harvest each enabled source once and return what each did; one source failing
@@ -63,19 +62,12 @@ def run(
         query = arxiv_api.Query(categories=tuple(settings.categories), submitted_from=since)
         outcomes.append(_harvest(
             store, arxiv_api.SOURCE, now=now, stop=stop,
-            batches=lambda: fetch_arxiv(
-                query, base_url=settings.arxiv_api_url, max_results=MAX_RESULTS,
-                pacing=Pacing(settings.request_interval_seconds),
-            ),
+            batches=lambda: fetch_arxiv(settings, query, max_results=MAX_RESULTS),
         ))
     if settings.harvest_hf_daily:
         outcomes.append(_harvest(
             store, hf_daily.SOURCE, now=now, stop=stop,
-            batches=lambda: fetch_hf_daily(
-                [now.date()], base_url=settings.hf_url, now=now,
-                # as `paperwire ingest hf`: a shorter interval set for arXiv (0 for a mirror) applies too
-                pacing=Pacing(min(hf_daily.REQUEST_INTERVAL_SECONDS, settings.request_interval_seconds)),
-            ),
+            batches=lambda: fetch_hf_daily(settings, [now.date()], now=now),
         ))
     return outcomes
 

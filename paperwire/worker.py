@@ -169,7 +169,7 @@ def embed_job(settings, *, stop: threading.Event | None = None) -> Job:
 
     def run(store: Store, now: datetime) -> str | None:
         if not loaded:
-            loaded.append(Embedder.load(settings.cache_path / "models", threads=settings.embed_threads or None))
+            loaded.append(Embedder.from_settings(settings))
         embedder = loaded[0]
         if not store.papers_to_embed(embedder.model_id, limit=1):
             return None

@@ -106,6 +106,12 @@ class Embedder:
         model_id = f"{MODEL_NAME}:{GRAPH_VARIANT}:{max_tokens}:{digest[:12]}"
         return cls(model_id, DIMENSION, max_tokens, session, tokenizer)
 
+    @classmethod
+    def from_settings(cls, settings, *, threads: int | None = None) -> "Embedder":
+        """The model with its graph under PAPERWIRE_CACHE_DIR/models; `threads` defaults to
+        PAPERWIRE_EMBED_THREADS (0: all cores). Raises EmbedderError."""
+        return cls.load(settings.cache_path / "models", threads=threads or settings.embed_threads or None)
+
     def embed_documents(self, texts: list[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray:
         """Unit vectors, one row per text, float32 [len(texts), dim]; an empty list gives [0, dim]."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

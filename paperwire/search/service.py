@@ -110,7 +110,7 @@ class SearchService:
         from paperwire.search.embed import Embedder
 
         def load_embedder():
-            return Embedder.load(settings.cache_path / "models", threads=QUERY_EMBED_THREADS)
+            return Embedder.from_settings(settings, threads=QUERY_EMBED_THREADS)
 
         return cls(settings.cache_path / "indexes", load_embedder=load_embedder)
 

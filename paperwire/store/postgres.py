@@ -19,7 +19,6 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
-from urllib.parse import urlparse
 
 import numpy as np
 import psycopg
@@ -28,6 +27,7 @@ from psycopg.pq import Format
 from psycopg.rows import dict_row
 from psycopg.types import TypeInfo
 
+from paperwire.config import redact_url as redact
 from paperwire.papers import Paper, Version
 from paperwire.store import (
     Change, DailyEntry, JobRun, NotFound, StoreError, StoreStats, UpsertCounts,
@@ -87,14 +87,6 @@ _DAILY_COLUMNS = (
     "day", "arxiv_id", "source", "upvote_count", "comment_count", "submitted_by", "organization",
     "github_repo", "github_star_count", "project_url", "thumbnail_url", "ai_summary", "seen_at",
 )
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parsed = urlparse(url)
-    if not parsed.password:
-        return url
-    return parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@")).geturl()
 
 
 class PostgresStore:
