@@ -1,0 +1,275 @@
+"""Web latency under concurrent clients, against a running `paperwire serve` on loopback.
+
+    .venv/bin/python bench/web.py [--papers N] [--clients 20,50] [--seconds 15] [--workers 1]
+                                  [--pages static,day,paper,search,trending,mixed] [--corpus PATH]
+
+What a reader waits for: the day page, a paper page (with its similar papers),
+a search, the trending page (skipped while the server has no /trending) and a
+mix of the three first, each under N concurrent clients for a fixed time. A
+static file (/static/style.css) is fetched the same way in the same run as the
+baseline, because this machine is shared and noisy: compare ratios to it.
+
+The store is the shared arXiv corpus (shared/data/arxiv/papers.jsonl.gz, 74,728
+papers, or the first --papers of it) in SQLite, with its search indexes built
+and saved before the server starts, so the server loads them instead of
+building them. Store and indexes are cached under
+~/.cache/paperwire-bench/web-<corpus hash>-<papers>; the server runs with
+--no-harvest --no-embed (keywords only: the corpus is not embedded here).
+
+The load comes from this process (asyncio + httpx, one keep-alive connection
+per client), on the same 2 cores as the server: the baseline row shows what
+the client and the loopback cost alone. The server's resident memory (all its
+processes) is read from /proc before and after each phase.
+
+Prints a table and writes bench/results/web.json. Targets: p95 <= 100 ms for
+the day, paper, trending and search pages at 20 clients (issues #10, #14, #15),
+<= 300 ms at 50 clients, no non-2xx answer, memory flat after warm-up (#15).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import platform
+import random
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from paperwire import ingest
+from paperwire.search.service import SearchService
+from paperwire.sources import files
+from paperwire.store import open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
+RESULTS = Path(__file__).parent / "results" / "web.json"
+CACHE = Path("~/.cache/paperwire-bench").expanduser()
+PAGES = ("static", "day", "paper", "search", "trending", "mixed")
+SAMPLE_SIZE = 300  # distinct URLs per page kind
+START_TIMEOUT_SECONDS = 600  # loading saved indexes of 75k papers takes a while
+WARM_UP_SECONDS = 3.0
+REQUEST_TIMEOUT_SECONDS = 30.0
+SEED = 7
+
+
+def prepared_folder(corpus: Path, papers: int | None) -> Path:
+    """A folder holding the store and its saved indexes, built once per corpus and size."""
+    digest = hashlib.blake2b(f"{corpus.resolve()}:{corpus.stat().st_size}".encode(), digest_size=6).hexdigest()
+    folder = CACHE / f"web-{digest}-{papers or 'all'}"
+    folder.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{folder}/paperwire.db"
+    store = open_store(url)
+    try:
+        if store.stats().paper_count == 0:
+            print(f"ingesting {corpus} into {folder} ...", file=sys.stderr)
+            ingest.run(store, _first(files.fetch([corpus]), papers), source=files.SOURCE)
+        service = SearchService(folder / "cache" / "indexes")
+        started = time.perf_counter()
+        service.catch_up(store)  # loads saved indexes, or builds them on the first run
+        service.save()
+        print(f"indexes ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    finally:
+        store.close()
+    return folder
+
+
+def _first(batches, limit: int | None):
+    seen = 0
+    for batch in batches:
+        yield batch
+        seen += len(batch.papers)
+        if limit is not None and seen >= limit:
+            return
+
+
+def sample_urls(folder: Path, rng: random.Random) -> dict[str, list[str]]:
+    """SAMPLE_SIZE URLs per page kind, drawn from what the store holds."""
+    store = open_store(f"sqlite:///{folder}/paperwire.db")
+    try:
+        papers = list(store.iter_papers())
+        days, day = [], store.latest_day()
+        while day is not None and len(days) < 60:
+            days.append(day)
+            day = store.adjacent_days(day)[0]
+    finally:
+        store.close()
+    chosen = rng.sample(papers, min(SAMPLE_SIZE, len(papers)))
+    queries = []
+    for paper in chosen:
+        words = re.findall(r"[A-Za-z]{4,}", paper.title)
+        if len(words) >= 2:
+            start = rng.randrange(len(words) - 1)
+            queries.append("+".join(words[start:start + rng.choice((2, 3))]))
+    urls = {
+        "static": ["/static/style.css"],
+        "day": [f"/day/{rng.choice(days).isoformat()}" for _ in range(SAMPLE_SIZE)],
+        "paper": [f"/paper/{p.arxiv_id}" for p in chosen],
+        "search": [f"/search?q={q}" for q in queries],
+        "trending": ["/trending", "/trending?window=week", "/trending?window=month"],
+    }
+    urls["mixed"] = urls["day"][:100] + urls["paper"][:100] + urls["search"][:100]
+    return urls
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(folder: Path, port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder}/paperwire.db", "PAPERWIRE_CACHE_DIR": str(folder / "cache")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paperwire", "serve", "--no-harvest", "--no-embed", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"paperwire serve exited with {process.returncode}")
+        try:  # up, and its indexes loaded: a search answers 200, not 503
+            if httpx.get(f"http://127.0.0.1:{port}/search?q=model", timeout=5).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    raise SystemExit(f"paperwire serve did not answer a search within {START_TIMEOUT_SECONDS} s")
+
+
+def server_memory_mb(pid: int) -> dict[str, float]:
+    """Resident (RSS) and proportional (PSS) memory of `pid` and its children, in MB.
+
+    PSS shares each page among the processes that map it, so it shows what N
+    worker processes really cost together."""
+    pids = [pid] + _children(pid)
+    rss = pss = 0.0
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1]) / 1024
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return {"rss_mb": round(rss, 1), "pss_mb": round(pss, 1), "processes": len(pids)}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found + [g for c in found for g in _children(c)]
+
+
+async def load(base_url: str, urls: list[str], *, clients: int, seconds: float, rng: random.Random) -> dict:
+    """`clients` concurrent loops fetching random `urls` for `seconds`; latencies and statuses."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT_SECONDS) as client:
+        async def one_client(deadline: float, record: bool) -> None:
+            while time.monotonic() < deadline:
+                url = rng.choice(urls)
+                started = time.perf_counter()
+                try:
+                    status = (await client.get(url)).status_code
+                except httpx.HTTPError:
+                    status = 0
+                if record:
+                    latencies.append(time.perf_counter() - started)
+                    statuses[status] = statuses.get(status, 0) + 1
+
+        await asyncio.gather(*(one_client(time.monotonic() + WARM_UP_SECONDS, False) for _ in range(clients)))
+        started = time.monotonic()
+        await asyncio.gather(*(one_client(started + seconds, True) for _ in range(clients)))
+        elapsed = time.monotonic() - started
+    return {"latencies": latencies, "statuses": statuses, "elapsed_s": elapsed}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def run(args) -> dict:
+    rng = random.Random(SEED)
+    folder = prepared_folder(args.corpus, args.papers)
+    urls = sample_urls(folder, rng)
+    port = free_port()
+    server = start_server(folder, port, args.workers)
+    base_url = f"http://127.0.0.1:{port}"
+    rows = []
+    try:
+        pages = [p for p in args.pages.split(",") if p]
+        if "trending" in pages and httpx.get(base_url + "/trending", timeout=30).status_code == 404:
+            print("no /trending on this server yet: skipped", file=sys.stderr)
+            pages.remove("trending")
+        for clients in [int(c) for c in args.clients.split(",")]:
+            for page in pages:
+                before = server_memory_mb(server.pid)
+                result = asyncio.run(load(base_url, urls[page], clients=clients, seconds=args.seconds, rng=rng))
+                after = server_memory_mb(server.pid)
+                lat = result["latencies"]
+                ok = sum(n for s, n in result["statuses"].items() if 200 <= s < 300)
+                rows.append({
+                    "page": page, "clients": clients, "requests": len(lat),
+                    "per_s": round(len(lat) / result["elapsed_s"], 1),
+                    "p50_ms": round(percentile(lat, 0.50) * 1000, 1),
+                    "p95_ms": round(percentile(lat, 0.95) * 1000, 1),
+                    "p99_ms": round(percentile(lat, 0.99) * 1000, 1),
+                    "non_2xx": len(lat) - ok, "statuses": {str(k): v for k, v in result["statuses"].items()},
+                    "rss_mb_before": before["rss_mb"], "rss_mb_after": after["rss_mb"],
+                    "pss_mb_after": after["pss_mb"],
+                })
+                print_row(rows[-1])
+    finally:
+        server.terminate()
+        server.wait(30)
+    return {
+        "machine": platform.platform(), "papers": args.papers or "all", "workers": args.workers,
+        "seconds_per_phase": args.seconds, "rows": rows,
+    }
+
+
+def print_row(row: dict) -> None:
+    print(f"{row['page']:<9} {row['clients']:>7} {row['requests']:>8} {row['per_s']:>7} {row['p50_ms']:>8}"
+          f" {row['p95_ms']:>8} {row['p99_ms']:>8} {row['non_2xx']:>7} {row['rss_mb_before']:>8.0f}"
+          f" {row['rss_mb_after']:>8.0f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--papers", type=int, default=None, help="the first N papers of the corpus (default: all)")
+    parser.add_argument("--clients", default="20,50", help="concurrent clients, comma-separated")
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per page and client count")
+    parser.add_argument("--workers", type=int, default=1, help="web processes of paperwire serve")
+    parser.add_argument("--pages", default=",".join(PAGES))
+    args = parser.parse_args()
+    if not args.corpus.exists():
+        raise SystemExit(f"no corpus at {args.corpus}; pass --corpus")
+    print(f"{'page':<9} {'clients':>7} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+          f" {'non-2xx':>7} {'RSS0 MB':>8} {'RSS1 MB':>8}")
+    results = run(args)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
