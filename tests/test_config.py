@@ -29,3 +29,10 @@ def test_to_environ_round_trips():
 
     settings = load({}, port="9000", harvest_enabled="false", request_interval_seconds="0.5")
     assert load(to_environ(settings)) == settings
+
+
+def test_redact_url_hides_only_the_password():
+    from paperwire.config import redact_url
+
+    assert redact_url("postgresql://pw:s3cret@db:5432/paperwire") == "postgresql://pw:***@db:5432/paperwire"
+    assert redact_url("sqlite:///paperwire.db") == "sqlite:///paperwire.db"

@@ -6,6 +6,7 @@ import click
 import pytest
 
 from paperwire.cli import cli
+from paperwire.cli.errors import ExitCode
 from paperwire.config import SETTINGS
 
 DOCS = Path(__file__).parent.parent / "docs"
@@ -27,3 +28,8 @@ def _commands(group: click.Group, prefix: str = "paperwire"):
 @pytest.mark.parametrize("command", sorted(_commands(cli)))
 def test_every_command_is_in_cli_md(command):
     assert f"`{command}" in (DOCS / "cli.md").read_text()
+
+
+@pytest.mark.parametrize("code", list(ExitCode), ids=lambda code: code.name)
+def test_every_exit_code_is_in_cli_md(code):
+    assert f"\n| {code.value} | " in (DOCS / "cli.md").read_text()

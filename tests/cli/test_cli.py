@@ -6,14 +6,9 @@ import json
 
 from click.testing import CliRunner
 
-from paperwire.cli import cli, redact_url
+from paperwire.cli import cli
 from paperwire.store import open_store
 from tests.conftest import make_paper
-
-
-def test_redact_url_hides_only_the_password():
-    assert redact_url("postgresql://pw:s3cret@db:5432/paperwire") == "postgresql://pw:***@db:5432/paperwire"
-    assert redact_url("sqlite:///paperwire.db") == "sqlite:///paperwire.db"
 
 
 def test_stats_on_an_empty_store(sqlite_url):
@@ -48,3 +43,13 @@ def test_unsupported_database_url_is_a_clean_error():
     result = CliRunner().invoke(cli, ["--database-url", "mysql://db", "stats"])
     assert result.exit_code != 0
     assert "DATABASE_URL 'mysql://db' is not supported" in result.output
+
+
+def test_export_to_standard_output_keeps_the_count_off_it(sqlite_url):
+    store = open_store(sqlite_url)
+    store.upsert_papers([make_paper(arxiv_id="2503.00001"), make_paper(arxiv_id="2503.00002")], source="test")
+    store.close()
+    result = CliRunner().invoke(cli, ["--database-url", sqlite_url, "export"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["arxiv_id"] for line in result.stdout.splitlines()] == ["2503.00001", "2503.00002"]
+    assert result.stderr.splitlines()[-1] == "exported 2 papers"

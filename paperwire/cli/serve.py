@@ -1,0 +1,85 @@
+"""`paperwire serve` and `paperwire worker`: the long-running processes.
+
+The web app is `web.app`'s and the background jobs and their leases are
+`paperwire.worker`'s; this module applies the command-line options to the
+settings, starts them and says what it started.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import click
+
+from paperwire import config
+from paperwire.cli.terminal import opened_store
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on (default: PAPERWIRE_HOST, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port to listen on (default: PAPERWIRE_PORT, 8000).")
+@click.option("--no-harvest", is_flag=True, help="Do not harvest new papers in the background.")
+@click.option("--no-embed", is_flag=True, help="Do not embed new papers in the background.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Web processes; more than one is for PostgreSQL (they share the database).")
+@click.pass_obj
+def serve(settings: config.Settings, host: str | None, port: int | None, no_harvest: bool,
+          no_embed: bool, workers: int) -> None:
+    """Run the web server and, unless turned off, the background harvest and embedding."""
+    import uvicorn
+
+    from paperwire.web.app import create_app
+
+    settings = dataclasses.replace(
+        settings, host=host or settings.host, port=port or settings.port,
+        harvest_enabled=settings.harvest_enabled and not no_harvest,
+        embed_enabled=settings.embed_enabled and not no_embed,
+    )
+    app = create_app(settings)  # also checks the store opens before anything forks
+    harvest = (f"harvest every {settings.harvest_interval_minutes} min" if settings.harvest_enabled
+               else "harvest off")
+    embed = "embedding on" if settings.embed_enabled else "embedding off"
+    click.echo(f"paperwire: http://{settings.host}:{settings.port}, {workers} process(es), {harvest}, {embed}")
+    if workers == 1:
+        uvicorn.run(app, host=settings.host, port=settings.port, server_header=False)
+        return
+    # Worker processes start fresh and build their app from the environment, so hand
+    # them these settings there. The harvest lease keeps them to one harvest at a time.
+    os.environ.update(config.to_environ(settings))
+    uvicorn.run("paperwire.web.app:app_from_environment", factory=True, workers=workers,
+                host=settings.host, port=settings.port, server_header=False)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Run each due job once, then exit.")
+@click.option("--job", "job_names", type=click.Choice(["harvest", "embed"]), multiple=True,
+              help="Run only this job (repeatable; default: harvest and embed).")
+@click.pass_obj
+def worker(settings: config.Settings, once: bool, job_names: tuple[str, ...]) -> None:
+    """Run background jobs (harvest, embedding) under leases, so any number of workers
+    on one PostgreSQL database run each job at most once at a time."""
+    import signal
+    import threading
+
+    from paperwire import worker as jobs
+
+    names = job_names or ("harvest", "embed")
+    stop = threading.Event()
+    chosen = [jobs.harvest_job(settings, stop=stop) if name == "harvest" else jobs.embed_job(settings, stop=stop)
+              for name in names]
+    holder = jobs.default_holder()
+    with opened_store(settings.database_url) as store:
+        if once:
+            summaries = jobs.run_jobs(store, chosen, holder=holder)
+            ran = {name: summary for name, summary in summaries.items() if summary}
+            click.echo("; ".join(f"{name}: {summary}" for name, summary in ran.items()) or "nothing was due")
+            return
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        click.echo(f"worker {holder}: {', '.join(names)} every {jobs.POLL_SECONDS:.0f} s; Ctrl-C stops")
+        try:
+            jobs.run_forever(store, chosen, holder=holder, stop=stop)
+        except KeyboardInterrupt:
+            pass
+    click.echo(f"worker {holder} stopped")
