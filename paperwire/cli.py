@@ -393,7 +393,7 @@ def index_rebuild(settings: config.Settings) -> None:
 def index_embed(settings: config.Settings) -> None:
     """Embed every paper that lacks a vector for its current title and abstract, in the
     foreground (`paperwire serve` and `paperwire worker` do it in the background)."""
-    from paperwire import worker
+    from paperwire.leases import default_holder, run_with_lease
     from paperwire.search import pipeline
     from paperwire.search.embed import Embedder, EmbedderError
 
@@ -404,10 +404,8 @@ def index_embed(settings: config.Settings) -> None:
     with opened_store(settings) as store:
         total = pipeline.pending_count(store, embedder.model_id)
         with progress_bar("embed", total) as bar:
-            outcome = worker.run_with_lease(
-                store, "embed", worker.default_holder(),
-                lambda: pipeline.embed_pending(store, embedder, on_batch=bar.update), worker.LEASE_TTL_SECONDS,
-            )
+            outcome = run_with_lease(store, pipeline.JOB, default_holder(),
+                                     lambda: pipeline.embed_pending(store, embedder, on_batch=bar.update))
     if not outcome.ran:
         raise click.ClickException(
             "another process is embedding (paperwire serve or worker holds the embed lease); "
@@ -468,25 +466,22 @@ def worker(settings: config.Settings, once: bool, job_names: tuple[str, ...]) ->
     import signal
     import threading
 
-    from paperwire import worker as jobs
+    from paperwire.jobs import runner, table
+    from paperwire.leases import default_holder
 
-    names = job_names or ("harvest", "embed")
+    names = job_names or table.WORKER_JOBS
     stop = threading.Event()
-    chosen = [jobs.harvest_job(settings, stop=stop) if name == "harvest" else jobs.embed_job(settings, stop=stop)
-              for name in names]
-    holder = jobs.default_holder()
+    chosen = table.for_worker(settings, names, stop=stop)
+    holder = default_holder()
     with opened_store(settings) as store:
         if once:
-            summaries = jobs.run_jobs(store, chosen, holder=holder)
+            summaries = runner.run_jobs(store, chosen, holder=holder)
             ran = {name: summary for name, summary in summaries.items() if summary}
             click.echo("; ".join(f"{name}: {summary}" for name, summary in ran.items()) or "nothing was due")
             return
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        click.echo(f"worker {holder}: {', '.join(names)} every {jobs.POLL_SECONDS:.0f} s; Ctrl-C stops")
-        try:
-            jobs.run_forever(store, chosen, holder=holder, stop=stop)
-        except KeyboardInterrupt:
-            pass
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"worker {holder}: {', '.join(names)} every {table.POLL_SECONDS:.0f} s; Ctrl-C stops")
+    runner.run_forever(chosen, url=settings.database_url, holder=holder, stop=stop)
     click.echo(f"worker {holder} stopped")
 
 def main() -> None:
