@@ -99,7 +99,7 @@ def _ingest_fetched(settings: config.Settings, batches, *, source: str, resume_h
     try:
         run_ingest(settings, batches, source=source)
     except FetchError as error:
-        raise click.ClickException(f"{error}{resume_hint}") from None
+        raise click.ClickException(f"{error}{resume_hint if error.resumes else ''}") from None
 
 
 @ingest_group.command("arxiv")
@@ -120,16 +120,23 @@ def ingest_arxiv(settings, categories, from_day, until_day, ids, query, max_resu
         arxiv_api.build_params(request)
     except ValueError as error:
         raise click.UsageError(f"{error}: give --category, --from/--until, --id or --query") from None
-    batches = fetchers.arxiv(settings, request, max_results=max_results)
-    _ingest_fetched(settings, batches, source=arxiv_api.SOURCE)
+    name = arxiv_api.checkpoint_name(request)
+    with opened_store(settings) as store:
+        start = int(store.get_checkpoint(name) or 0)
+    if start:
+        click.echo(f"resuming {name} at result {start}", err=True)
+    batches = fetchers.arxiv(settings, request, max_results=max_results, start=start)
+    _ingest_fetched(settings, batches, source=arxiv_api.SOURCE,
+                    resume_hint="; pages stored so far are kept and the same command resumes")
 
 
 @ingest_group.command("oai")
 @click.option("--set", "set_spec", help="OAI-PMH set, e.g. cs or physics:hep-th (default: everything).")
 @click.option("--from", "from_day", type=_DAY, help="First datestamp day, YYYY-MM-DD.")
 @click.option("--until", "until_day", type=_DAY, help="Last datestamp day, YYYY-MM-DD.")
-@click.option("--format", "metadata_prefix", type=click.Choice(["arXiv", "arXivRaw"]), default="arXiv",
-              show_default=True, help="Metadata format; arXivRaw adds every version's date.")
+@click.option("--format", "metadata_prefix", type=click.Choice(["arXiv", "arXivRaw", "oai_dc"]),
+              default="arXiv", show_default=True,
+              help="Metadata format; arXivRaw adds every version's date, oai_dc is plain Dublin Core.")
 @click.option("--restart", is_flag=True, help="Ignore a saved checkpoint and start from the first page.")
 @click.pass_obj
 def ingest_oai(settings, set_spec, from_day, until_day, metadata_prefix, restart) -> None:

@@ -14,7 +14,8 @@ from tests.conftest import make_paper
     ("0704.0001", ("0704.0001", None)),
     ("hep-th/9901001", ("hep-th/9901001", None)),
     ("hep-th/9901001v2", ("hep-th/9901001", 2)),
-    ("math.GT/0309136v1", ("math.GT/0309136", 1)),
+    ("math.GT/0309136v1", ("math/0309136", 1)),  # the subject class is not part of the id
+    ("math/0309136v2", ("math/0309136", 2)),
     ("http://arxiv.org/abs/2501.00001v2", ("2501.00001", 2)),
     ("https://arxiv.org/pdf/2501.00001v1.pdf", ("2501.00001", 1)),
     ("oai:arXiv.org:hep-th/9901001", ("hep-th/9901001", None)),

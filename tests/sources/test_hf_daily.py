@@ -37,7 +37,7 @@ def test_parse_papers_and_daily_entries():
     assert paper.source == "hf_daily"
     assert batch.daily_entries[0] == DailyEntry(
         day=DAY, arxiv_id="2501.00001", source="hf_daily", upvote_count=42, comment_count=3,
-        submitted_by="someone", organization="placeholder-org",
+        submitted_by="someone", organization="placeholder-org", organization_name="Placeholder Org",
         github_repo="https://github.com/placeholder-org/heavy-tails", github_star_count=120,
         project_url="https://placeholder-org.github.io/heavy-tails",
         thumbnail_url="https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2501.00001.png",

@@ -164,8 +164,8 @@ def test_fetch_no_records_yields_one_empty_final_batch(upstream, clock):
 
 
 def test_fetch_rejects_unknown_metadata_format(upstream, clock):
-    with pytest.raises(ValueError, match="oai_dc"):
-        list(oai_pmh.fetch(base_url=upstream.url, metadata_prefix="oai_dc", pacing=clock.pacing()))
+    with pytest.raises(ValueError, match="marc21.*arXiv, arXivRaw, oai_dc"):
+        list(oai_pmh.fetch(base_url=upstream.url, metadata_prefix="marc21", pacing=clock.pacing()))
 
 
 def test_killed_harvest_resumes_from_checkpoint_without_loss_or_duplicates(upstream, clock, store):
