@@ -119,16 +119,20 @@ _SUBJECTS = {
     },
 }
 
+# Archives that are only groups of categories: "cs" or "math" alone is no category,
+# while "astro-ph" and "cond-mat" were categories before they had subject classes.
+_GROUPS = {"cs", "econ", "eess", "math", "nlin", "physics", "q-bio", "q-fin", "stat"}
+
 # every arXiv category -> its name, e.g. "cs.LG" -> "Machine Learning"
 CATEGORIES: dict[str, str] = {
-    **ARCHIVES,
+    **{archive: name for archive, name in ARCHIVES.items() if archive not in _GROUPS},
     **{f"{archive}.{code}": name for archive, codes in _SUBJECTS.items() for code, name in codes.items()},
 }
 
 # OAI-PMH oai_dc names subjects as "<archive name> - <category name>", or the archive
-# name alone for an archive without subject classes ("Quantum Physics").
+# name alone for a category without subject classes ("Quantum Physics", "Astrophysics").
 _SUBJECT_NAMES: dict[str, str] = {
-    **{name: archive for archive, name in ARCHIVES.items() if archive not in _SUBJECTS},
+    **{name: archive for archive, name in ARCHIVES.items() if archive not in _GROUPS},
     **{f"{ARCHIVES[archive]} - {name}": f"{archive}.{code}"
        for archive, codes in _SUBJECTS.items() for code, name in codes.items()},
 }

@@ -12,7 +12,8 @@ from paperwire.sources import taxonomy
     (None, ["cs.IT", "math.IT", "94A29"], (("cs.IT", "math.IT"), ("94A29",))),
     (None, ["cs.CV", "I.4.2; E.4"], (("cs.CV",), ("I.4.2", "E.4"))),
     ("math.GT", ["57M25, 57M27", "math.GT"], (("math.GT",), ("57M25", "57M27"))),
-    ("hep-th", ["hep-th", "alg-geom", "q-alg"], (("hep-th", "alg-geom", "q-alg"), ())),  # old archives
+    ("hep-th", ["hep-th", "alg-geom", "q-alg", "astro-ph"], (("hep-th", "alg-geom", "q-alg", "astro-ph"), ())),  # old archives
+    (None, ["cs", "math.GT"], (("math.GT",), ("cs",))),  # a group of categories is not one
     ("physics.ed-ph", ["cond-mat.stat-mech", "cs.XX"], (("physics.ed-ph", "cond-mat.stat-mech"), ("cs.XX",))),
     ("94A29", ["94A29"], ((), ("94A29",))),  # a primary that is not a category is not one
     (None, ["", "  "], ((), ())),
@@ -23,6 +24,7 @@ def test_split_classes(primary, terms, expected):
 
 @pytest.mark.parametrize("name, category", [
     ("Quantum Physics", "quant-ph"),
+    ("Astrophysics", "astro-ph"),
     ("Computer Science - Information Theory", "cs.IT"),
     ("Physics - General Physics", "physics.gen-ph"),
     ("Mathematics - Geometric Topology", "math.GT"),
