@@ -223,10 +223,12 @@ def is_day_only(value: datetime | None) -> bool:
     return value is not None and value.astimezone(timezone.utc).time() == time(0)
 
 
-# "This paper has been withdrawn by the author", "Withdrawn: ...", "paper withdrawn due to".
+# "This paper has been withdrawn by the author", "Withdrawn", "Paper withdrawn due to ...":
+# the wordings of arXiv withdrawal notices, not any use of the word.
 _WITHDRAWN = re.compile(
-    r"\b(?:has\s+been|have\s+been|is|was|been)\s+withdrawn\b|^\W*(?:this\s+)?(?:paper|article|submission|manuscript)?\s*withdrawn\b",
-    re.IGNORECASE,
+    r"""\b(?:has\s+been|have\s+been|is|was|been)\s+withdrawn\b   # "... has been withdrawn"
+      | ^\W*(?:this\s+)?(?:paper|article|submission|manuscript)?\s*withdrawn\b  # "Withdrawn ..." first""",
+    re.IGNORECASE | re.VERBOSE,
 )
 
 
