@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from paperwire.papers import Paper, merge
 from paperwire.sources import Batch, Skipped
 from paperwire.store import Store, UpsertCounts
 
@@ -68,8 +69,9 @@ def run(
     report = IngestReport()
     for batch in batches:
         if batch.papers:
+            papers = _fold_repeats(batch.papers, report)
             report._count(store.upsert_papers(
-                batch.papers, source=source, record_hashes=batch.record_hashes or None
+                papers, source=source, record_hashes=batch.record_hashes or None
             ))
         report.unchanged_count += batch.unchanged_count
         if batch.deleted:
@@ -87,3 +89,22 @@ def run(
         if on_batch:
             on_batch(batch, report)
     return report
+
+
+def _fold_repeats(papers: list[Paper], report: IngestReport) -> list[Paper]:
+    """Merge records of one id within a batch (a daily crawl lists a paper on several
+    days), counting each repeat as updated or unchanged, so the tally accounts for
+    every record read (issue #8: 674 lines were reported as 532 new and nothing else)."""
+    by_id: dict[str, Paper] = {}
+    for paper in papers:
+        held = by_id.get(paper.arxiv_id)
+        if held is None:
+            by_id[paper.arxiv_id] = paper
+            continue
+        merged = merge(held, paper)
+        if merged is held:
+            report.unchanged_count += 1
+        else:
+            report.updated_count += 1
+            by_id[paper.arxiv_id] = merged
+    return list(by_id.values()) if len(by_id) < len(papers) else papers

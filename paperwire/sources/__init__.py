@@ -15,7 +15,14 @@ from paperwire.store import DailyEntry
 
 
 class FetchError(Exception):
-    """A source could not be read (HTTP failure after retries, an error feed, bad XML)."""
+    """A source could not be read (HTTP failure after retries, an error feed, bad XML).
+
+    `resumes` says whether running the same command again picks up where this one
+    stopped (the CLI says so in its message); a subclass sets it False when only a
+    fresh start can help.
+    """
+
+    resumes = True
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ Three shapes are recognised line by line:
   and optional `updated`, `comment(s)`, `doi`, `journal_ref`, `license`.
   `abs_url`/`pdf_url` are not kept: a paper's links follow from its id.
 
+In every shape, category strings that are not arXiv categories (MSC `94A29`,
+ACM `I.2.7; I.2.6`, which crawled listings mix in) become subject classes.
+
 A line that cannot be used becomes a `Skipped` with its id (or line number) and
 the reason; the rest of the chunk is kept. This is the bulk path, so each line
 costs one `json.loads` and dictionary look-ups; dates repeat a lot and are cached.
@@ -30,8 +33,10 @@ from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator, Sequence
 
-from paperwire.papers import Author, InvalidArxivId, Paper, Version, from_dict, parse_arxiv_id, parse_time
-from paperwire.sources import Batch, FetchError, Skipped
+from paperwire.papers import (
+    Author, InvalidArxivId, Paper, Version, from_dict, is_withdrawal_comment, parse_arxiv_id, parse_time,
+)
+from paperwire.sources import Batch, FetchError, Skipped, taxonomy
 from paperwire.sources.oai_pmh import parse_rfc2822, split_authors
 
 SOURCE = "file"
@@ -141,7 +146,12 @@ def _own(record: dict) -> Paper:
     arxiv_id, _ = parse_arxiv_id(paper.arxiv_id)
     if not paper.title:
         raise ValueError("no title")
-    return paper if arxiv_id == paper.arxiv_id else replace(paper, arxiv_id=arxiv_id)
+    categories, others = taxonomy.split_classes(paper.primary_category, paper.categories)
+    subject_classes = tuple(dict.fromkeys((*paper.subject_classes, *others)))
+    if (arxiv_id, categories, subject_classes) == (paper.arxiv_id, paper.categories, paper.subject_classes):
+        return paper
+    return replace(paper, arxiv_id=arxiv_id, categories=categories, subject_classes=subject_classes,
+                   primary_category=categories[0] if categories else None)
 
 
 def _plain(record: dict) -> Paper:
@@ -149,8 +159,10 @@ def _plain(record: dict) -> Paper:
     title = record.get("title")
     if not title:
         raise ValueError("no title")
-    categories = record.get("categories") or ()
-    categories = tuple(categories.split() if isinstance(categories, str) else categories)
+    terms = record.get("categories") or ()
+    terms = terms.split() if isinstance(terms, str) else terms
+    categories, subject_classes = taxonomy.split_classes(None, terms)
+    comments = record.get("comment") or record.get("comments") or None
     return Paper(
         arxiv_id=arxiv_id,
         title=title.strip(),
@@ -159,13 +171,15 @@ def _plain(record: dict) -> Paper:
         version=version or 0,
         primary_category=categories[0] if categories else None,
         categories=categories,
+        subject_classes=subject_classes,
         published_at=_time(record, "published"),
         updated_at=_time(record, "updated"),
         doi=record.get("doi") or None,
         journal_ref=record.get("journal_ref") or None,
-        comments=record.get("comment") or record.get("comments") or None,
+        comments=comments,
         license=record.get("license") or None,
         source=SOURCE,
+        is_withdrawn=is_withdrawal_comment(comments),
     )
 
 
@@ -179,7 +193,11 @@ def _snapshot(record: dict) -> Paper:
          for v in record.get("versions") or ()),
         key=lambda v: v.number,
     ))
-    categories = tuple((record.get("categories") or "").split())
+    terms = (record.get("categories") or "").split()
+    categories, subject_classes = taxonomy.split_classes(
+        terms[0] if terms else None, [*terms, record.get("msc-class") or "", record.get("acm-class") or ""]
+    )
+    comments = record.get("comments") or None
     parsed = record.get("authors_parsed")
     return Paper(
         arxiv_id=arxiv_id,
@@ -189,14 +207,16 @@ def _snapshot(record: dict) -> Paper:
         version=versions[-1].number if versions else 0,
         primary_category=categories[0] if categories else None,
         categories=categories,
+        subject_classes=subject_classes,
         published_at=versions[0].submitted_at if versions else None,
-        updated_at=versions[-1].submitted_at if versions else None,
+        updated_at=versions[-1].submitted_at if versions else _time(record, "update_date"),
         doi=record.get("doi") or None,
         journal_ref=record.get("journal-ref") or None,
-        comments=record.get("comments") or None,
+        comments=comments,
         license=record.get("license") or None,
         versions=versions,
         source=SOURCE,
+        is_withdrawn=is_withdrawal_comment(comments),
     )
 
 

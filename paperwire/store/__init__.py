@@ -61,6 +61,7 @@ class DailyEntry:
     thumbnail_url: str | None = None
     ai_summary: str | None = None
     seen_at: datetime | None = None
+    organization_name: str | None = None  # the display name; `organization` is its slug
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ EMBEDDING_WRITE_LOCK = 7_150_003
 
 _PAPER_TYPES = {  # PostgreSQL types of the columns that are not text
     "id": "bigint", "version": "integer", "published_at": "timestamptz", "updated_at": "timestamptz", "day": "date",
+    "is_withdrawn": "boolean",
 }
 _SELECT_PAPER = (
     "SELECT p.id, " + ", ".join(f"p.{c}" for c in PAPER_COLUMNS) + ", p.change_seq, p.is_deleted,"
@@ -86,6 +87,7 @@ _UPDATE_PAPERS = (
 _DAILY_COLUMNS = (
     "day", "arxiv_id", "source", "upvote_count", "comment_count", "submitted_by", "organization",
     "github_repo", "github_star_count", "project_url", "thumbnail_url", "ai_summary", "seen_at",
+    "organization_name",
 )
 
 
@@ -531,7 +533,7 @@ class PostgresStore:
             if not changed:
                 return counts
             db.cursor().executemany(
-                f"INSERT INTO daily_entries ({', '.join(_DAILY_COLUMNS)}) VALUES ({', '.join(['%s'] * 13)})"
+                f"INSERT INTO daily_entries ({', '.join(_DAILY_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_DAILY_COLUMNS))})"
                 " ON CONFLICT (day, arxiv_id, source) DO UPDATE SET "
                 + ", ".join(f"{c} = excluded.{c}" for c in _DAILY_COLUMNS[3:]),
                 list(changed.values()),
@@ -660,6 +662,7 @@ def _daily_values(entry: DailyEntry) -> tuple:
         entry.day, entry.arxiv_id, entry.source, entry.upvote_count, entry.comment_count,
         entry.submitted_by, entry.organization, entry.github_repo, entry.github_star_count,
         entry.project_url, entry.thumbnail_url, entry.ai_summary, entry.seen_at,
+        entry.organization_name,
     )
 
 

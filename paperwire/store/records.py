@@ -16,7 +16,8 @@ from paperwire.papers import Author, Paper, Version, merge, parse_time, text_has
 PAPER_COLUMNS = (
     "arxiv_id", "version", "title", "abstract", "authors", "primary_category", "categories",
     "published_at", "updated_at", "day", "doi", "journal_ref", "comments", "license",
-    "code_url", "project_url", "source", "content_hash", "text_hash",
+    "code_url", "project_url", "source", "content_hash", "text_hash", "is_withdrawn",
+    "subject_classes",
 )
 
 
@@ -47,6 +48,8 @@ def paper_row(paper: Paper) -> tuple:
         paper.source,
         paper.content_hash,
         text_hash(paper),
+        paper.is_withdrawn,
+        json.dumps(list(paper.subject_classes)),
     )
 
 
@@ -72,6 +75,8 @@ def paper_from_row(row, versions: tuple[Version, ...] = ()) -> Paper:
         project_url=row["project_url"],
         versions=versions,
         source=row["source"],
+        is_withdrawn=bool(row["is_withdrawn"]),
+        subject_classes=tuple(json.loads(row["subject_classes"])),
     )
 
 

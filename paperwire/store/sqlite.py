@@ -607,6 +607,7 @@ def _lease_time(value: datetime) -> str:
 _DAILY_COLUMNS = (
     "day", "arxiv_id", "source", "upvote_count", "comment_count", "submitted_by", "organization",
     "github_repo", "github_star_count", "project_url", "thumbnail_url", "ai_summary", "seen_at",
+    "organization_name",
 )
 
 
@@ -615,6 +616,7 @@ def _daily_values(entry: DailyEntry) -> tuple:
         entry.day.isoformat(), entry.arxiv_id, entry.source, entry.upvote_count, entry.comment_count,
         entry.submitted_by, entry.organization, entry.github_repo, entry.github_star_count,
         entry.project_url, entry.thumbnail_url, entry.ai_summary, iso(entry.seen_at),
+        entry.organization_name,
     )
 
 
@@ -627,6 +629,7 @@ def _daily_entry(row) -> DailyEntry:
         project_url=row["project_url"], thumbnail_url=row["thumbnail_url"],
         ai_summary=row["ai_summary"],
         seen_at=datetime.fromisoformat(row["seen_at"]) if row["seen_at"] else None,
+        organization_name=row["organization_name"],
     )
 
 

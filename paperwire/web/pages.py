@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 
 from paperwire import __version__, feed
 from paperwire.jobs.runner import Job, JobState
-from paperwire.papers import Author, display_text
+from paperwire.papers import Author, display_text, is_day_only
 from paperwire.search import Filters
 from paperwire.search.service import SearchBusy
 from paperwire.web import params
@@ -92,7 +92,13 @@ def short_day(day: date | None) -> str:
 
 
 def utc_time(value: datetime | None) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    """A time as the source gave it: a bare date when it gave only a day (is_day_only),
+    rather than an invented "00:00 UTC"."""
+    if not value:
+        return ""
+    if is_day_only(value):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d")
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def duration(start: datetime, end: datetime | None) -> str:

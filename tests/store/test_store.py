@@ -178,3 +178,52 @@ def test_raw_record_hashes_let_a_source_skip_what_it_sent(store):
     assert counts.unchanged_count == 1
     store.delete_papers([paper.arxiv_id], source="oai")
     assert store.seen_records("file", ["raw-1"]) == set()
+
+
+def test_withdrawn_state_and_subject_classes_read_back(store):
+    paper = make_paper(is_withdrawn=True, subject_classes=("94A29", "I.4.2"))
+    store.upsert_papers([paper], source="test")
+    assert store.get_paper(paper.arxiv_id) == paper
+    revised = dataclasses.replace(paper, version=2, is_withdrawn=False, versions=(Version(2),))
+    assert store.upsert_papers([revised], source="test").updated_count == 1
+    assert not store.get_paper(paper.arxiv_id).is_withdrawn
+
+
+def test_daily_entry_keeps_the_organisation_name(store):
+    entry = DailyEntry(day=date(2025, 1, 14), arxiv_id="2501.00042", organization="magrathea",
+                       organization_name="Magrathea Planet Builders", github_star_count=4242)
+    store.upsert_daily_entries([entry])
+    assert store.daily_entries(date(2025, 1, 14)) == [entry]
+
+
+def _forget_migration(url: str, name: str) -> None:
+    """Make the store apply migration `name` again on its next migrate()."""
+    if url.startswith("sqlite:"):
+        import sqlite3
+
+        from paperwire.store.sqlite import path_from_url
+
+        with sqlite3.connect(path_from_url(url)) as db:
+            db.execute("DELETE FROM schema_migrations WHERE name = ?", (name,))
+    else:
+        import psycopg
+
+        with psycopg.connect(url) as db:
+            db.execute("DELETE FROM schema_migrations WHERE name = %s", (name,))
+
+
+def test_migration_moves_old_style_ids_to_their_canonical_form(store):
+    # Stored before ids were canonical: one alone, one beside its canonical form, two that
+    # would become one. Only the first can move without merging records.
+    ids = ["math.GT/0309136", "math.AT/0401001", "math/0401001", "math.GT/0502002", "math.AG/0502002"]
+    store.upsert_papers([make_paper(arxiv_id=i, title=i) for i in ids], source="test")
+    store.upsert_daily_entries([DailyEntry(day=date(2003, 9, 9), arxiv_id="math.GT/0309136", upvote_count=5)])
+    seq = store.last_change_seq()
+    _forget_migration(store.url, "0004_canonical_ids.sql")
+    store.migrate()
+    assert store.get_paper("math/0309136").title == "math.GT/0309136"
+    assert [e.upvote_count for e in store.daily_entries_for("math/0309136")] == [5]
+    assert sorted(p.arxiv_id for p in store.iter_papers()) == sorted(
+        ["math/0309136", "math.AT/0401001", "math/0401001", "math.GT/0502002", "math.AG/0502002"])
+    moved = store.changes_since(seq)
+    assert [c.arxiv_id for c in moved] == ["math/0309136"]
