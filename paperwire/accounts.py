@@ -130,7 +130,8 @@ def normalise_username(raw: str) -> str:
     name = raw.strip().lower()
     if not USERNAME_MIN_CHARS <= len(name) <= USERNAME_MAX_CHARS:
         raise AccountError(
-            f"username {raw!r} has {len(name)} characters; use {USERNAME_MIN_CHARS} to {USERNAME_MAX_CHARS}"
+            f"username {raw!r} has {len(name)} character{'' if len(name) == 1 else 's'}; "
+            f"use {USERNAME_MIN_CHARS} to {USERNAME_MAX_CHARS}"
         )
     if not _USERNAME.fullmatch(name):
         raise AccountError(

@@ -128,6 +128,8 @@ class RateLimits:
         self.upvote_account = limiter(UPVOTE_PER_ACCOUNT)
 
     def login(self, username: str, address: str, now: float) -> float | None:
+        """`username` as `accounts.normalise_username` gives it (or as typed when that
+        refuses it), so "Ada" and "ada" share a bucket."""
         # The address first: a machine over its limit spends nobody's account tokens,
         # so it cannot lock a victim out by guessing their name.
         return _first_refusal(now, (self.login_address, address_key(address)),

@@ -82,7 +82,7 @@ def test_usernames_are_lower_case_and_trimmed(raw, name):
 
 
 @pytest.mark.parametrize("raw, words", [
-    ("a", "has 1 characters; use 2 to 32"),
+    ("a", "has 1 character; use 2 to 32"),
     ("a" * 33, "has 33 characters"),
     ("ada lovelace", "may only have letters"),
     ("-ada", "must start and end with a letter or digit"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import threading
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from paperwire import ratelimit
 from paperwire.ratelimit import Rate, RateLimiter, RateLimits, address_key
@@ -125,3 +127,39 @@ def test_signup_post_and_upvote_limits():
     assert [limits.post("u1", "192.0.2.1", now=0) for _ in range(11)][-2:] == [None, 60.0]
     assert [limits.upvote("u1", now=0) for _ in range(61)][-2:] == [None, 1.0]
     assert limits.upvote("u2", now=0) is None
+
+
+GAPS = st.lists(st.floats(min_value=0, max_value=30, allow_nan=False), min_size=1, max_size=200)
+RATES = st.builds(Rate, st.integers(min_value=1, max_value=10), st.floats(min_value=1, max_value=120))
+
+
+@settings(max_examples=300, deadline=None)
+@given(RATES, GAPS)
+def test_no_interval_ever_admits_more_than_the_rate(rate, gaps):
+    """The oracle for any sequence of requests: between any two admitted ones, at most
+    `count` plus what the rate refills in the time between went through."""
+    limiter = RateLimiter(rate)
+    now, admitted = 0.0, []
+    for gap in gaps:
+        now += gap
+        if limiter.allow("k", now)[0]:
+            admitted.append(now)
+    for i, first in enumerate(admitted):
+        for j in range(i, len(admitted)):
+            assert j - i + 1 <= rate.count + (admitted[j] - first) * rate.per_second + 1e-9
+
+
+@settings(max_examples=300, deadline=None)
+@given(RATES, GAPS)
+def test_waiting_retry_after_is_enough(rate, gaps):
+    """A client refused with `retry_after` that comes back that much later (rounded up to
+    whole seconds, as Retry-After is) gets in."""
+    limiter = RateLimiter(rate)
+    now = 0.0
+    for gap in gaps:
+        now += gap
+        allowed, retry_after = limiter.allow("k", now)
+        if not allowed:
+            assert retry_after > 0
+            assert limiter.allow("k", now + math.ceil(retry_after))[0]
+            now += math.ceil(retry_after)
