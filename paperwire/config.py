@@ -8,10 +8,12 @@ The table is also the source of docs/configuration.md (a test keeps them in step
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
+
+from paperwire.accounts import AccountError, SignupPolicy, check_secret_key, parse_signup_policy
 
 
 class ConfigError(ValueError):
@@ -54,6 +56,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("embed_enabled", "true", "PAPERWIRE_EMBED",
             "Whether `paperwire serve` embeds new papers in the background for search by meaning (true/false).",
             bool),
+    Setting("signup", "invite", "PAPERWIRE_SIGNUP",
+            "Who may create an account: open (anyone), invite (with an invite link from a member) "
+            "or closed (only an admin, with `paperwire user create`)."),
+    Setting("secret_key", "", "PAPERWIRE_SECRET_KEY",
+            "Key that signs CSRF tokens, at least 32 characters. Empty: one is generated on first "
+            "start and kept in the database, shared by every process that uses it."),
 )
 
 
@@ -73,6 +81,8 @@ class Settings:
     model_cache_dir: str
     embed_threads: int
     embed_enabled: bool
+    signup: str
+    secret_key: str = field(repr=False)  # kept out of logs and tracebacks
 
     @property
     def cache_path(self) -> Path:
@@ -81,6 +91,10 @@ class Settings:
     @property
     def categories(self) -> list[str]:
         return self.harvest_categories.split()
+
+    @property
+    def signup_policy(self) -> SignupPolicy:
+        return parse_signup_policy(self.signup)
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -152,6 +166,12 @@ def _validate(settings: Settings) -> None:
             f"DATABASE_URL {settings.database_url!r} is not supported; "
             "use sqlite:///path/to/paperwire.db or postgresql://user:pass@host/dbname"
         )
+    try:
+        parse_signup_policy(settings.signup)
+    except AccountError as error:
+        raise ConfigError(str(error)) from None
+    if (problem := check_secret_key(settings.secret_key)) is not None:
+        raise ConfigError(problem)
 
 
 assert {f.name for f in fields(Settings)} == {s.name for s in SETTINGS}
