@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from paperwire.cli import cli
 from paperwire.papers import Author, Version, text_hash
-from paperwire.store import DailyEntry, open_store
+from paperwire.feed import DailyEntry
+from paperwire.store import open_store
 from paperwire.store.copy import CopyError, copy, digest
 from tests.conftest import NOW, make_paper
 

@@ -91,13 +91,13 @@ def test_a_forked_or_threaded_caller_gets_its_own_connection(postgres_store):
     pids = []
 
     def read():
-        pids.append(store._db.info.backend_pid)
+        pids.append(store.engine._db.info.backend_pid)
         assert store.get_paper("2503.00001").title == "A Placeholder Title"
 
     thread = threading.Thread(target=read)
     thread.start()
     thread.join()
-    assert pids and pids[0] != store._db.info.backend_pid
+    assert pids and pids[0] != store.engine._db.info.backend_pid
 
 
 def _fresh_schema(url: str):

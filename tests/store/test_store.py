@@ -8,7 +8,8 @@ from datetime import date, datetime, timezone
 import pytest
 
 from paperwire.papers import Version
-from paperwire.store import DailyEntry, NotFound
+from paperwire.feed import DailyEntry
+from paperwire.store import NotFound
 from tests.conftest import NOW, make_paper
 
 
