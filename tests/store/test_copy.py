@@ -69,7 +69,8 @@ def test_a_store_that_holds_papers_is_not_a_target(tmp_path, store):
     other.close()
 
 
-def test_cli_db_copy_prints_matching_checksums(tmp_path, postgres_store, postgres_url):
+def test_cli_db_copy_prints_matching_checksums(tmp_path, postgres_database):
+    postgres_url = postgres_database
     source_url = f"sqlite:///{tmp_path}/cli.db"
     source = open_store(source_url)
     _fill(source)

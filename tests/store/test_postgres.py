@@ -85,8 +85,8 @@ def test_a_server_that_is_not_there_is_a_store_error():
     assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
 
 
-def test_a_forked_or_threaded_caller_gets_its_own_connection(postgres_store):
-    store = postgres_store
+def test_a_forked_or_threaded_caller_gets_its_own_connection(postgres_database_store):
+    store = postgres_database_store
     store.upsert_papers([make_paper()], source="t")
     pids = []
 
