@@ -30,8 +30,8 @@ class Store(PaperTables, EmbeddingTables, DailyTables, JobTables):
     def close(self) -> None:
         self.engine.close()
 
-    def migrate(self):
-        """Apply the migrations the database has not seen (open_store already did)."""
+    def migrate(self) -> list[str]:
+        """Apply the migrations the database has not seen (open_store already did); returns their names."""
         return self.engine.migrate()
 
 

@@ -62,6 +62,7 @@ class DailyTables:
         return [_entry(row) for row in rows]
 
     def daily_entries_for(self, arxiv_id: str) -> list[DailyEntry]:
+        """Every list the paper was on, latest day first."""
         rows = self.engine.read().rows("SELECT * FROM daily_entries WHERE arxiv_id = ? ORDER BY day DESC", (arxiv_id,))
         return [_entry(row) for row in rows]
 

@@ -94,6 +94,7 @@ class EmbeddingTables:
             last = int(ids[-1])
 
     def embedding_count(self, model: str) -> int:
+        """How many vectors of `model` the store holds, current or not."""
         return scalar(self.engine.read(), "SELECT COUNT(*) FROM embeddings WHERE model = ?", (model,))
 
     def last_embed_seq(self) -> int:

@@ -35,6 +35,7 @@ class JobTables:
 
     # checkpoints ------------------------------------------------------------
     def get_checkpoint(self, name: str) -> str | None:
+        """The saved position `name`, or None when there is none."""
         return scalar(self.engine.read(), "SELECT value FROM checkpoints WHERE name = ?", (name,))
 
     def set_checkpoint(self, name: str, value: str | None) -> None:
@@ -56,6 +57,7 @@ class JobTables:
 
     # job runs -----------------------------------------------------------------
     def start_job_run(self, job: str, *, now: datetime) -> int:
+        """Record that `job` started at `now`; returns the run's id for finish_job_run."""
         with self.engine.write() as db:
             return scalar(
                 db, "INSERT INTO job_runs (job, started_at, status) VALUES (?, ?, 'running') RETURNING id",
@@ -63,6 +65,7 @@ class JobTables:
             )
 
     def finish_job_run(self, run_id: int, *, status: str, summary: str, now: datetime) -> None:
+        """Record how run `run_id` ended ("ok" or "failed") and its one-line summary."""
         with self.engine.write() as db:
             db.execute(
                 "UPDATE job_runs SET status = ?, summary = ?, finished_at = ? WHERE id = ?",
@@ -81,6 +84,7 @@ class JobTables:
             )
 
     def recent_job_runs(self, *, limit: int = 20) -> list[JobRun]:
+        """The latest `limit` runs of any job, newest first."""
         rows = self.engine.read().rows("SELECT * FROM job_runs ORDER BY started_at DESC, id DESC LIMIT ?", (limit,))
         return [
             JobRun(

@@ -190,6 +190,7 @@ class PaperTables:
         )]
 
     def count_papers_on_day(self, day: date) -> int:
+        """How many live papers were first published on `day`."""
         return scalar(
             self.engine.read(), "SELECT COUNT(*) FROM papers WHERE day = ? AND is_deleted = ?",
             (self.engine.day(day), False),
@@ -227,9 +228,11 @@ class PaperTables:
         ]
 
     def last_change_seq(self) -> int:
+        """The change_seq of the latest change; 0 on an empty store."""
         return scalar(self.engine.read(), "SELECT COALESCE(MAX(change_seq), 0) FROM papers")
 
     def stats(self) -> StoreStats:
+        """Counts of what the store holds, for `paperwire stats` and the status page."""
         db = self.engine.read()
         # Separate queries so each is answered from the papers_live_day index alone.
         live, deleted = (

@@ -90,6 +90,9 @@ class Engine(Protocol):
     def nearest(self, model: str, vector: np.ndarray, k: int, *, ef_search: int) -> list[tuple[int, float]]:
         """See Store.nearest."""
 
+    def migrate(self) -> list[str]:
+        """Apply the numbered migrations the database has not seen; returns their names."""
+
     def close(self) -> None: ...
 
 

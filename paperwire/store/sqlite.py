@@ -149,8 +149,9 @@ class SQLiteEngine:
                 raise
             self._writer.execute("COMMIT")
 
-    def migrate(self) -> None:
-        """Apply the numbered migrations that this file has not seen yet."""
+    def migrate(self) -> list[str]:
+        """Apply the numbered migrations that this file has not seen yet; returns their names."""
+        applied = []
         with self.write() as db:
             db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
             done = {row["name"] for row in db.rows("SELECT name FROM schema_migrations")}
@@ -161,6 +162,8 @@ class SQLiteEngine:
                     db.execute(statement)
                 db.execute("INSERT INTO schema_migrations VALUES (?, ?)",
                            (script.name, self.time(datetime.now(timezone.utc))))
+                applied.append(script.name)
+        return applied
 
     # dialect ------------------------------------------------------------------
     def next_seqs(self, db: SQLiteSession, table: str, column: str, count: int) -> list[int]:
