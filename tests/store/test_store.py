@@ -179,3 +179,35 @@ def test_raw_record_hashes_let_a_source_skip_what_it_sent(store):
     assert counts.unchanged_count == 1
     store.delete_papers([paper.arxiv_id], source="oai")
     assert store.seen_records("file", ["raw-1"]) == set()
+
+
+def test_lookups_of_more_ids_than_one_in_list_agree_with_a_full_scan(store):
+    """SQLite asks `IN (...)` in chunks of 500 ids, PostgreSQL sends one array: both must
+    find exactly what reading every paper finds, deleted and unknown ids left out."""
+    import numpy as np
+
+    from paperwire.papers import text_hash
+
+    count = 1_003  # three chunks of SQLite's 500
+    store.upsert_papers([make_paper(arxiv_id=f"2504.{i:05d}", title=f"T{i}") for i in range(count)], source="t")
+    store.delete_papers([f"2504.{i:05d}" for i in range(0, count, 7)], source="t")
+    scan = {p.arxiv_id: p for p in store.iter_papers(batch_size=400)}
+    assert len(scan) == count - len(range(0, count, 7))
+    asked = [f"2504.{i:05d}" for i in range(count)] + ["2504.99999"]
+
+    assert store.get_papers(asked) == scan
+    row_ids = store.paper_ids(asked)
+    assert sorted(row_ids) == sorted(scan)
+    by_row = store.get_papers_by_row([*row_ids.values(), -1])
+    assert {row_id: p.arxiv_id for row_id, p in by_row.items()} == {r: a for a, r in row_ids.items()}
+    hashes = store.seen_records("t", [p.content_hash for p in scan.values()] + ["unknown"])
+    assert hashes == {p.content_hash for p in scan.values()}
+
+    # A vector for every 25th paper (PostgreSQL's HNSW index makes each write slow), asked
+    # for among every row id; distinct directions, because the index sees them too.
+    rng = np.random.default_rng(7)
+    vectors = [(row_ids[a], text_hash(p), rng.standard_normal(384).astype(np.float32))
+               for a, p in list(scan.items())[::25]]
+    assert store.put_embeddings("m", vectors) == len(vectors)
+    found = store.get_embeddings("m", [*row_ids.values(), -1])
+    assert {row_id: v.tobytes() for row_id, v in found.items()} == {row_id: v.tobytes() for row_id, _, v in vectors}
