@@ -90,6 +90,7 @@ def _arrays(params: Sequence) -> tuple:
 def _translate(sql: str, list_type: str | None) -> str:
     """`?` to `%s`, and `IN ?` (a Many) to `= ANY(%b::type[])`; literal `%` doubled."""
     text = sql.replace("%", "%%")
+    assert "NOT IN ?" not in text, "NOT IN cannot take a Many (see sql.Many)"
     if list_type is not None:
         head, _, tail = text.partition("IN ?")
         text = f"{head}= ANY(%b::{list_type}[]){tail}"

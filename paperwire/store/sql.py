@@ -22,7 +22,8 @@ import numpy as np
 class Many:
     """A list parameter, written `column IN ?`: SQLite runs it in chunks of `?, ?, ...`,
     PostgreSQL sends one array (`column = ANY(%s::type[])`). `type` is the
-    PostgreSQL element type. At most one per statement."""
+    PostgreSQL element type. At most one per statement, and never `NOT IN ?`: the
+    rows of several chunks are their union, which NOT IN's are not."""
 
     values: list
     type: str = "text"

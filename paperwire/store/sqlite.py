@@ -67,8 +67,8 @@ def _expand(sql: str, params: Sequence):
         yield sql, params
         return
     [at] = where  # one list per statement: the contract in sql.Many
-    head, *tail = sql.split("?")
-    parts = [head, *tail]
+    assert "NOT IN ?" not in sql, "NOT IN cannot take a Many (see sql.Many)"
+    parts = sql.split("?")
     values = params[at].values
     for start in range(0, len(values), CHUNK):
         chunk = values[start:start + CHUNK]
