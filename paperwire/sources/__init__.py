@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from paperwire.papers import Paper
-from paperwire.store import DailyEntry
+from paperwire.feed import DailyEntry
 
 
 class FetchError(Exception):

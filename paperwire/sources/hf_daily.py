@@ -22,7 +22,7 @@ import httpx
 from paperwire.papers import Author, InvalidArxivId, Paper, parse_arxiv_id, parse_time
 from paperwire.sources import Batch, FetchError, Skipped
 from paperwire.sources.client import RETRY, Pacing, Retry, get, open_client
-from paperwire.store import DailyEntry
+from paperwire.feed import DailyEntry
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ from starlette.responses import JSONResponse
 from paperwire.jobs.runner import Job, JobState
 from paperwire.papers import to_dict
 from paperwire.search.service import hit_to_dict, results_to_dict
-from paperwire.store import DailyEntry, JobRun
+from paperwire.feed import DailyEntry
+from paperwire.store import JobRun
 from paperwire.web import params
 from paperwire.web.pages import (
     SEARCH_PAGE_SIZE, SIMILAR_COUNT, STATUS_RUN_COUNT, background_jobs, day_feed, harvest_state, run_search,

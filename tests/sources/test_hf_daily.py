@@ -9,7 +9,7 @@ from paperwire import ingest
 from paperwire.papers import Author
 from paperwire.sources import FetchError, hf_daily
 from paperwire.sources.client import Retry
-from paperwire.store import DailyEntry
+from paperwire.feed import DailyEntry
 
 from .conftest import Reply, fixture_bytes
 

@@ -74,7 +74,9 @@ def _work(url: str, holder: str, go) -> None:
     run_forever([Job(JOB, job, is_shared=True, poll_seconds=0.02)], url=url, holder=holder, stop=stop)
 
 
-def test_processes_share_one_database(postgres_store, postgres_url):
+@pytest.mark.slow  # 8-20 s: six spawned processes
+def test_processes_share_one_database(postgres_database_store, postgres_database):
+    postgres_store, postgres_url = postgres_database_store, postgres_database
     context = multiprocessing.get_context("spawn")
     go = context.Event()
     processes = [context.Process(target=_ingest, args=(postgres_url, i, go)) for i in range(INGEST_PROCESSES)]
