@@ -11,6 +11,7 @@ store keeps the entries (store/daily.py) and sources/hf_daily.py makes them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -43,6 +44,22 @@ class DailyEntry:
     thumbnail_url: str | None = None
     ai_summary: str | None = None
     seen_at: datetime | None = None
+
+
+def entry_to_dict(entry: DailyEntry) -> dict:
+    """The entry as plain JSON-ready data (our export format): dates as ISO text."""
+    data = dataclasses.asdict(entry)
+    data.update(day=entry.day.isoformat(), seen_at=entry.seen_at.isoformat() if entry.seen_at else None)
+    return data
+
+
+def entry_from_dict(data: dict) -> DailyEntry:
+    """Rebuild an entry from `entry_to_dict` output; raises KeyError, TypeError or ValueError."""
+    known = {f.name for f in dataclasses.fields(DailyEntry)}
+    values = {k: v for k, v in data.items() if k in known}
+    values.update(day=date.fromisoformat(data["day"]),
+                  seen_at=datetime.fromisoformat(data["seen_at"]) if data.get("seen_at") else None)
+    return DailyEntry(**values)
 
 
 @dataclass(frozen=True)

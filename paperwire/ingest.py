@@ -70,12 +70,15 @@ def run(
     for batch in batches:
         if batch.papers:
             papers = _fold_repeats(batch.papers, report)
-            report._count(store.upsert_papers(
-                papers, source=source, record_hashes=batch.record_hashes or None
-            ))
+            for group_source, group in _by_source(papers, batch.kept_sources, default=source).items():
+                report._count(store.upsert_papers(
+                    group, source=group_source, record_hashes=batch.record_hashes or None
+                ))
         report.unchanged_count += batch.unchanged_count
         if batch.deleted:
             report.deleted_count += store.delete_papers(batch.deleted, source=source)
+        if batch.source_hashes:
+            store.put_record_hashes(batch.source_hashes)
         if batch.daily_entries:
             store.upsert_daily_entries(batch.daily_entries)
             report.daily_entry_count += len(batch.daily_entries)
@@ -89,6 +92,17 @@ def run(
         if on_batch:
             on_batch(batch, report)
     return report
+
+
+def _by_source(papers: list[Paper], kept: dict[str, str], *, default: str) -> dict[str, list[Paper]]:
+    """Papers grouped by the source to store them under: the ingesting one, or for a
+    restored export (export.py) the source each paper records."""
+    if not kept:
+        return {default: papers}
+    groups: dict[str, list[Paper]] = {}
+    for paper in papers:
+        groups.setdefault(kept.get(paper.arxiv_id, default), []).append(paper)
+    return groups
 
 
 def _fold_repeats(papers: list[Paper], report: IngestReport) -> list[Paper]:

@@ -51,3 +51,8 @@ class Batch:
     # records were skipped unparsed because the store had seen them (files re-ingest).
     record_hashes: dict[str, str] = field(default_factory=dict)
     unchanged_count: int = 0
+    # From a paperwire export (export.py): papers stored under their own recorded
+    # source rather than the ingesting one (arxiv_id -> source), and what each source
+    # last sent for them, (arxiv_id, source, record hash), restored after the upsert.
+    kept_sources: dict[str, str] = field(default_factory=dict)
+    source_hashes: list[tuple[str, str, str]] = field(default_factory=list)

@@ -33,6 +33,8 @@ from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator, Sequence
 
+from paperwire.export import DAILY_ENTRY_KIND
+from paperwire.feed import entry_from_dict
 from paperwire.papers import (
     Author, InvalidArxivId, Paper, Version, from_dict, is_withdrawal_comment, parse_arxiv_id, parse_time,
 )
@@ -75,6 +77,9 @@ def parse_lines(
         except ValueError as error:
             skipped.append(Skipped(f"{label}{first_line + index}", f"not JSON: {error}"))
             continue
+        if isinstance(record, dict) and record.get("kind") == DAILY_ENTRY_KIND:
+            _add_daily_entry(batch, record, f"{label}{first_line + index}")
+            continue
         try:
             paper = parse_record(record)
         except (ValueError, KeyError, TypeError, AttributeError, InvalidArxivId) as error:
@@ -82,10 +87,40 @@ def parse_lines(
             skipped.append(Skipped(str(record_id) if record_id else f"{label}{first_line + index}",
                                    _reason(error)))
             continue
+        if "arxiv_id" in record:  # our own export: restore what it carries besides the paper
+            hashes = record.get("record_hashes") or {}
+            if not isinstance(hashes, dict):
+                skipped.append(Skipped(paper.arxiv_id, f"record_hashes is a JSON {type(hashes).__name__}, "
+                                                       "not an object of source: hash"))
+                continue
+            papers.append(paper)
+            _restore(batch, paper, hashes, is_deleted=record.get("is_deleted") is True)
+            continue
         papers.append(paper)
         if record_hashes is not None:
             batch.record_hashes[paper.arxiv_id] = record_hashes[index]
     return batch
+
+
+def _restore(batch: Batch, paper: Paper, hashes: dict, *, is_deleted: bool) -> None:
+    """An exported paper keeps its recorded source, what each source last sent for it,
+    and whether it was deleted (export.py)."""
+    batch.kept_sources[paper.arxiv_id] = paper.source
+    batch.source_hashes.extend((paper.arxiv_id, str(s), str(h)) for s, h in sorted(hashes.items()))
+    if hashes.get(paper.source):
+        batch.record_hashes[paper.arxiv_id] = str(hashes[paper.source])
+    if is_deleted:
+        batch.deleted.append(paper.arxiv_id)
+
+
+def _add_daily_entry(batch: Batch, record: dict, label: str) -> None:
+    try:
+        entry = entry_from_dict(record)
+        entry = replace(entry, arxiv_id=parse_arxiv_id(entry.arxiv_id)[0])
+    except (ValueError, KeyError, TypeError, InvalidArxivId) as error:
+        batch.skipped.append(Skipped(str(record.get("arxiv_id") or label), f"daily entry: {_reason(error)}"))
+        return
+    batch.daily_entries.append(entry)
 
 
 def record_hash(line: bytes | str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 from datetime import date
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from paperwire.feed import DailyEntry
 from paperwire.store.records import UpsertCounts, as_day, as_time
@@ -60,6 +60,15 @@ class DailyTables:
             "SELECT * FROM daily_entries WHERE day = ? ORDER BY upvote_count DESC, arxiv_id", (self.engine.day(day),)
         )
         return [_entry(row) for row in rows]
+
+    def iter_daily_entries(self) -> Iterator[DailyEntry]:
+        """Every daily entry, by day, then arxiv_id and source: one day's list at a time."""
+        db = self.engine.read()
+        days = [as_day(row["day"]) for row in db.rows("SELECT DISTINCT day FROM daily_entries ORDER BY day")]
+        for day in days:
+            rows = db.rows("SELECT * FROM daily_entries WHERE day = ? ORDER BY arxiv_id, source",
+                           (self.engine.day(day),))
+            yield from map(_entry, rows)
 
     def daily_entries_for(self, arxiv_id: str) -> list[DailyEntry]:
         """Every list the paper was on, latest day first."""

@@ -140,6 +140,31 @@ class PaperTables:
         )
         return {row["record_hash"] for row in rows}
 
+    def record_hashes(self, arxiv_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """What each source last sent for these papers, {arxiv_id: {source: record hash}};
+        papers no source is on record for are left out (an export carries these)."""
+        rows = self.engine.read().rows(
+            "SELECT arxiv_id, source, record_hash FROM paper_sources WHERE arxiv_id IN ?",
+            (Many(list(arxiv_ids)),),
+        )
+        found: dict[str, dict[str, str]] = {}
+        for row in sorted(rows, key=lambda r: (r["arxiv_id"], r["source"])):
+            found.setdefault(row["arxiv_id"], {})[row["source"]] = row["record_hash"]
+        return found
+
+    def put_record_hashes(self, rows: Iterable[tuple[str, str, str]]) -> int:
+        """Save (arxiv_id, source, record hash) rows as what each source last sent, as when
+        restoring an export, so the next ingest from those sources skips what it sent.
+        Returns the rows written."""
+        now = self.engine.time(datetime.now(timezone.utc))
+        values = [(arxiv_id, source, record_hash, now) for arxiv_id, source, record_hash in rows]
+        with self.engine.write() as db:
+            return self.engine.insert_rows(
+                db, "paper_sources", ("arxiv_id", "source", "record_hash", "seen_at"), values,
+                conflict="ON CONFLICT (arxiv_id, source) DO UPDATE SET record_hash = excluded.record_hash,"
+                " seen_at = excluded.seen_at",
+            )
+
     def delete_papers(self, arxiv_ids: Iterable[str], *, source: str) -> int:
         """Mark papers deleted (kept as tombstones so indexes can follow); returns how many changed."""
         ids = list(dict.fromkeys(arxiv_ids))
@@ -196,13 +221,15 @@ class PaperTables:
             (self.engine.day(day), False),
         )
 
-    def iter_papers(self, *, batch_size: int = 1000) -> Iterator[Paper]:
-        """Every live paper, in arxiv_id order."""
+    def iter_papers(self, *, batch_size: int = 1000, deleted: bool = False) -> Iterator[Paper]:
+        """Every live paper, in arxiv_id order; with `deleted`, every tombstone instead (the
+        deleted paper's last record, which an export carries)."""
         last = ""
+        where = "arxiv_id > ? AND is_deleted = ?" if deleted else "arxiv_id > ? AND {live}"
         while True:
+            params = (last, True, batch_size) if deleted else (last, batch_size)
             page = select_papers(
-                self.engine, self.engine.read(), "arxiv_id > ? AND {live}", (last, batch_size),
-                order="ORDER BY arxiv_id LIMIT ?",
+                self.engine, self.engine.read(), where, params, order="ORDER BY arxiv_id LIMIT ?",
             )
             if not page:
                 return
