@@ -54,7 +54,30 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("embed_enabled", "true", "PAPERWIRE_EMBED",
             "Whether `paperwire serve` embeds new papers in the background for search by meaning (true/false).",
             bool),
+    Setting("base_url", "http://127.0.0.1:8000", "PAPERWIRE_BASE_URL",
+            "The public URL of this paperwire, for links in mail (paper pages, confirm and unsubscribe links)."),
+    Setting("secret_key", "", "PAPERWIRE_SECRET_KEY",
+            "Key that signs confirmation and unsubscribe links; required to send mail. Generate one with "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'` and keep it: changing it voids "
+            "every link already mailed."),
+    Setting("smtp_host", "", "PAPERWIRE_SMTP_HOST",
+            "SMTP server that sends mail (digests, confirmations); mail is off while this is empty."),
+    Setting("smtp_port", "0", "PAPERWIRE_SMTP_PORT",
+            "SMTP port; 0 means the standard port of PAPERWIRE_SMTP_SECURITY (587 starttls, 465 tls, 25 none).",
+            int),
+    Setting("smtp_security", "starttls", "PAPERWIRE_SMTP_SECURITY",
+            "How the SMTP connection is encrypted: starttls (upgrade after connecting), tls (implicit TLS) "
+            "or none (only for a relay on the same machine)."),
+    Setting("smtp_user", "", "PAPERWIRE_SMTP_USER", "SMTP user name; empty means no login."),
+    Setting("smtp_password", "", "PAPERWIRE_SMTP_PASSWORD", "SMTP password for PAPERWIRE_SMTP_USER."),
+    Setting("smtp_from", "paperwire <paperwire@localhost>", "PAPERWIRE_SMTP_FROM",
+            "The From address of every mail, as `Name <address>`; its domain also names Message-ID and List-Id."),
+    Setting("smtp_timeout_seconds", "30", "PAPERWIRE_SMTP_TIMEOUT_SECONDS",
+            "Seconds to wait for the SMTP server at each step before counting the attempt as a temporary failure.",
+            float),
 )
+
+SMTP_SECURITY_MODES = ("starttls", "tls", "none")
 
 
 @dataclass(frozen=True)
@@ -73,6 +96,15 @@ class Settings:
     model_cache_dir: str
     embed_threads: int
     embed_enabled: bool
+    base_url: str
+    secret_key: str
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_user: str
+    smtp_password: str
+    smtp_from: str
+    smtp_timeout_seconds: float
 
     @property
     def cache_path(self) -> Path:
@@ -152,6 +184,20 @@ def _validate(settings: Settings) -> None:
             f"DATABASE_URL {settings.database_url!r} is not supported; "
             "use sqlite:///path/to/paperwire.db or postgresql://user:pass@host/dbname"
         )
+    _validate_mail(settings)
+
+
+def _validate_mail(settings: Settings) -> None:
+    if not settings.base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"PAPERWIRE_BASE_URL {settings.base_url!r} must start with https:// (or http://)")
+    if settings.smtp_security not in SMTP_SECURITY_MODES:
+        raise ConfigError(
+            f"PAPERWIRE_SMTP_SECURITY={settings.smtp_security!r} is not one of {', '.join(SMTP_SECURITY_MODES)}"
+        )
+    if not (0 <= settings.smtp_port < 65536):
+        raise ConfigError(f"PAPERWIRE_SMTP_PORT={settings.smtp_port} must be between 0 (standard) and 65535")
+    if settings.smtp_timeout_seconds <= 0:
+        raise ConfigError(f"PAPERWIRE_SMTP_TIMEOUT_SECONDS={settings.smtp_timeout_seconds} must be positive")
 
 
 assert {f.name for f in fields(Settings)} == {s.name for s in SETTINGS}
