@@ -188,8 +188,9 @@ def _validate(settings: Settings) -> None:
 
 
 def _validate_mail(settings: Settings) -> None:
-    if not settings.base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"PAPERWIRE_BASE_URL {settings.base_url!r} must start with https:// (or http://)")
+    if not settings.base_url.startswith(("http://", "https://")) or not settings.base_url.isascii():
+        raise ConfigError(f"PAPERWIRE_BASE_URL {settings.base_url!r} must start with https:// (or http://) "
+                          "and be ASCII (an international host name in punycode, xn--...)")
     if settings.smtp_security not in SMTP_SECURITY_MODES:
         raise ConfigError(
             f"PAPERWIRE_SMTP_SECURITY={settings.smtp_security!r} is not one of {', '.join(SMTP_SECURITY_MODES)}"

@@ -16,6 +16,7 @@ belong to the outbox and the job (docs/digests.md).
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlencode
 
 import jinja2
@@ -50,7 +52,9 @@ RETRY_FIRST_DELAY_MINUTES = 5
 RETRY_BACKOFF_FACTOR = 2
 RETRY_MAX_DELAY_MINUTES = 240
 RETRY_MAX_ATTEMPTS = 8
-DELIVERY_STATUSES = ("sent", "failed-temporary", "failed-permanent")
+# "unknown": the final dot went out and no reply came back, so the server may or may
+# not have taken the message (RFC 1047); the outbox must not send it again.
+DELIVERY_STATUSES = ("sent", "failed-temporary", "failed-permanent", "unknown")
 
 
 class MailNotConfigured(RuntimeError):
@@ -149,12 +153,23 @@ _ENVIRONMENT = jinja2.Environment(
 )
 
 
-# RFC 5322 section 2.1.1: lines MUST stay within 998 characters and SHOULD within 78.
-# Folding at 78, the library turns an unbreakable value into RFC 2047 encoded
-# words, which would hide the List-Unsubscribe URL from every client; so headers
-# are written out under this policy. Bodies were already encoded (quoted-printable,
-# 76-character lines, RFC 2045 section 6.7) when the parts were set, under policy.SMTP.
-_WIRE_POLICY = policy.SMTP.clone(max_line_length=998)
+class _WirePolicy(policy.EmailPolicy):
+    """policy.SMTP, except that List-Unsubscribe is written as it is, on one line.
+
+    Folding at 78 characters, the library turns an unbreakable URL into RFC 2047
+    encoded words, which no client reads as a URL; RFC 5322 section 2.1.1 lets a
+    line run to 998 (SHOULD 78). Every other header folds as usual, which keeps
+    encoded words within RFC 2047's 75 characters.
+    """
+
+    def fold_binary(self, name, value):
+        if name.lower() == "list-unsubscribe":
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_WIRE_POLICY = _WirePolicy(linesep="\r\n")
+MAX_LINE_CHARACTERS = 998  # RFC 5322 section 2.1.1
 
 
 @dataclass(frozen=True)
@@ -180,7 +195,8 @@ class Message:
     unsubscribe_url: str | None = None
 
     def to_bytes(self, *, now: datetime) -> bytes:
-        """The message as sent: CRLF line ends, 7-bit clean, dated `now`."""
+        """The message as sent: CRLF line ends, 7-bit clean, dated `now`. The bodies were
+        encoded quoted-printable (76-character lines, RFC 2045 section 6.7) when set."""
         return self.to_email(now=now).as_bytes(policy=_WIRE_POLICY)
 
     def to_email(self, *, now: datetime) -> EmailMessage:
@@ -205,7 +221,11 @@ def _add_list_headers(email: EmailMessage, unsubscribe_url: str, *, domain: str)
     # RFC 2369 wants the URL in angle brackets; RFC 8058 wants an https URL there plus
     # the Post header, and a DKIM signature over both, which the relay adds. No
     # mailto: nobody reads replies to this address.
-    email["List-Unsubscribe"] = f"<{_one_line(unsubscribe_url)}>"
+    value = f"<{_one_line(unsubscribe_url)}>"
+    if not value.isascii() or len("List-Unsubscribe: ") + len(value) > MAX_LINE_CHARACTERS:
+        raise ValueError(f"unsubscribe URL {unsubscribe_url!r} must be ASCII and fit one header line; "
+                         "shorten PAPERWIRE_BASE_URL or write its host in punycode")
+    email["List-Unsubscribe"] = value
     if unsubscribe_url.startswith("https://"):  # RFC 8058 section 3.1: one click needs HTTPS
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # Non-standard (RFC 2076 section 3.9) but honoured by autoresponders and some filters.
@@ -288,12 +308,19 @@ class Connection:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def send(self, message: Message, *, now: datetime) -> Delivery:
-        """Hand `message` to the server; the envelope names its one recipient, whatever the headers say."""
+    def send(self, message: Message, *, now: datetime,
+             before_final_dot: Callable[[], None] = lambda: None) -> Delivery:
+        """Hand `message` to the server; the envelope names its one recipient, whatever the headers say.
+
+        `before_final_dot` runs once the whole message is with the server but before
+        the "." that asks it to accept (RFC 5321 section 4.1.1.4): the outbox records
+        there that the message is about to be accepted. If it raises, the server
+        gets no "." and delivers nothing; the exception propagates.
+        """
         data = message.to_bytes(now=now)
         try:
             client = self._client or self._open()
-            client.sendmail(self.smtp.sender.addr_spec, [message.recipient.addr_spec], data)
+            self._transact(client, message.recipient.addr_spec, data, before_final_dot)
         except smtplib.SMTPSenderRefused as error:
             if error.smtp_code >= 500:
                 self.close()
@@ -302,9 +329,49 @@ class Connection:
                     f"({error.smtp_code} {_text(error.smtp_error)}); use an address the server lets you send from"
                 ) from None
             return self._failed(message, error)
+        except _FateUnknown as unknown:
+            self.close_at_once()
+            log.warning("SMTP %s: no reply to the final dot of mail to %s: %s", self.smtp.where,
+                        message.recipient.addr_spec, unknown.__cause__)
+            return Delivery("unknown", None, f"no reply after the final dot: {unknown.__cause__}")
         except OSError as error:
             return self._failed(message, error)
         return Delivery("sent", 250, "accepted")
+
+    def _transact(self, client: smtplib.SMTP, recipient: str, data: bytes, before_final_dot) -> None:
+        """One mail transaction, as smtplib.SMTP.sendmail does it, with a pause before the final dot."""
+        sender = self.smtp.sender.addr_spec
+        client.ehlo_or_helo_if_needed()
+        code, reply = client.mail(sender)
+        if code != 250:
+            raise _after_reset(client, smtplib.SMTPSenderRefused(code, reply, sender))
+        code, reply = client.rcpt(recipient)
+        if code not in (250, 251):
+            raise _after_reset(client, smtplib.SMTPRecipientsRefused({recipient: (code, reply)}))
+        client.putcmd("data")
+        code, reply = client.getreply()
+        if code != 354:
+            raise _after_reset(client, smtplib.SMTPDataError(code, reply))
+        # Transparency (RFC 5321 section 4.5.2): a line starting with "." gets another.
+        client.send(_LEADING_DOT.sub(b"..", data if data.endswith(b"\r\n") else data + b"\r\n"))
+        try:
+            before_final_dot()
+        except BaseException:
+            self.close_at_once()
+            raise
+        client.send(b".\r\n")
+        try:
+            code, reply = client.getreply()
+        except OSError as error:
+            raise _FateUnknown(error) from error
+        if code != 250:
+            raise _after_reset(client, smtplib.SMTPDataError(code, reply))
+
+    def close_at_once(self) -> None:
+        """Drop the connection without QUIT: a transaction in progress is abandoned, not accepted."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -318,8 +385,8 @@ class Connection:
         delivery = classify(error)
         log.warning("SMTP %s did not take mail to %s: %s %s", self.smtp.where, message.recipient.addr_spec,
                     delivery.code, delivery.detail)
-        # smtplib sends RSET after a refused sender, recipient or message, so the session
-        # stays usable; after anything else its state is unknown and it is dropped.
+        # After a refused sender, recipient or message the transaction was reset, so the
+        # session stays usable; after anything else its state is unknown and it is dropped.
         if not isinstance(error, _SESSION_SURVIVES):
             self.close()
         return delivery
@@ -346,6 +413,22 @@ class Connection:
             raise
         self._client = client
         return client
+
+
+class _FateUnknown(Exception):
+    """The connection failed after the final dot: the server may have accepted the message (RFC 1047)."""
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _after_reset(client: smtplib.SMTP, error: smtplib.SMTPException) -> smtplib.SMTPException:
+    """`error`, after RSET has ended the refused transaction so the session can carry the next."""
+    try:
+        client.rset()
+    except OSError:
+        client.close()
+    return error
 
 
 _SESSION_SURVIVES = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused)

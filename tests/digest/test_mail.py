@@ -6,7 +6,7 @@ import re
 import smtplib
 import socket
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -122,7 +122,7 @@ def test_a_confirmation_mail_carries_a_confirm_link_and_no_list_headers(smtp_ser
     assert received["Subject"] == "Confirm your paperwire digest subscription"
     assert received["Auto-Submitted"] == "auto-generated"
     assert received["List-Unsubscribe"] is None and received["Precedence"] is None
-    assert re.fullmatch(r"<[^@>]+\.confirm@paperwire\.example\.org>", received["Message-ID"])
+    assert re.fullmatch(r"<[^@>]+\.confirm@paperwire\.example\.org>", received["Message-ID"].strip())
     text = received.get_body(("plain",)).get_content()
     token = re.search(rf"{re.escape(BASE_URL)}/digest/confirm\?token=(\S+)", text).group(1)
     assert tokens.verify(token, purpose="confirm", secret_key=SECRET_KEY, now=NOW) == "7"
@@ -288,6 +288,7 @@ def test_port_0_means_the_standard_port_of_the_security_mode(security, port):
     ({"PAPERWIRE_SMTP_PORT": "70000"}, "PAPERWIRE_SMTP_PORT=70000 must be between 0"),
     ({"PAPERWIRE_SMTP_TIMEOUT_SECONDS": "0"}, "PAPERWIRE_SMTP_TIMEOUT_SECONDS=0.0 must be positive"),
     ({"PAPERWIRE_BASE_URL": "paperwire.example.org"}, "PAPERWIRE_BASE_URL 'paperwire.example.org' must start"),
+    ({"PAPERWIRE_BASE_URL": "https://bücher.example"}, "PAPERWIRE_BASE_URL 'https://bücher.example' must start"),
 ])
 def test_bad_mail_settings_name_the_variable(env, message):
     with pytest.raises(config.ConfigError, match=re.escape(message)):
@@ -332,3 +333,91 @@ def test_retry_at_gives_up_after_the_last_attempt():
 def test_render_refuses_an_unknown_kind():
     with pytest.raises(ValueError, match="mail kind 'newsletter' is not one of confirm, digest"):
         mail.render("newsletter", {})
+
+
+def test_before_final_dot_runs_once_the_message_is_with_the_server_but_not_accepted(smtp_server):
+    host, port, recorder = smtp_server
+    settings = mail_settings(port)
+    seen_by_server = []
+    with mail.Connection(mail.SmtpConfig.from_settings(settings)) as connection:
+        delivery = connection.send(_digest_message(settings, _digest(*_papers())), now=NOW,
+                                   before_final_dot=lambda: seen_by_server.append(len(recorder.received)))
+    assert delivery.is_sent and seen_by_server == [0] and len(recorder.received) == 1
+
+
+class Crash(BaseException):
+    """What a killed process looks like from inside: nothing after this point runs."""
+
+
+def test_a_crash_before_the_final_dot_delivers_nothing_and_the_next_send_delivers_once(smtp_server):
+    host, port, recorder = smtp_server
+    settings = mail_settings(port)
+    message = _digest_message(settings, _digest(*_papers()))
+    smtp = mail.SmtpConfig.from_settings(settings)
+
+    def crash():
+        raise Crash
+
+    with mail.Connection(smtp) as connection, pytest.raises(Crash):
+        connection.send(message, now=NOW, before_final_dot=crash)
+    assert recorder.received == []
+    assert mail.send(message, smtp, now=NOW).is_sent
+    assert [r.message["Message-ID"] for r in recorder.received] == ["<digest.2026-12-02.42@paperwire.example.org>"]
+
+
+def test_lines_that_start_with_a_dot_arrive_intact(smtp_server):
+    # RFC 5321 section 4.5.2: without dot-stuffing, a line "." would end the message early.
+    host, port, recorder = smtp_server
+    settings = mail_settings(port)
+    paper = make_paper(arxiv_id="2612.00005", abstract=".\n.hidden line\n..two dots")
+    message = _digest_message(settings, _digest(paper))
+    message = mail.Message(message.kind, message.sender, message.recipient,
+                           mail.Rendered(message.rendered.subject, ".\r\n.hidden\r\n..two\r\n", "<p>.</p>"),
+                           message.message_id, message.unsubscribe_url)
+    assert _send(settings, message).is_sent
+    text = recorder.received[0].message.get_body(("plain",)).get_content()
+    assert text.replace("\r\n", "\n") == ".\n.hidden\n..two\n"
+
+
+def _server_that_hangs_up_after_the_dot(listener: socket.socket, received: list[bytes]) -> None:
+    """Speaks just enough SMTP to take a whole message, then closes instead of answering the dot."""
+    connection, _ = listener.accept()
+    with connection, connection.makefile("rb") as lines:
+        connection.sendall(b"220 test ESMTP\r\n")
+        for line in lines:
+            command = line.split(b" ", 1)[0].strip().upper()
+            if command == b"DATA":
+                connection.sendall(b"354 go ahead\r\n")
+                body = b"".join(iter(lines.readline, b".\r\n"))
+                received.append(body)
+                return
+            connection.sendall(b"250 ok\r\n")
+
+
+def test_a_hang_up_after_the_final_dot_is_unknown_never_retried_as_temporary():
+    received: list[bytes] = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        thread = threading.Thread(target=_server_that_hangs_up_after_the_dot, args=(listener, received), daemon=True)
+        thread.start()
+        settings = mail_settings(listener.getsockname()[1])
+        delivery = _send(settings, _digest_message(settings, _digest(*_papers())))
+        thread.join(5)
+    assert len(received) == 1 and b"List-Unsubscribe-Post" in received[0]
+    assert delivery.status == "unknown" and "after the final dot" in delivery.detail
+
+
+def test_non_ascii_headers_fold_into_short_encoded_words(smtp_server):
+    """RFC 2047 asks for encoded words of at most 75 characters; the standard library's folder
+    makes up to 76 (it counts the folding space), which clients read. What must not happen is
+    one word as long as the header, as folding at 998 would give."""
+    host, port, recorder = smtp_server
+    settings = mail_settings(port)
+    paper = make_paper(arxiv_id="2612.00006", title="Ünïcödé " * 12)
+    _send(settings, _digest_message(settings, _digest(paper), display_name="Rëädér " * 8))
+    header_block = recorder.received[0].data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    words = re.findall(r"=\?utf-8\?[qb]\?[^?]*\?=", header_block)
+    assert words and max(len(word) for word in words) <= 76
+    assert max(len(line) for line in header_block.split("\r\n") if not line.startswith("List-Unsubscribe:")) <= 78
+    assert recorder.received[0].message["Subject"].startswith("Ünïcödé Ünïcödé")
