@@ -8,7 +8,7 @@ The table is also the source of docs/configuration.md (a test keeps them in step
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
@@ -97,12 +97,12 @@ class Settings:
     embed_threads: int
     embed_enabled: bool
     base_url: str
-    secret_key: str
+    secret_key: str = field(repr=False)  # secrets stay out of logs and tracebacks
     smtp_host: str
     smtp_port: int
     smtp_security: str
     smtp_user: str
-    smtp_password: str
+    smtp_password: str = field(repr=False)
     smtp_from: str
     smtp_timeout_seconds: float
 

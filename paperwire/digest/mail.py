@@ -19,7 +19,7 @@ import logging
 import re
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
 from email.errors import HeaderParseError
@@ -79,7 +79,7 @@ class SmtpConfig:
     port: int
     security: str
     user: str
-    password: str
+    password: str = field(repr=False)  # kept out of logs and tracebacks
     sender: Address
     timeout_seconds: float
 

@@ -421,3 +421,10 @@ def test_non_ascii_headers_fold_into_short_encoded_words(smtp_server):
     assert words and max(len(word) for word in words) <= 76
     assert max(len(line) for line in header_block.split("\r\n") if not line.startswith("List-Unsubscribe:")) <= 78
     assert recorder.received[0].message["Subject"].startswith("Ünïcödé Ünïcödé")
+
+
+def test_secrets_stay_out_of_the_settings_repr():
+    settings = mail_settings(25, smtp_user="paperwire", smtp_password="hunter2-password")
+    assert "hunter2-password" not in repr(settings) and SECRET_KEY not in repr(settings)
+    assert "smtp_user='paperwire'" in repr(settings)
+    assert "hunter2-password" not in repr(mail.SmtpConfig.from_settings(settings))
