@@ -114,7 +114,8 @@ def pick(candidates: Iterable[Candidate], *, includes: Collection[str], received
         label = why_label(candidate)
         if label not in reasons:
             reasons.append(label)
-    return [(paper, tuple(why[paper.arxiv_id])) for paper in _take_turns([list(queue.values()) for queue in queues.values()], limit)]
+    taken = _take_turns([list(queue.values()) for queue in queues.values()], limit)
+    return [(paper, tuple(why[paper.arxiv_id])) for paper in taken]
 
 
 def why_label(candidate: Candidate) -> str:

@@ -99,11 +99,13 @@ def _oracle(candidates, received, includes, limit):
 def test_random_inputs_never_repeat_a_paper_and_fill_up_to_the_limit(seed):
     rng = random.Random(seed)
     papers = [_paper(n) for n in range(rng.randint(0, 30))]
-    candidates = [Candidate(rng.choice(papers), rng.choice(REASONS)) for _ in range(rng.randint(0, 60))] if papers else []
+    draws = rng.randint(0, 60) if papers else 0
+    candidates = [Candidate(rng.choice(papers), rng.choice(REASONS)) for _ in range(draws)]
     received = {p.arxiv_id for p in papers if rng.random() < 0.4}
     includes = frozenset(r for r in REASONS if rng.random() < 0.7) or frozenset({"trending"})
     limit = rng.randint(1, 12)
-    result = _build(subscription=_subscription(paper_count=limit, includes=includes), candidates=candidates, received=received)
+    subscription = _subscription(paper_count=limit, includes=includes)
+    result = _build(subscription=subscription, candidates=candidates, received=received)
 
     eligible, expected_count = _oracle(candidates, received, includes, limit)
     if expected_count == 0:

@@ -32,8 +32,9 @@ settings = config.load({{}}, smtp_host="127.0.0.1", smtp_port="{port}", smtp_sec
 smtp = mail.SmtpConfig.from_settings(settings)
 message = mail.Message("digest", smtp.sender, mail.parse_address("r@example.org"),
                        mail.Rendered("killed before the dot", "text", "<p>html</p>"), "<crash.1@example.org>")
+die = lambda: os.kill(os.getpid(), signal.SIGKILL)
 with mail.Connection(smtp) as connection:
-    connection.send(message, now=datetime.fromisoformat("{now}"), before_final_dot=lambda: os.kill(os.getpid(), signal.SIGKILL))
+    connection.send(message, now=datetime.fromisoformat("{now}"), before_final_dot=die)
 """
 
 KILLED_AFTER_THE_DOT = """

@@ -102,8 +102,9 @@ TIMES = [time(0), time(6, 30), time(19, 59), time(20), time(20, 1), time(23, 45)
 
 @pytest.mark.parametrize("zone", ZONES)
 def test_every_announcement_makes_exactly_one_daily_period_in_any_zone(zone):
-    """Sampling now every 4 hours (a period lasts at least a day) over five weeks that span both DST changes of March 2026:
-    the distinct periods due_period returns are as many as the announcements in between."""
+    """Sampling now every 4 hours (a period lasts at least a day) over five weeks that span
+    both DST changes of March 2026 (US on the 8th, Europe on the 29th): the distinct periods
+    due_period returns are as many as the announcements in between."""
     start = datetime(2026, 3, 1, tzinfo=timezone.utc)
     end = start + timedelta(weeks=5)
     for at in TIMES:
@@ -122,7 +123,8 @@ def test_every_announcement_makes_exactly_one_daily_period_in_any_zone(zone):
 
 
 def test_announcements_are_sunday_to_thursday_at_20_eastern():
-    week = announcements_between(datetime(2026, 11, 29, tzinfo=timezone.utc), datetime(2026, 12, 6, 6, tzinfo=timezone.utc))
+    week = announcements_between(datetime(2026, 11, 29, tzinfo=timezone.utc),
+                                 datetime(2026, 12, 6, 6, tzinfo=timezone.utc))
     assert [a.strftime("%a %H:%M") for a in week] == ["Sun 20:00", "Mon 20:00", "Tue 20:00", "Wed 20:00", "Thu 20:00"]
     assert week[0] == datetime(2026, 11, 30, 1, tzinfo=timezone.utc)
 
