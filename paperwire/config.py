@@ -59,10 +59,30 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("signup", "invite", "PAPERWIRE_SIGNUP",
             "Who may create an account: open (anyone), invite (with an invite link from a member) "
             "or closed (only an admin, with `paperwire user create`)."),
+    Setting("base_url", "http://127.0.0.1:8000", "PAPERWIRE_BASE_URL",
+            "The public URL of this paperwire, for links in mail (paper pages, confirm and unsubscribe links)."),
     Setting("secret_key", "", "PAPERWIRE_SECRET_KEY",
-            "Key that signs CSRF tokens, at least 32 characters. Empty: one is generated on first "
-            "start and kept in the database, shared by every process that uses it."),
+            "Key that signs CSRF tokens and the confirmation and unsubscribe links in mail, at least 32 "
+            "characters. Empty: one is generated on first start and kept in the database, shared by every "
+            "process that uses it. Changing it voids every link already mailed."),
+    Setting("smtp_host", "", "PAPERWIRE_SMTP_HOST",
+            "SMTP server that sends mail (digests, confirmations); mail is off while this is empty."),
+    Setting("smtp_port", "0", "PAPERWIRE_SMTP_PORT",
+            "SMTP port; 0 means the standard port of PAPERWIRE_SMTP_SECURITY (587 starttls, 465 tls, 25 none).",
+            int),
+    Setting("smtp_security", "starttls", "PAPERWIRE_SMTP_SECURITY",
+            "How the SMTP connection is encrypted: starttls (upgrade after connecting), tls (implicit TLS) "
+            "or none (only for a relay on the same machine)."),
+    Setting("smtp_user", "", "PAPERWIRE_SMTP_USER", "SMTP user name; empty means no login."),
+    Setting("smtp_password", "", "PAPERWIRE_SMTP_PASSWORD", "SMTP password for PAPERWIRE_SMTP_USER."),
+    Setting("smtp_from", "paperwire <paperwire@localhost>", "PAPERWIRE_SMTP_FROM",
+            "The From address of every mail, as `Name <address>`; its domain also names Message-ID and List-Id."),
+    Setting("smtp_timeout_seconds", "30", "PAPERWIRE_SMTP_TIMEOUT_SECONDS",
+            "Seconds to wait for the SMTP server at each step before counting the attempt as a temporary failure.",
+            float),
 )
+
+SMTP_SECURITY_MODES = ("starttls", "tls", "none")
 
 
 @dataclass(frozen=True)
@@ -82,7 +102,15 @@ class Settings:
     embed_threads: int
     embed_enabled: bool
     signup: str
-    secret_key: str = field(repr=False)  # kept out of logs and tracebacks
+    base_url: str
+    secret_key: str = field(repr=False)  # secrets stay out of logs and tracebacks
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_user: str
+    smtp_password: str = field(repr=False)
+    smtp_from: str
+    smtp_timeout_seconds: float
 
     @property
     def cache_path(self) -> Path:
@@ -172,6 +200,21 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(str(error)) from None
     if (problem := check_secret_key(settings.secret_key)) is not None:
         raise ConfigError(problem)
+    _validate_mail(settings)
+
+
+def _validate_mail(settings: Settings) -> None:
+    if not settings.base_url.startswith(("http://", "https://")) or not settings.base_url.isascii():
+        raise ConfigError(f"PAPERWIRE_BASE_URL {settings.base_url!r} must start with https:// (or http://) "
+                          "and be ASCII (an international host name in punycode, xn--...)")
+    if settings.smtp_security not in SMTP_SECURITY_MODES:
+        raise ConfigError(
+            f"PAPERWIRE_SMTP_SECURITY={settings.smtp_security!r} is not one of {', '.join(SMTP_SECURITY_MODES)}"
+        )
+    if not (0 <= settings.smtp_port < 65536):
+        raise ConfigError(f"PAPERWIRE_SMTP_PORT={settings.smtp_port} must be between 0 (standard) and 65535")
+    if settings.smtp_timeout_seconds <= 0:
+        raise ConfigError(f"PAPERWIRE_SMTP_TIMEOUT_SECONDS={settings.smtp_timeout_seconds} must be positive")
 
 
 assert {f.name for f in fields(Settings)} == {s.name for s in SETTINGS}
