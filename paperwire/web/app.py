@@ -39,9 +39,10 @@ log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 64 * 1024  # every form we have is a few fields; nothing uploads
 STATIC_MAX_AGE_SECONDS = 7 * 24 * 3600  # pages link static files by content hash
 SEARCH_RETRY_AFTER_SECONDS = 30  # while the search indexes are first built
-# No script at all, styles and images only from here, no framing, forms post only here.
+# Scripts, styles and images only from here (static/reading.js: shortcuts, copy; nothing
+# inline), no framing, forms post only here.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
@@ -111,6 +112,8 @@ ROUTES = [
     Route("/", pages.latest, name="latest"),
     Route("/day", pages.pick_day, name="pick_day"),
     Route("/day/{day}", pages.day_page, name="day"),
+    Route("/day/{day}/map", pages.day_map, name="day_map"),
+    Route("/week/{week}/map", pages.week_map, name="week_map"),
     # Old-style ids have a slash (hep-th/9901001), so the id is a path; .bib goes first.
     Route("/paper/{arxiv_id:path}.bib", pages.paper_bibtex, name="paper_bibtex"),
     Route("/paper/{arxiv_id:path}", pages.paper, name="paper"),
