@@ -112,8 +112,10 @@ def check(paper: Paper, *, now: datetime | None = None) -> Paper:
 def check_entry(entry: DailyEntry, *, now: datetime | None = None) -> DailyEntry:
     """A daily entry with its text cleaned, or InvalidRecord for its first bad field."""
     latest = (now or datetime.now(timezone.utc)) + MAX_AHEAD
-    if not isinstance(entry.day, date) or not EARLIEST_AT.date() <= entry.day <= latest.date():
-        raise InvalidRecord(f"list day {shown(entry.day)} is outside {EARLIEST_AT.date()} to {latest.date()}")
+    if not isinstance(entry.day, date):
+        raise InvalidRecord(f"list day is {kind(entry.day)}, not a date")
+    if not EARLIEST_AT.date() <= entry.day <= latest.date():
+        raise InvalidRecord(f"list day {entry.day} is outside {EARLIEST_AT.date()} to {latest.date()}")
     checked = dataclasses.replace(
         entry,
         upvote_count=_number("upvotes", entry.upvote_count, 0, MAX_COUNT),
