@@ -62,7 +62,8 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None]:
     else:
         match = _OLD_ID.fullmatch(candidate)
         arxiv_id = match.group("archive") + match.group("number") if match else None
-    shown = repr(raw) if len(raw) <= 60 else repr(raw[:60]) + "…"
+    shown = repr(raw[:61])  # escapes make a repr up to 10 times longer: cut it too
+    shown = shown if len(raw) <= 60 and len(shown) <= 80 else shown[:80] + "…"
     if match:
         version = match.group("version")
         if version and (len(version) > 4 or not 1 <= int(version) <= MAX_VERSION):

@@ -61,8 +61,10 @@ class InvalidRecord(ValueError):
 
 
 def clean(value: str) -> str:
-    """`value` without unsafe characters (see `_UNSAFE`), in Unicode NFC."""
-    value = _UNSAFE.sub("", value)
+    """`value` without unsafe characters (see `_UNSAFE`), in Unicode NFC; `value` itself
+    when it is clean already."""
+    if _UNSAFE.search(value):
+        value = _UNSAFE.sub("", value)
     if value.isascii() or unicodedata.is_normalized("NFC", value):
         return value
     return unicodedata.normalize("NFC", value)
@@ -70,9 +72,13 @@ def clean(value: str) -> str:
 
 def shown(value: object, limit: int = 60) -> str:
     """`value` as a message may quote it: repr, cut to about `limit` characters."""
-    if isinstance(value, str) and len(value) > limit:
-        return repr(value[:limit]) + "…"
-    text = repr(value) if isinstance(value, (str, int, float, bool)) or value is None else kind(value)
+    if isinstance(value, str):
+        text = repr(value[: limit + 1])  # escapes make a repr up to 10 times longer: cut it too
+        return text if len(value) <= limit and len(text) <= limit + 2 else text[:limit] + "…"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**limit:
+        # str() of a huge int is slow, and refused past 4,300 digits
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    text = repr(value) if isinstance(value, (int, float, bool)) or value is None else kind(value)
     return text if len(text) <= limit else text[:limit] + "…"
 
 
@@ -85,8 +91,7 @@ def check(paper: Paper, *, now: datetime | None = None) -> Paper:
     if not title.strip():
         raise InvalidRecord("title is blank")
     primary, categories = _categories(paper.primary_category, paper.categories)
-    checked = dataclasses.replace(
-        paper,
+    fields = dict(
         title=title,
         abstract=_text("abstract", paper.abstract or "", MAX_ABSTRACT_CHARS),
         authors=_authors(paper.authors),
@@ -106,7 +111,11 @@ def check(paper: Paper, *, now: datetime | None = None) -> Paper:
         source=_text("source", paper.source, 100),
         is_withdrawn=_flag("is_withdrawn", paper.is_withdrawn),
     )
-    return paper if checked == paper else checked
+    # Each check hands back the very value it was given when it had nothing to clean,
+    # so a clean paper (nearly all of them) is returned as it is, without a copy: this
+    # is the bulk path of `ingest file`.
+    changed = {name: value for name, value in fields.items() if value is not getattr(paper, name)}
+    return dataclasses.replace(paper, **changed) if changed else paper
 
 
 def check_entry(entry: DailyEntry, *, now: datetime | None = None) -> DailyEntry:
@@ -239,9 +248,10 @@ def _check_id(arxiv_id: object) -> None:
 def _text(name: str, value: object, limit: int) -> str:
     if not isinstance(value, str):
         raise InvalidRecord(f"{name} is {kind(value)}, not a string")
+    value = clean(value)  # first: what is stored is measured, so a checked paper checks again
     if len(value) > limit:
         raise InvalidRecord(f"{name} is {len(value):,} characters long; the limit is {limit:,}")
-    return clean(value)
+    return value
 
 
 def _optional(name: str, value: object, limit: int) -> str | None:
@@ -290,7 +300,8 @@ def _categories(primary: object, categories: object) -> tuple[str | None, tuple[
             raise InvalidRecord(f"category {shown(category)} is {kind(category)}, not a string")
         if not taxonomy.is_category(category):
             raise InvalidRecord(f"category {shown(category)} is not in arXiv's taxonomy")
-    return primary, tuple(dict.fromkeys(categories))
+    unique = tuple(dict.fromkeys(categories))
+    return primary, categories if len(unique) == len(categories) else unique
 
 
 def _classes(classes: object) -> tuple[str, ...]:
@@ -299,7 +310,8 @@ def _classes(classes: object) -> tuple[str, ...]:
     if len(classes) > MAX_CLASS_COUNT:
         raise InvalidRecord(f"{len(classes):,} subject classes; the limit is {MAX_CLASS_COUNT}")
     cleaned = (_text("subject class", c, MAX_CLASS_CHARS).strip() for c in classes)
-    return tuple(dict.fromkeys(c for c in cleaned if c))
+    kept = tuple(dict.fromkeys(c for c in cleaned if c))
+    return classes if kept == classes else kept
 
 
 def _authors(authors: object) -> tuple[Author, ...]:
@@ -307,7 +319,20 @@ def _authors(authors: object) -> tuple[Author, ...]:
         raise InvalidRecord(f"authors is {kind(authors)}, not a list")
     if len(authors) > MAX_AUTHOR_COUNT:
         raise InvalidRecord(f"{len(authors):,} authors; the limit is {MAX_AUTHOR_COUNT:,}")
-    return tuple(_author(a) for a in authors)
+    if _plain_names(authors):
+        return authors
+    checked = tuple(_author(a) for a in authors)
+    return authors if all(a is b for a, b in zip(checked, authors)) else checked
+
+
+def _plain_names(authors: tuple) -> bool:
+    """Whether every author is a short, clean name without affiliations: most are, and
+    one look at all names together costs far less than a check per author."""
+    if not all(type(a) is Author and type(a.name) is str and a.affiliations == () for a in authors):
+        return False
+    names = "\n".join(a.name for a in authors)
+    return (max(map(len, (a.name for a in authors)), default=0) <= MAX_AUTHOR_NAME_CHARS
+            and clean(names) is names)
 
 
 def _author(author: object) -> Author:
