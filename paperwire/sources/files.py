@@ -157,9 +157,11 @@ def _read(path: Path, *, chunk_lines: int, seen) -> Iterator[Batch]:
             if lines:
                 yield _chunk(lines, origin=path.name, first_line=number, seen=seen)
             number += len(lines)
+            if fault and fault.startswith("line "):  # no line breaks: the file is not JSONL
+                raise FetchError(f"{path}: {fault}")
             if fault:
                 raise FetchError(f"cannot read {path} past line {number - 1:,}: {fault}; "
-                                 f"the {number - 1:,} lines before were read")
+                                 "every line before it was read")
 
 
 def _chunks(stream: BinaryIO, *, chunk_lines: int, first_line: int) -> Iterator[tuple[list, str | None]]:
