@@ -96,10 +96,11 @@ def db_backup(settings: config.Settings, path: str) -> None:
 @click.pass_obj
 def db_restore(settings: config.Settings, path: str) -> None:
     """Replace everything in the store with the backup at PATH (made by `db backup` on the
-    same engine); running servers see the restored data and rebuild their search indexes."""
+    same engine). Restart the web processes afterwards: they rebuild their search indexes."""
     from paperwire.store import backup
 
     with opened_store(settings.database_url) as store:
         backup.restore(store, Path(path))
         papers = store.stats().paper_count
-    click.echo(f"restored {config.redact_url(settings.database_url)} from {path}: {papers} papers")
+    click.echo(f"restored {config.redact_url(settings.database_url)} from {path}: {papers} papers; "
+               "restart the web processes so that they rebuild their search indexes")

@@ -7,8 +7,9 @@ lock, which readers see as one change. PostgreSQL uses `pg_dump --format=custom`
 (one snapshot of the database, taken without blocking writers) and
 `pg_restore --clean --single-transaction`, so a restore applies whole or not at
 all. A backup is written to a temporary name and renamed, so PATH never holds half
-of one. The search indexes are not backed up: they are rebuilt from the store
-(a server whose saved index is ahead of a restored store rebuilds it).
+of one. The search indexes are not backed up: a restored store gets a new index
+id, so each process builds its indexes afresh from it (once restarted: a running
+one keeps the indexes it holds in memory).
 """
 
 from __future__ import annotations
@@ -59,12 +60,26 @@ def restore(store: Store, path: Path) -> None:
         # A connection of its own: SQLite's locks make the server's writers wait for it.
         _sqlite_copy(path, store.engine.path, is_backup=False)
     else:
-        tool = _pg_tool("pg_restore", store)
-        with tempfile.NamedTemporaryFile("w", suffix=".list") as listing:
-            listing.write(_without_extensions(_run([tool, "--list", str(path)])))
-            listing.flush()
-            _run([tool, "--clean", "--if-exists", "--single-transaction", "--no-owner", "--exit-on-error",
-                  f"--use-list={listing.name}", f"--dbname={store.url}", str(path)])
+        _pg_restore(store, path)
+    _forget_search_indexes(store)
+
+
+def _forget_search_indexes(store: Store) -> None:
+    """Give the restored store a new search-index id, so every process builds its indexes
+    afresh. A saved index newer than the backup is ahead of the restored store only until
+    new changes pass its change_seq; from then on it would pass for current."""
+    from paperwire.search.service import STORE_ID_CHECKPOINT
+
+    store.set_checkpoint(STORE_ID_CHECKPOINT, None)
+
+
+def _pg_restore(store: Store, path: Path) -> None:
+    tool = _pg_tool("pg_restore", store)
+    with tempfile.NamedTemporaryFile("w", suffix=".list") as listing:
+        listing.write(_without_extensions(_run([tool, "--list", str(path)])))
+        listing.flush()
+        _run([tool, "--clean", "--if-exists", "--single-transaction", "--no-owner", "--exit-on-error",
+              f"--use-list={listing.name}", f"--dbname={store.url}", str(path)])
 
 
 def _without_extensions(listing: str) -> str:

@@ -114,3 +114,45 @@ def test_cli_backup_and_restore(sqlite_url, tmp_path):
     store.close()
     missing_folder = runner.invoke(cli, ["--database-url", sqlite_url, "db", "backup", str(tmp_path / "no" / "x")])
     assert missing_folder.exit_code != 0 and "does not exist" in missing_folder.output
+
+
+def test_a_running_server_store_reads_and_writes_the_restored_data(committed_url, tmp_path):
+    """The server's store stays open across a restore made by another process's store: its
+    connections (prepared statements on PostgreSQL, readers on SQLite) see the restored
+    tables, vectors included, and its next write lands on them."""
+    server = open_store(committed_url)
+    _fill(server)
+    before = digest(server)
+    for _ in range(8):  # psycopg prepares a statement after 5 runs; a restore must not break them
+        assert digest(server) == before
+    operator = open_store(committed_url)
+    backup(operator, tmp_path / "store.backup")
+    server.delete_papers(["2503.00002"], source="test")
+    restore(operator, tmp_path / "store.backup")
+    operator.close()
+    assert digest(server) == before
+    server.upsert_papers([make_paper(arxiv_id="2503.00066")], source="test")
+    assert server.get_paper("2503.00066").arxiv_id == "2503.00066"
+    assert check(server, index_root=None).is_healthy
+    server.close()
+
+
+def test_an_index_saved_after_the_backup_is_never_taken_for_the_restored_store(committed_url, tmp_path):
+    """Restored, the store is behind an index saved later; once new changes pass that
+    index's change_seq it would look current while holding other papers. The restore
+    gives the store a new index id, so the old index is not used (db check says so)."""
+    from paperwire.search.service import SearchService
+
+    store = open_store(committed_url)
+    _fill(store)
+    SearchService(tmp_path / "indexes").rebuild(store)
+    backup(store, tmp_path / "store.backup")
+    store.upsert_papers([make_paper(arxiv_id=f"2505.{i:05d}") for i in range(3)], source="test")
+    SearchService(tmp_path / "indexes").rebuild(store)
+    restore(store, tmp_path / "store.backup")
+    store.upsert_papers([make_paper(arxiv_id=f"2506.{i:05d}") for i in range(5)], source="test")
+    [problem] = check(store, index_root=tmp_path / "indexes").problems
+    assert problem.startswith("no search index was ever built for this store")
+    SearchService(tmp_path / "indexes").rebuild(store)
+    assert check(store, index_root=tmp_path / "indexes").is_healthy
+    store.close()
