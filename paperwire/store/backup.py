@@ -38,6 +38,7 @@ def backup(store: Store, path: Path) -> None:
     if not path.parent.is_dir():
         raise BackupError(f"cannot write a backup to {path}: folder {path.parent} does not exist")
     scratch = path.with_name(path.name + ".partial")
+    scratch.unlink(missing_ok=True)  # left by a backup that was killed
     try:
         if _is_sqlite(store):
             _sqlite_copy(store.engine.path, scratch, is_backup=True)
@@ -61,6 +62,7 @@ def restore(store: Store, path: Path) -> None:
         _sqlite_copy(path, store.engine.path, is_backup=False)
     else:
         _pg_restore(store, path)
+    store.migrate()  # a backup made by an older paperwire lacks the newer migrations
     _forget_search_indexes(store)
 
 

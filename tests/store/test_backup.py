@@ -156,3 +156,22 @@ def test_an_index_saved_after_the_backup_is_never_taken_for_the_restored_store(c
     SearchService(tmp_path / "indexes").rebuild(store)
     assert check(store, index_root=tmp_path / "indexes").is_healthy
     store.close()
+
+
+def test_a_backup_from_an_older_schema_is_migrated_when_restored(sqlite_url, tmp_path):
+    import sqlite3
+    from contextlib import closing
+
+    from paperwire.store.sqlite import MIGRATIONS
+
+    store = open_store(sqlite_url)
+    _fill(store)
+    before = digest(store)
+    backup(store, tmp_path / "old.backup")
+    with closing(sqlite3.connect(tmp_path / "old.backup")) as conn, conn:  # as if made before 0004 existed
+        conn.execute("DELETE FROM schema_migrations WHERE name = '0004_canonical_ids.sql'")
+    restore(store, tmp_path / "old.backup")
+    names = [row["name"] for row in store.engine.read().rows("SELECT name FROM schema_migrations ORDER BY name")]
+    assert names == sorted(script.name for script in MIGRATIONS.glob("*.sql"))
+    assert digest(store) == before
+    store.close()

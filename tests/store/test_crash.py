@@ -219,14 +219,16 @@ def test_killed_index_build_leaves_no_broken_index_and_rebuilds(tmp_path, papers
 
 
 @pytest.mark.slow
-def test_killed_db_copy_resumes_and_the_checksums_match(tmp_path, papers_jsonl, env):
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_killed_db_copy_resumes_and_the_checksums_match(tmp_path, papers_jsonl, env, engine, request):
     source_url, _ = _ingested(tmp_path, "source", papers_jsonl, env)
     source = open_store(source_url)
     _fill(source)  # daily entries, vectors, a checkpoint and a job run beside the papers
     source.close()
     reference_url = f"sqlite:///{tmp_path}/reference.db"
     full_seconds = _timed_run(_paperwire(source_url, env, "db", "copy", source_url, reference_url), env)
-    url = f"sqlite:///{tmp_path}/killed.db"
+    # Into PostgreSQL the vectors load inside one transaction (bulk_embeddings): a kill there drops them all.
+    url = request.getfixturevalue("postgres_database") if engine == "postgres" else f"sqlite:///{tmp_path}/killed.db"
     command = _paperwire(source_url, env, "db", "copy", source_url, url)
     _kill_and_finish(command, env, full_seconds, url)  # the last run exits 0: its checksums matched
     assert _ids_and_digest(url) == _ids_and_digest(source_url)
