@@ -9,7 +9,8 @@ no index that needs the first, and the second belong to running processes.
 
 A copy marks its target (the COPY_CHECKPOINT checkpoint) until it ends, so a
 copy that was killed is resumed by running it again: upserts of what is already
-there change nothing, and job runs already copied are not copied twice.
+there change nothing, and job runs already copied are not copied twice. Run
+again after it ended, it finds the digests equal and does nothing.
 """
 
 from __future__ import annotations
@@ -73,10 +74,15 @@ class CopyReport:
 def copy(source: Store, target: Store, *, on_progress: Progress | None = None) -> CopyReport:
     """Copy `source` into `target` and return both digests; raises CopyError when
     `target` already holds papers or daily entries (copy into a new, empty store),
-    unless they are an unfinished copy of the same source, which this one resumes."""
+    unless they are an unfinished copy of the same source, which this one resumes, or
+    a finished one (equal digests), which it leaves as it is."""
     held = target.stats()
     is_resumed = target.get_checkpoint(COPY_CHECKPOINT) == _identity(source)
     if not is_resumed and (held.paper_count or held.deleted_count or held.daily_entry_count):
+        # A copy killed after it ended but before it said so: the target is already the copy.
+        source_digest, target_digest = digest(source), digest(target)
+        if source_digest == target_digest:
+            return CopyReport(source_digest, target_digest, _stale_count(source))
         raise CopyError(
             f"the target store {target.url} already holds {held.paper_count + held.deleted_count} papers and "
             f"{held.daily_entry_count} daily entries; copy into a new, empty database"
@@ -96,6 +102,10 @@ def copy(source: Store, target: Store, *, on_progress: Progress | None = None) -
     _copy_job_runs(source, target)
     target.set_checkpoint(COPY_CHECKPOINT, None)
     return CopyReport(digest(source), digest(target), stale_count)
+
+
+def _stale_count(store: Store) -> int:
+    return sum(len(lacking) for model in store.embedding_models() for _, _, lacking in _current_vectors(store, model))
 
 
 def _identity(store: Store) -> str:

@@ -58,9 +58,10 @@ def _timed_run(command: list[str], env: dict[str, str]) -> float:
 
 def _kill_after(command: list[str], env: dict[str, str], seconds: float) -> bool:
     """Start `command` and SIGKILL it after `seconds`; returns False if it ended first."""
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        assert process.wait(timeout=seconds) == 0, f"{command} failed before its kill"
+        output, _ = process.communicate(timeout=seconds)
+        assert process.returncode == 0, f"{command} failed before its kill: {output}"
         return False
     except subprocess.TimeoutExpired:
         os.kill(process.pid, signal.SIGKILL)
@@ -250,6 +251,19 @@ def test_a_copy_that_stopped_part_way_is_resumed_by_the_same_copy(tmp_path):
     report = copy(source, target)
     assert report.is_identical and target.get_checkpoint(COPY_CHECKPOINT) is None
     assert check(target, index_root=None).is_healthy
+    source.close()
+    target.close()
+
+
+def test_a_copy_run_again_after_it_ended_finds_the_checksums_equal(tmp_path):
+    """As when a copy is killed after its last write but before it reported."""
+    source = open_store(f"sqlite:///{tmp_path}/source.db")
+    _fill(source)
+    target = open_store(f"sqlite:///{tmp_path}/target.db")
+    first = copy(source, target)
+    again = copy(source, target)
+    assert again == first and again.is_identical and again.stale_embedding_count == 1
+    assert digest(target) == first.target
     source.close()
     target.close()
 
