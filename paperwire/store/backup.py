@@ -2,8 +2,9 @@
 
 SQLite copies pages with its online backup API (https://sqlite.org/backup.html):
 the copy is one read transaction, so it is a consistent snapshot while the
-server's writer keeps writing; restoring copies the pages back under the write
-lock, which readers see as one change. PostgreSQL uses `pg_dump --format=custom`
+server's writer keeps writing; restoring copies the pages back in one write
+transaction on a connection of its own (the server's writers wait for it), which
+readers see as one change, then applies any migrations the backup lacks. PostgreSQL uses `pg_dump --format=custom`
 (one snapshot of the database, taken without blocking writers) and
 `pg_restore --clean --single-transaction`, so a restore applies whole or not at
 all. A backup is written to a temporary name and renamed, so PATH never holds half
