@@ -1,10 +1,14 @@
-"""`paperwire db migrate|copy`: bring a database's schema up to date, copy one store into another.
+"""`paperwire db migrate|copy|check|backup|restore`: the database's schema, copies,
+health and backups.
 
-Migrations run whenever a store opens (`store.open_store`) and the copy with its
-checksums is `store.copy`'s; this module shows progress and prints the checksums.
+Migrations run whenever a store opens (`store.open_store`), the copy with its
+checksums is `store.copy`'s, the checks are `store.check`'s and backups
+`store.backup`'s; this module shows progress and prints their results.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -15,7 +19,7 @@ from paperwire.cli.terminal import StageBars, opened_store
 
 @click.group("db")
 def db_group() -> None:
-    """Manage the database: migrate it, copy it between engines."""
+    """Manage the database: migrate, copy between engines, check, back up and restore."""
 
 
 @db_group.command("migrate")
@@ -51,3 +55,52 @@ def db_copy(from_url: str, to_url: str) -> None:
     if not report.is_identical:
         raise Failure("the copy differs from the original (see the checksums above)")
     click.echo(f"copied: checksums match ({report.target.paper_count} papers)")
+
+
+@db_group.command("check")
+@click.option("--no-index", is_flag=True, help="Skip the check that the saved search index covers every paper.")
+@click.pass_obj
+def db_check(settings: config.Settings, no_index: bool) -> None:
+    """Check the store: counts, orphan rows, stale vectors, the saved search index, and on
+    SQLite its integrity_check. Exits 1 with one line per problem."""
+    from paperwire.store import check
+
+    with opened_store(settings.database_url) as store:
+        report = check.check(store, index_root=None if no_index else settings.cache_path / "indexes")
+    click.echo(", ".join(f"{name} {count}" for name, count in report.counts.items()))
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    for problem in report.problems:
+        click.echo(f"problem: {problem}")
+    if not report.is_healthy:
+        raise Failure(f"{len(report.problems)} problems in {config.redact_url(settings.database_url)}")
+    click.echo(f"store {config.redact_url(settings.database_url)}: healthy")
+
+
+@db_group.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.pass_obj
+def db_backup(settings: config.Settings, path: str) -> None:
+    """Write a consistent backup of the store to PATH, while the server runs (SQLite: a
+    database file; PostgreSQL: a pg_dump custom-format archive)."""
+    from paperwire.store import backup
+
+    with opened_store(settings.database_url) as store:
+        backup.backup(store, Path(path))
+        papers = store.stats().paper_count
+    click.echo(f"backed up {config.redact_url(settings.database_url)} to {path} (about {papers} papers)")
+
+
+@db_group.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.pass_obj
+def db_restore(settings: config.Settings, path: str) -> None:
+    """Replace everything in the store with the backup at PATH (made by `db backup` on the
+    same engine). Restart the web processes afterwards: they rebuild their search indexes."""
+    from paperwire.store import backup
+
+    with opened_store(settings.database_url) as store:
+        backup.restore(store, Path(path))
+        papers = store.stats().paper_count
+    click.echo(f"restored {config.redact_url(settings.database_url)} from {path}: {papers} papers; "
+               "restart the web processes so that they rebuild their search indexes")

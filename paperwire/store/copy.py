@@ -6,6 +6,11 @@ API only, so SQLite to PostgreSQL and back are the same code. `digest`
 fingerprints what a store holds; the copy is good when both stores' digests are
 equal. Tombstones of deleted papers and leases are not copied: a new store has
 no index that needs the first, and the second belong to running processes.
+
+A copy marks its target (the COPY_CHECKPOINT checkpoint) until it ends, so a
+copy that was killed is resumed by running it again: upserts of what is already
+there change nothing, and job runs already copied are not copied twice. Run
+again after it ended, it finds the digests equal and does nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from paperwire.store import Store, StoreError
 
 BATCH_SIZE = 2_000  # papers per upsert: the size the PostgreSQL bulk path is tuned for
 JOB_RUN_LIMIT = 1_000_000  # "all of them" for recent_job_runs
+COPY_CHECKPOINT = "copy:unfinished"  # on the target while a copy runs: a hash of the source's URL
 
 Progress = Callable[[str, int], None]  # (stage, items just done)
 
@@ -67,13 +73,21 @@ class CopyReport:
 
 def copy(source: Store, target: Store, *, on_progress: Progress | None = None) -> CopyReport:
     """Copy `source` into `target` and return both digests; raises CopyError when
-    `target` already holds papers or daily entries (copy into a new, empty store)."""
+    `target` already holds papers or daily entries (copy into a new, empty store),
+    unless they are an unfinished copy of the same source, which this one resumes, or
+    a finished one (equal digests), which it leaves as it is."""
     held = target.stats()
-    if held.paper_count or held.deleted_count or held.daily_entry_count:
+    is_resumed = target.get_checkpoint(COPY_CHECKPOINT) == _identity(source)
+    if not is_resumed and (held.paper_count or held.deleted_count or held.daily_entry_count):
+        # A copy killed after it ended but before it said so: the target is already the copy.
+        source_digest, target_digest = digest(source), digest(target)
+        if source_digest == target_digest:
+            return CopyReport(source_digest, target_digest, _stale_count(source))
         raise CopyError(
             f"the target store {target.url} already holds {held.paper_count + held.deleted_count} papers and "
             f"{held.daily_entry_count} daily entries; copy into a new, empty database"
         )
+    target.set_checkpoint(COPY_CHECKPOINT, _identity(source))
     progress = on_progress or (lambda stage, count: None)
     _copy_papers(source, target, progress)
     for day_entries in _daily_lists(source):
@@ -83,12 +97,33 @@ def copy(source: Store, target: Store, *, on_progress: Progress | None = None) -
     with target.bulk_embeddings():
         stale_count = sum(_copy_embeddings(source, target, model, progress) for model in source.embedding_models())
     for name, value in source.checkpoints().items():
-        target.set_checkpoint(name, value)
-    for run in reversed(source.recent_job_runs(limit=JOB_RUN_LIMIT)):
-        run_id = target.start_job_run(run.job, now=run.started_at)
+        if name != COPY_CHECKPOINT:
+            target.set_checkpoint(name, value)
+    _copy_job_runs(source, target)
+    target.set_checkpoint(COPY_CHECKPOINT, None)
+    return CopyReport(digest(source), digest(target), stale_count)
+
+
+def _stale_count(store: Store) -> int:
+    return sum(len(lacking) for model in store.embedding_models() for _, _, lacking in _current_vectors(store, model))
+
+
+def _identity(store: Store) -> str:
+    """Which store a target is a copy of, without keeping the URL's password in it."""
+    return hashlib.blake2b(store.url.encode(), digest_size=16).hexdigest()
+
+
+def _copy_job_runs(source: Store, target: Store) -> None:
+    """Copy job runs oldest first; the target's runs are those a killed copy made of the
+    first ones (the target was empty when it began), so they are finished, not repeated."""
+    copied = list(reversed(target.recent_job_runs(limit=JOB_RUN_LIMIT)))
+    for i, run in enumerate(reversed(source.recent_job_runs(limit=JOB_RUN_LIMIT))):
+        held = copied[i] if i < len(copied) else None
+        if held is not None and held.status == run.status:
+            continue
+        run_id = held.id if held is not None else target.start_job_run(run.job, now=run.started_at)
         if run.finished_at is not None or run.status != "running":
             target.finish_job_run(run_id, status=run.status, summary=run.summary, now=run.finished_at)
-    return CopyReport(digest(source), digest(target), stale_count)
 
 
 def _copy_papers(source: Store, target: Store, progress: Progress) -> None:

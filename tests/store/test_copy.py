@@ -78,5 +78,12 @@ def test_cli_db_copy_prints_matching_checksums(tmp_path, postgres_database):
     result = CliRunner().invoke(cli, ["db", "copy", source_url, postgres_url])
     assert result.exit_code == 0, result.output
     assert "papers 4" in result.output and "copied: checksums match" in result.output
+    # Run again (say, after a kill once the copy had ended), it finds the copy whole.
     again = CliRunner().invoke(cli, ["db", "copy", source_url, postgres_url])
-    assert again.exit_code == 1 and "already holds 4 papers" in again.output
+    assert again.exit_code == 0 and "copied: checksums match" in again.output, again.output
+    other_url = f"sqlite:///{tmp_path}/other.db"
+    other = open_store(other_url)
+    other.upsert_papers([make_paper(arxiv_id="2509.00001")], source="test")
+    other.close()
+    refused = CliRunner().invoke(cli, ["db", "copy", other_url, postgres_url])
+    assert refused.exit_code == 1 and "already holds 4 papers" in refused.output
