@@ -20,12 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from paperwire.papers import Paper, display_text
+from paperwire.papers import Paper, code_links, display_text
 from paperwire.search import fusion
-from paperwire.search.lexical import (
-    LexicalIndex, PaperFields, analyse, matched_words, passes_phrases,
-)
-from paperwire.search.query import Query, parse
+from paperwire.search.fusion import top
+from paperwire.search.lexical import LexicalIndex, PaperFields, matched_words
+from paperwire.search.query import Query
 from paperwire.search.vectors import VectorIndex
 
 CANDIDATE_COUNT = 100  # papers taken from each side before fusing
@@ -63,10 +62,12 @@ class SearchHit:
 class SearchPage:
     query: Query
     hits: list[SearchHit]
-    total_count: int  # candidates found, at most max(CANDIDATE_COUNT, offset + limit) per side
+    total_count: int  # every paper reachable by paging: keyword_count + meaning_only_count
     offset: int
     limit: int
     sort: str
+    keyword_count: int = 0  # papers that match the query's words and filters: exact
+    meaning_only_count: int = 0  # papers added by meaning that do not match the words
 
 
 @dataclass
@@ -115,7 +116,7 @@ def paper_fields(paper_id: int, paper: Paper) -> PaperFields:
     return PaperFields(
         paper_id=paper_id, title=display_text(paper.title), abstract=display_text(paper.abstract),
         authors=tuple(a.name for a in paper.authors), categories=paper.categories,
-        day=paper.day, has_code=bool(paper.code_url),
+        day=paper.day, has_code=bool(paper.code_url or code_links(paper.abstract, paper.comments)),
     )
 
 
@@ -156,32 +157,79 @@ def _sync_vectors(store, vectors: VectorIndex) -> None:
 def run_query(
     store, indexes: Indexes, query: Query, *, sort: str = "relevance", limit: int = 20, offset: int = 0,
 ) -> SearchPage:
-    """One page of hits for a parsed query; raises ValueError for an unknown `sort`."""
+    """One page of hits for a parsed query; raises ValueError for an unknown `sort`.
+
+    Every paper that matches the words, phrases, exclusions and filters (the
+    keyword side, `LexicalIndex.matches`, evaluated over the whole index) can be
+    reached by paging. By relevance, the best CANDIDATE_COUNT of each side are
+    fused, then the other keyword matches follow by BM25; papers found only by
+    meaning are among the fused ones. By newest, the keyword matches are
+    ordered by day (the meaning side's candidates, when no paper matches).
+    """
     if sort not in SORTS:
         raise ValueError(f"sort {sort!r} is not known; use one of {', '.join(SORTS)}")
-    depth = max(CANDIDATE_COUNT, offset + limit)
     allowed = indexes.lexical.filter_mask(query)
-    keyword = indexes.lexical.search(query, limit=depth, allowed=allowed)
-    meaning = _meaning(indexes, query, depth, allowed)
-    texts: dict[int, Paper] = {}
-    if query.phrases or query.excluded:
-        texts = store.get_papers_by_row({pid for pid, _ in keyword + meaning})
-        keyword = [(p, s) for p, s in keyword if p in texts and _passes(query, texts[p], False)]
-        meaning = [(p, s) for p, s in meaning if p in texts and _passes(query, texts[p], True)]
-    fused = _fuse(keyword, meaning)
+    ids, scores = indexes.lexical.matches(query, allowed=allowed)
+    meaning = _meaning(indexes, query, CANDIDATE_COUNT, allowed)
+    if meaning and (query.phrases or query.excluded):
+        passing = indexes.lexical.passing(query, [pid for pid, _ in meaning])
+        meaning = [hit for hit, ok in zip(meaning, passing) if ok]
+    meaning_only = [pid for pid, _ in meaning if not _member(ids, pid)]
     if sort == "newest" or not query.text:
-        days = indexes.lexical.days([pid for pid, _ in fused])
-        order = sorted(range(len(fused)), key=lambda i: (-days[i], -fused[i][0]))
-        fused = [fused[i] for i in order]
-    page = fused[offset : offset + limit]
+        order = _newest(indexes, ids if len(ids) else np.array([p for p, _ in meaning], dtype=np.int64))
+        by_meaning = dict(meaning) if not len(ids) else {}
+        page = [(pid, by_meaning.get(pid) or _score(ids, scores, pid)) for pid in order[offset : offset + limit].tolist()]
+        meaning_only = meaning_only if not len(ids) else []
+    else:
+        page = _relevance_page(ids, scores, meaning, offset, limit)
     papers = store.get_papers_by_row([pid for pid, _ in page])
-    keyword_rank = {pid: rank for rank, (pid, _) in enumerate(keyword, start=1)}
     meaning_rank = {pid: rank for rank, (pid, _) in enumerate(meaning, start=1)}
     hits = [
-        _hit(pid, papers[pid], score, query, keyword_rank.get(pid), meaning_rank.get(pid))
+        _hit(pid, papers[pid], score, query, _keyword_rank(ids, scores, pid), meaning_rank.get(pid))
         for pid, score in page if pid in papers
     ]
-    return SearchPage(query, hits, len(fused), offset, limit, sort)
+    return SearchPage(query, hits, len(ids) + len(meaning_only), offset, limit, sort,
+                      keyword_count=len(ids), meaning_only_count=len(meaning_only))
+
+
+def _relevance_page(ids, scores, meaning, offset: int, limit: int) -> list[tuple[int, float]]:
+    """The fused head (each side's best CANDIDATE_COUNT), then the other keyword
+    matches by BM25: one fixed order, so pages neither repeat nor skip a paper."""
+    head = _fuse(top(ids, scores, CANDIDATE_COUNT), meaning)
+    if offset + limit <= len(head):
+        return head[offset : offset + limit]
+    rest = ~np.isin(ids, np.array([pid for pid, _ in head], dtype=np.int64))
+    tail_ids, tail_scores = ids[rest], scores[rest]
+    order = np.lexsort((tail_ids, -tail_scores))
+    start = max(offset - len(head), 0)
+    tail = [(int(tail_ids[i]), float(tail_scores[i])) for i in order[start : offset + limit - len(head)]]
+    return head[offset : offset + limit] + tail
+
+
+def _newest(indexes: Indexes, ids: np.ndarray) -> np.ndarray:
+    """`ids` newest first (by publication day, then by the later id)."""
+    days = indexes.lexical.days(ids.tolist())
+    return ids[np.lexsort((-ids, -days))]
+
+
+def _member(sorted_ids: np.ndarray, pid: int) -> bool:
+    at = int(np.searchsorted(sorted_ids, pid))
+    return at < len(sorted_ids) and int(sorted_ids[at]) == pid
+
+
+def _score(ids, scores, pid: int) -> float:
+    at = int(np.searchsorted(ids, pid))
+    return float(scores[at]) if at < len(ids) and ids[at] == pid else 0.0
+
+
+def _keyword_rank(ids: np.ndarray, scores: np.ndarray, pid: int) -> int | None:
+    """1-based rank of `pid` among the keyword matches (BM25, ties by lower id); None
+    when it is not one."""
+    at = int(np.searchsorted(ids, pid))
+    if at >= len(ids) or ids[at] != pid:
+        return None
+    score = scores[at]
+    return int(np.count_nonzero(scores > score) + np.count_nonzero((scores == score) & (ids < pid))) + 1
 
 
 def similar_papers(store, indexes: Indexes, paper_id: int, *, limit: int = 10) -> list[SearchHit]:
@@ -225,18 +273,6 @@ def _meaning(indexes: Indexes, query: Query, depth: int, allowed) -> list[tuple[
         return []
     vector = indexes.embedder.embed_query(query.text)
     return indexes.vectors.search(vector, limit=depth, allowed=allowed)
-
-
-def _passes(query: Query, paper: Paper, check_words: bool) -> bool:
-    """The text checks the keyword index could not make: phrase adjacency, excluded
-    phrases, and (for meaning-side papers) excluded words."""
-    text = f"{display_text(paper.title)}\n{display_text(paper.abstract)}"
-    if not passes_phrases(query, text):
-        return False
-    if check_words:
-        excluded = {t for e in query.excluded if " " not in e for t in analyse(e)}
-        return not excluded.intersection(analyse(text))
-    return True
 
 
 def _fuse(keyword, meaning) -> list[tuple[int, float]]:

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
+
 from paperwire import feed
 from paperwire.config import Settings
 from paperwire.papers import normalise_name, to_dict
@@ -276,7 +278,7 @@ class SearchService:
             is_ready = indexes.vectors is not None and len(indexes.vectors) > 0
             if mode == "lexical":  # the engine ranks by keywords alone without an embedder
                 indexes = dataclasses.replace(indexes, embedder=None)
-            elif mode == "semantic" and parse(text).text:
+            elif mode == "semantic" and parse(text).text and is_ready:  # else keywords stand in
                 indexes = dataclasses.replace(indexes, lexical=_FiltersOnly(indexes.lexical))
             if sort == "trending":
                 page = _by_trending(store, indexes, text, filters=filters, limit=limit, offset=offset,
@@ -320,6 +322,7 @@ def results_to_dict(results: SearchResults) -> dict:
     page = results.page
     return {
         "ok": True, "mode": results.mode, "sort": page.sort, "total_count": page.total_count,
+        "keyword_count": page.keyword_count, "meaning_only_count": page.meaning_only_count,
         "ignored": list(page.query.ignored), "pending_count": results.pending_count,
         "is_semantic_ready": results.is_semantic_ready, "hits": [hit_to_dict(hit) for hit in page.hits],
     }
@@ -365,6 +368,9 @@ class _FiltersOnly:
 
     def search(self, query, **_) -> list[tuple[int, float]]:
         return []
+
+    def matches(self, query, **_):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 
     def __getattr__(self, name):
         return getattr(self._lexical, name)

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from paperwire import __version__, feed
-from paperwire.papers import Author, display_text
+from paperwire.papers import Author, code_links, display_text
 from paperwire.search import Filters
 from paperwire.search.service import SearchBusy
 from paperwire.web import params
@@ -119,6 +119,12 @@ def highlight(text: str, words: Iterable[str]) -> Markup:
     return Markup("").join(pieces)
 
 
+def code_url(paper) -> str | None:
+    """The paper's code link: the one a source gave, else the first repository its
+    abstract or comments name (papers.code_links); None if neither."""
+    return safe_url(paper.code_url) or next(iter(code_links(paper.abstract, paper.comments)), None)
+
+
 @cache
 def static_url(name: str) -> str:
     """The address of a static file, versioned by its content so it can be cached for long."""
@@ -136,7 +142,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters.update(
         display=display_text, preview=preview, short_authors=short_authors, safe_url=safe_url,
-        long_day=long_day, short_day=short_day, utc_time=utc_time, highlight=highlight,
+        long_day=long_day, short_day=short_day, utc_time=utc_time, highlight=highlight, code_url=code_url,
     )
     env.globals.update(static_url=static_url, version=__version__, duration=duration)
     return env
@@ -237,8 +243,34 @@ def search(request: Request) -> Response:
     results = run_search(request, form)
     page_count = -(-results.page.total_count // SEARCH_PAGE_SIZE)
     return render(request, "search.html", form=form, results=results, examples=SEARCH_EXAMPLES,
-                  page_count=page_count, no_filters=Filters(),
+                  page_count=page_count, no_filters=Filters(), summary=match_summary(results.page),
                   page_title=f"{form.text.strip() or 'Search'} · paperwire")
+
+
+def match_summary(page) -> str:
+    """What a search found, in words: "402 papers contain “test-time scaling”", with the
+    papers added by meaning counted apart, since they need not contain the words."""
+    query = page.query
+    if query.phrases:
+        wanted = " and ".join(f"“{p}”" for p in query.phrases)
+    else:
+        wanted = " or ".join(query.terms)
+    without = " or ".join(f"“{e}”" if " " in e else e for e in query.excluded)
+    count = page.keyword_count
+    papers = f"{count:,} paper{'s' if count != 1 else ''}"
+    if wanted:
+        said = f"{papers} contain{'s' if count == 1 else ''} {wanted}" if count else f"No paper contains {wanted}"
+        if without:
+            said += f" without {without}"
+    elif without:
+        said = f"{papers} do{'es' if count == 1 else ''} not contain {without}"
+    else:
+        said = f"{papers} match{'es' if count == 1 else ''} the filters"
+    if wanted and query.has_filters:
+        said += " and match the filters" if count != 1 else " and matches the filters"
+    if page.meaning_only_count:
+        said += f"; {page.meaning_only_count:,} more {'are' if page.meaning_only_count != 1 else 'is'} similar in meaning"
+    return said
 
 
 def run_search(request: Request, form: params.SearchForm):
