@@ -15,6 +15,7 @@ weights over each side's top CANDIDATE_COUNT.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import numpy as np
 from paperwire.papers import Paper, code_links, display_text
 from paperwire.search import fusion
 from paperwire.search.fusion import top
-from paperwire.search.lexical import LexicalIndex, PaperFields, matched_words
+from paperwire.search.lexical import LexicalIndex, PaperFields, matched_words, words
 from paperwire.search.query import Query
 from paperwire.search.vectors import VectorIndex
 
@@ -68,6 +69,7 @@ class SearchPage:
     sort: str
     keyword_count: int = 0  # papers that match the query's words and filters: exact
     meaning_only_count: int = 0  # papers added by meaning that do not match the words
+    suggestion: str | None = None  # the query spelled as more papers spell it ("did you mean")
 
 
 @dataclass
@@ -120,15 +122,21 @@ def paper_fields(paper_id: int, paper: Paper) -> PaperFields:
     )
 
 
-def sync(store, indexes: Indexes) -> int:
+def sync(store, indexes: Indexes, *, max_changes: int | None = None) -> int:
     """Apply the store's changes since the indexes' last sync; returns how many changes.
 
     The keyword index follows `changes_since`. The vector index takes deletions
     from the same log and new vectors from `embeddings_changed_since` (the embed
-    job writes them).
+    job writes them). With `max_changes`, stops once about that many paper
+    changes and as many vectors are applied (a caller that shares the indexes
+    with searches lets them in between).
     """
     applied = 0
-    while changes := store.changes_since(indexes.lexical.change_seq, limit=SYNC_BATCH_SIZE):
+    while max_changes is None or applied < max_changes:
+        limit = SYNC_BATCH_SIZE if max_changes is None else min(SYNC_BATCH_SIZE, max_changes - applied)
+        changes = store.changes_since(indexes.lexical.change_seq, limit=limit)
+        if not changes:
+            break
         gone = [c.paper_id for c in changes if c.paper is None]
         indexes.lexical.delete(gone)
         indexes.lexical.add([paper_fields(c.paper_id, c.paper) for c in changes if c.paper is not None])
@@ -137,21 +145,23 @@ def sync(store, indexes: Indexes) -> int:
         indexes.lexical.change_seq = changes[-1].change_seq
         applied += len(changes)
     if indexes.vectors is not None:
-        _sync_vectors(store, indexes.vectors)
+        _sync_vectors(store, indexes.vectors, max_changes)
     return applied
 
 
-def _sync_vectors(store, vectors: VectorIndex) -> None:
+def _sync_vectors(store, vectors: VectorIndex, max_changes: int | None) -> int:
     # The vector index's change_seq is the store's embed_seq cursor: every
     # put_embeddings row takes a new one, whichever process wrote it.
-    while True:
-        ids, matrix, last = store.embeddings_changed_since(
-            vectors.model_id, vectors.change_seq, limit=SYNC_BATCH_SIZE
-        )
+    applied = 0
+    while max_changes is None or applied < max_changes:
+        limit = SYNC_BATCH_SIZE if max_changes is None else min(SYNC_BATCH_SIZE, max_changes - applied)
+        ids, matrix, last = store.embeddings_changed_since(vectors.model_id, vectors.change_seq, limit=limit)
         if len(ids) == 0:
-            return
+            break
         vectors.add(ids.tolist(), matrix)
         vectors.change_seq = last
+        applied += len(ids)
+    return applied
 
 
 def run_query(
@@ -230,6 +240,21 @@ def _keyword_rank(ids: np.ndarray, scores: np.ndarray, pid: int) -> int | None:
         return None
     score = scores[at]
     return int(np.count_nonzero(scores > score) + np.count_nonzero((scores == score) & (ids < pid))) + 1
+
+
+def suggest_spelling(indexes: Indexes, text: str, query: Query) -> str | None:
+    """`text` with each word of the query that few or no papers have replaced by a
+    commoner spelling from the index ("did you mean"); None when no word changes."""
+    better = {}
+    for word in dict.fromkeys(w for part in query.terms + query.phrases for w in words(part)):
+        suggestion = indexes.lexical.suggest(word)
+        if suggestion is not None:
+            better[word] = suggestion
+    if not better:
+        return None
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, better)) + r")(?!\w)", re.IGNORECASE)
+    corrected = pattern.sub(lambda m: better.get(m.group(0).lower(), m.group(0)), text)
+    return corrected if corrected != text else None
 
 
 def similar_papers(store, indexes: Indexes, paper_id: int, *, limit: int = 10) -> list[SearchHit]:

@@ -31,6 +31,7 @@ import numpy as np
 import Stemmer
 from scipy import sparse
 
+from paperwire.search import spelling
 from paperwire.search.fusion import top
 from paperwire.search.query import Query
 
@@ -40,6 +41,8 @@ BM25_B = 0.75
 TITLE_WEIGHT = 3  # a title word counts as this many abstract words
 MAX_SMALL_SEGMENTS = 8
 MAIN_MERGE_FRACTION = 0.1  # merge into the main segment when the rest reach this share
+RARE_WORD_PAPERS = 2  # a word in this few papers may be a typo: "did you mean" looks further
+RARE_WORD_FACTOR = 20  # ...for a word in this many times more papers
 FORMAT_VERSION = 2  # 2: the text's tokens, for exact phrases
 
 NO_DAY = np.iinfo(np.int32).min  # a paper without a publication day
@@ -476,6 +479,25 @@ class LexicalIndex:
         for phrase in excluded_phrases:
             keep &= ~_member(slots, segment.phrase_slots(phrase))
         return keep
+
+    def suggest(self, word: str) -> str | None:
+        """A spelling of `word` that many more papers use (spelling.best_correction over
+        the words of similar length), when `word` is in at most RARE_WORD_PAPERS papers;
+        None otherwise."""
+        word = word.lower()
+        stem = _stemmer.stemWord(word)
+        tid = self._terms.get(stem)
+        count = int(self._df[tid]) if tid is not None and tid < len(self._df) else 0
+        if count > RARE_WORD_PAPERS or word in STOP_WORDS:
+            return None
+        df = np.zeros(len(self._terms), dtype=np.int64)
+        df[: len(self._df)] = self._df[: len(self._terms)]
+        lengths = np.fromiter(map(len, self._surface), dtype=np.int64, count=len(self._surface))
+        near = np.flatnonzero((np.abs(lengths - len(word)) <= spelling.MAX_DISTANCE)
+                              & (df >= max(count * RARE_WORD_FACTOR, 1)))
+        stems = list(self._terms)
+        return spelling.best_correction(
+            word, [self._surface[i] for i in near], [stems[i] for i in near], stem, df[near])
 
     def _live_mask(self) -> np.ndarray:
         return self._where >= 0

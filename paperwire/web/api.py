@@ -94,6 +94,8 @@ def status(request: Request) -> JSONResponse:
             "next_run_at": _iso(harvester.next_run_at) if harvester else None,
         },
         "job_runs": [_job_run(r) for r in store.recent_job_runs(limit=STATUS_RUN_COUNT)],
+        "search_index": {**dataclasses.asdict(request.app.state.search.state),
+                         "is_building": request.app.state.search.state.is_building},
     })
 
 

@@ -235,16 +235,22 @@ def _similar(request: Request, arxiv_id: str) -> list:
 
 def search(request: Request) -> Response:
     """`/search?q=&mode=&sort=&cat=&from=&until=&has_code=&page=`: a page of search results,
-    the search help when nothing was asked."""
+    the search help when nothing was asked, and the index's progress while it is busy."""
     form = params.search_form(request)
+    context = dict(form=form, examples=SEARCH_EXAMPLES, no_filters=Filters(),
+                   index=request.app.state.search.state, busy=None)
     if form.is_empty:
-        return render(request, "search.html", form=form, results=None, examples=SEARCH_EXAMPLES,
-                      page_count=0, page_title="Search · paperwire")
-    results = run_search(request, form)
+        return render(request, "search.html", results=None, page_count=0, summary="",
+                      page_title="Search · paperwire", **context)
+    try:
+        results = run_search(request, form)
+    except SearchBusy as busy:  # a page says so and how far the index is; only the API answers 503
+        return render(request, "search.html", results=None, page_count=0, summary="",
+                      page_title="Search · paperwire", **{**context, "busy": str(busy)})
     page_count = -(-results.page.total_count // SEARCH_PAGE_SIZE)
-    return render(request, "search.html", form=form, results=results, examples=SEARCH_EXAMPLES,
-                  page_count=page_count, no_filters=Filters(), summary=match_summary(results.page),
-                  page_title=f"{form.text.strip() or 'Search'} · paperwire")
+    return render(request, "search.html", results=results, page_count=page_count,
+                  summary=match_summary(results.page),
+                  page_title=f"{form.text.strip() or 'Search'} · paperwire", **context)
 
 
 def match_summary(page) -> str:
@@ -303,6 +309,6 @@ def status(request: Request) -> Response:
     return render(
         request, "status.html", runs=runs, stats=store.stats(),
         failing=[r for r in latest_by_job.values() if r.status == "failed"],
-        settings=request.app.state.settings, harvester=request.app.state.harvester,
+        index=request.app.state.search.state, settings=request.app.state.settings, harvester=request.app.state.harvester,
         page_title="Status · paperwire",
     )
