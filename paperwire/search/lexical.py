@@ -128,7 +128,7 @@ class _Segment:
     token_indptr: np.ndarray  # int64 [n+1]: slot -> its run of `tokens`
     tokens: np.ndarray  # int32 [words]
     position_indptr: np.ndarray  # int64 [terms+1]: term -> its run of `positions`
-    positions: np.ndarray  # int64 [words]: indices into `tokens`, ascending within a term
+    positions: np.ndarray  # int32 [words]: indices into `tokens`, ascending within a term
 
     def __len__(self) -> int:
         return len(self.paper_ids)
@@ -193,6 +193,7 @@ class LexicalIndex:
     _terms: dict[str, int] = field(default_factory=dict)
     _keys: dict[str, int] = field(default_factory=dict)
     _surface: list[str] = field(default_factory=list)  # by term id: a word as written
+    _spelling_cache: tuple | None = field(default=None, repr=False)
     _segments: list[_Segment] = field(default_factory=list)
     _df: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     _slot_count: int = 0  # N for idf: slots in all segments, dead ones until merged
@@ -307,9 +308,10 @@ class LexicalIndex:
         return tid
 
     def _segment_from_postings(self, paper_ids, lengths, rows, cols, counts, key_rows, key_cols,
-                               tokens, token_counts):
-        """A segment from (slot, term, count) triples and each slot's tokens; impacts
-        use the average length the collection will have once it is attached."""
+                               tokens, token_counts, positions=None):
+        """A segment from (slot, term, count) triples and each slot's tokens (and their
+        positions by term, when saved); impacts use the average length the collection
+        will have once it is attached."""
         n = len(paper_ids)
         terms = sparse.csc_matrix((counts, (rows, cols)), shape=(n, len(self._terms)))
         terms.sort_indices()  # slots ascending within a term: `_member` bisects them
@@ -330,7 +332,7 @@ class LexicalIndex:
             key_indices=keys.indices.astype(np.int32),
             token_indptr=np.concatenate([[0], np.cumsum(token_counts)]).astype(np.int64), tokens=tokens,
             position_indptr=np.concatenate([[0], np.cumsum(per_term)]).astype(np.int64),
-            positions=np.argsort(tokens, kind="stable").astype(np.int64),
+            positions=np.argsort(tokens, kind="stable").astype(np.int32) if positions is None else positions,
         )
 
     def _attach(self, segment: _Segment) -> None:
@@ -366,7 +368,7 @@ class LexicalIndex:
 
     # --- queries ----------------------------------------------------------
     def matches(self, query: Query, *, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Every paper that matches `query`, as (paper ids, BM25 scores), ids ascending.
+        """Every paper that matches `query`, as (paper ids, BM25 scores), in no order.
 
         A paper matches when it has at least one of the query's words (phrase
         words included), every phrase with its words side by side, no excluded
@@ -385,10 +387,7 @@ class LexicalIndex:
             slots, score = self._segment_matches(segment, conditions, allowed)
             ids.append(segment.paper_ids[slots])
             scores.append(score)
-        ids = np.concatenate(ids or [_EMPTY_INT.astype(np.int64)])
-        scores = np.concatenate(scores or [_EMPTY_FLOAT])
-        order = np.argsort(ids, kind="stable")
-        return ids[order], scores[order]
+        return np.concatenate(ids or [_EMPTY_INT.astype(np.int64)]), np.concatenate(scores or [_EMPTY_FLOAT])
 
     def search(
         self, query: Query, *, limit: int = 100, allowed: np.ndarray | None = None
@@ -481,23 +480,44 @@ class LexicalIndex:
         return keep
 
     def suggest(self, word: str) -> str | None:
-        """A spelling of `word` that many more papers use (spelling.best_correction over
-        the words of similar length), when `word` is in at most RARE_WORD_PAPERS papers;
-        None otherwise."""
+        """A spelling of `word` that many more papers use (spelling.best_correction), when
+        `word` is in at most RARE_WORD_PAPERS papers; None otherwise.
+
+        Candidates are the words of similar length that share the first or the last
+        letter of `word`: a typo seldom changes both ends, and this keeps the
+        comparison to a few thousand words."""
         word = word.lower()
         stem = _stemmer.stemWord(word)
         tid = self._terms.get(stem)
         count = int(self._df[tid]) if tid is not None and tid < len(self._df) else 0
-        if count > RARE_WORD_PAPERS or word in STOP_WORDS:
+        if count > RARE_WORD_PAPERS or word in STOP_WORDS or len(word) < spelling.MIN_WORD_CHARS:
             return None
-        df = np.zeros(len(self._terms), dtype=np.int64)
-        df[: len(self._df)] = self._df[: len(self._terms)]
-        lengths = np.fromiter(map(len, self._surface), dtype=np.int64, count=len(self._surface))
-        near = np.flatnonzero((np.abs(lengths - len(word)) <= spelling.MAX_DISTANCE)
-                              & (df >= max(count * RARE_WORD_FACTOR, 1)))
-        stems = list(self._terms)
+        lengths, firsts, lasts, df = self._spelling_arrays()
+        near = np.flatnonzero(
+            (np.abs(lengths - len(word)) <= spelling.MAX_DISTANCE)
+            & (df >= max(count * RARE_WORD_FACTOR, 1))
+            & ((firsts == ord(word[0])) | (lasts == ord(word[-1])))
+        )
+        stems = self._stems_by_id()
         return spelling.best_correction(
             word, [self._surface[i] for i in near], [stems[i] for i in near], stem, df[near])
+
+    def _spelling_arrays(self):
+        """(length, first and last code point of each term as written, papers per term),
+        kept until the vocabulary or the statistics change."""
+        key = (len(self._terms), self._slot_count, self._length_sum)
+        if self._spelling_cache is None or self._spelling_cache[0] != key:
+            n = len(self._surface)
+            lengths = np.fromiter(map(len, self._surface), dtype=np.int64, count=n)
+            firsts = np.fromiter((ord(w[0]) if w else 0 for w in self._surface), dtype=np.int64, count=n)
+            lasts = np.fromiter((ord(w[-1]) if w else 0 for w in self._surface), dtype=np.int64, count=n)
+            df = np.zeros(n, dtype=np.int64)
+            df[: min(n, len(self._df))] = self._df[:n]
+            self._spelling_cache = (key, (lengths, firsts, lasts, df), list(self._terms))
+        return self._spelling_cache[1]
+
+    def _stems_by_id(self) -> list[str]:
+        return self._spelling_cache[2]
 
     def _live_mask(self) -> np.ndarray:
         return self._where >= 0
@@ -550,7 +570,7 @@ class LexicalIndex:
         arrays = {"where": self._where, "day": self._day, "has_code": self._has_code}
         for i, seg in enumerate(self._segments):
             for name in ("paper_ids", "lengths", "indptr", "indices", "counts", "key_indptr", "key_indices",
-                         "token_indptr", "tokens"):
+                         "token_indptr", "tokens", "positions"):
                 arrays[f"s{i}_{name}"] = getattr(seg, name)
         meta = {
             "format": FORMAT_VERSION, "k1": self.k1, "b": self.b, "title_weight": self.title_weight,
@@ -585,6 +605,7 @@ class LexicalIndex:
                 index._attach(index._segment_from_postings(
                     get("paper_ids"), get("lengths"), get("indices"), cols, get("counts"),
                     get("key_indices"), key_cols, get("tokens"), np.diff(get("token_indptr")),
+                    get("positions"),
                 ))
         return index
 

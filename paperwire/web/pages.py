@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from paperwire import __version__, feed
 from paperwire.papers import Author, code_links, display_text
 from paperwire.search import Filters
+from paperwire.search.lexical import name_words
 from paperwire.search.service import SearchBusy
 from paperwire.web import params
 from paperwire.web.bibtex import to_bibtex
@@ -80,6 +81,28 @@ def preview(text: str | None, chars: int = PREVIEW_CHARS) -> str:
 def short_authors(authors: tuple[Author, ...], shown: int = AUTHORS_SHOWN) -> str:
     names = [display_text(a.name) for a in authors]
     return ", ".join(names) if len(names) <= shown else ", ".join(names[:shown]) + " et al."
+
+
+def searched_authors(authors: tuple[Author, ...], wanted: tuple[str, ...], shown: int = AUTHORS_SHOWN) -> Markup:
+    """The first `shown` authors, plus any further one that an `author:` of the query
+    matched, with those names in <mark>: a search by author shows why a paper is there.
+    A name matches when it has every word of the query's author (accents ignored)."""
+    wanted_words = [set(name_words(w)) for w in wanted]
+
+    def matches(author: Author) -> bool:
+        own = set(name_words(display_text(author.name)))
+        return any(words and words <= own for words in wanted_words)
+
+    parts, last = [], -1
+    for i, author in enumerate(authors):
+        if i < shown or matches(author):
+            if i != last + 1:
+                parts.append(Markup("…"))  # authors left out in between
+            name = display_text(author.name)
+            parts.append(Markup("<mark>%s</mark>") % name if matches(author) else escape(name))
+            last = i
+    more = Markup(" et al.") if last < len(authors) - 1 else Markup("")
+    return Markup(", ").join(parts) + more
 
 
 def long_day(day: date | None) -> str:
@@ -143,6 +166,7 @@ def _environment() -> jinja2.Environment:
     env.filters.update(
         display=display_text, preview=preview, short_authors=short_authors, safe_url=safe_url,
         long_day=long_day, short_day=short_day, utc_time=utc_time, highlight=highlight, code_url=code_url,
+        searched_authors=searched_authors,
     )
     env.globals.update(static_url=static_url, version=__version__, duration=duration)
     return env

@@ -97,3 +97,30 @@ def test_has_code_uses_links_in_the_abstract_and_comments(settings, store, tmp_p
     assert '<a href="https://huggingface.co/acme/model">Code</a>' in typed.text
     ticked = client.get("/api/search", params={"q": "linked", "has_code": "1"}).json()
     assert ticked["total_count"] == 2
+
+
+@pytest.mark.parametrize("wanted, expected", [
+    ((), "Ann Lee, Bo Chen, Jürgen Schmidhuber, Dan Roe et al."),
+    (("schmidhuber",), "Ann Lee, Bo Chen, <mark>Jürgen Schmidhuber</mark>, Dan Roe et al."),
+    (("jurgen schmidhuber",), "Ann Lee, Bo Chen, <mark>Jürgen Schmidhuber</mark>, Dan Roe et al."),
+    (("hinton",), "Ann Lee, Bo Chen, Jürgen Schmidhuber, Dan Roe, …, <mark>Geoffrey Hinton</mark>"),
+    (("evil",), "Ann Lee, Bo Chen, Jürgen Schmidhuber, Dan Roe, <mark>Eve &lt;Evil&gt;</mark> et al."),
+    (("geoffrey lee",), "Ann Lee, Bo Chen, Jürgen Schmidhuber, Dan Roe et al."),  # no one name has both
+])
+def test_searched_authors(wanted, expected):
+    from paperwire.papers import Author
+    from paperwire.web.pages import searched_authors
+
+    names = ["Ann Lee", "Bo Chen", "Jürgen Schmidhuber", "Dan Roe", "Eve <Evil>", "Geoffrey Hinton"]
+    assert str(searched_authors(tuple(Author(n) for n in names), wanted)) == expected
+
+
+def test_an_author_search_marks_the_author(settings, store, tmp_path):
+    from paperwire.papers import Author
+
+    authors = tuple(Author(n) for n in ["A One", "B Two", "C Three", "D Four", "E Five", "Ada Lovelace"])
+    store.upsert_papers([make_paper(arxiv_id="2404.00001", title="Engines", abstract="Analytical.",
+                                    authors=authors, versions=())], source="test")
+    client = TestClient(create_app(settings, store=store, search=SearchService(tmp_path / "i")))
+    page = client.get("/search", params={"q": "author:lovelace"}).text
+    assert "…, <mark>Ada Lovelace</mark></p>" in page or "…, <mark>Ada Lovelace</mark> ·" in page
