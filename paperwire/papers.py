@@ -414,3 +414,44 @@ def normalise_name(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", display_text(name))
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _WHITESPACE.sub(" ", re.sub(r"[^\w\s-]", " ", plain.lower())).strip()
+
+
+# Code hosts whose /owner/name addresses are repositories. A Hugging Face
+# address may start with spaces/, datasets/ or models/ (then owner/name follow).
+CODE_HOSTS = ("github.com", "gitlab.com", "huggingface.co", "codeberg.org", "bitbucket.org", "gitee.com",
+              "sr.ht", "git.sr.ht")
+_CODE_LINK = re.compile(
+    r"(?<![\w.@/-])(?:https?://)?(?:www\.)?(?P<host>" + "|".join(re.escape(h) for h in CODE_HOSTS) + r")"
+    r"\s?/\s?(?P<path>[\w.~-]+(?:/[\w.~-]+){1,2})", re.IGNORECASE,
+)
+# Paths on these hosts that are pages of the site, not an owner's repositories.
+_NOT_OWNERS = frozenset(
+    "about apps blog collections docs enterprise explore features join login marketplace new orgs "
+    "papers pricing search settings site sponsors tasks topics users".split()
+)
+_HF_KINDS = ("spaces", "datasets", "models")
+
+
+def code_links(*texts: str | None) -> list[str]:
+    """Repository addresses (GitHub, GitLab, Hugging Face, Codeberg, ...) named in `texts`,
+    normalised to https://host/owner/name, first mention first, each once; [] if none.
+
+    Abstracts and comments write them many ways: with or without https://, inside
+    \\url{...}, at the end of a sentence, or broken by a line wrap after the host.
+    """
+    found: dict[str, None] = {}
+    for text in texts:
+        for match in _CODE_LINK.finditer(text or ""):
+            host = match["host"].lower()
+            parts = match["path"].split("/")
+            if host == "huggingface.co" and parts[0].lower() in _HF_KINDS:
+                parts = parts[:3] if len(parts) == 3 else []
+            else:
+                parts = parts[:2]
+            parts = [p for p in parts if p.strip(".")]
+            if len(parts) < 2 or parts[0].lower() in _NOT_OWNERS:
+                continue
+            name = re.sub(r"(?:\.git)?\.*$", "", parts[-1], flags=re.IGNORECASE)
+            if name:
+                found["https://" + "/".join([host, *parts[:-1], name])] = None
+    return list(found)

@@ -10,8 +10,10 @@ into vectors, `vectors` finds nearest vectors, `fusion` merges rankings,
 
 from __future__ import annotations
 
+import dataclasses
+
 from paperwire.search.engine import (
-    Filters, Indexes, SearchHit, SearchPage, run_query, similar_papers, sync, with_filters,
+    Filters, Indexes, SearchHit, SearchPage, run_query, similar_papers, suggest_spelling, sync, with_filters,
 )
 from paperwire.search.query import parse
 
@@ -26,7 +28,8 @@ def search(
     (or newest first with sort="newest"). Any text parses; operators it could not
     use are listed in `page.query.ignored`. Raises ValueError for an unknown sort."""
     query = with_filters(parse(query_text), filters)
-    return run_query(store, indexes, query, sort=sort, limit=limit, offset=offset)
+    page = run_query(store, indexes, query, sort=sort, limit=limit, offset=offset)
+    return dataclasses.replace(page, suggestion=suggest_spelling(indexes, query_text, query))
 
 
 def similar(store, indexes: Indexes, paper_id: int, *, limit: int = 10) -> list[SearchHit]:

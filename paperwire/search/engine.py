@@ -2,30 +2,31 @@
 
 Owns the in-process indexes (keyword and, when an embedder is loaded, vectors),
 their files under the cache folder, catching them up from the store's change
-log (`sync`), and turning one parsed query into a page of hits: keyword and
-meaning candidates, text checks for phrases, fusion, sorting, paging, and the
-"why it matched" of each hit. Papers themselves are read from the store.
+log (`sync`), and turning one parsed query into a page of hits: every keyword
+match (evaluated over the whole index, so counts are exact), the meaning
+side's candidates, fusion, sorting, paging, "did you mean", and the "why it
+matched" of each hit. Papers themselves are read from the store.
 
 Defaults were chosen on the SciFact train split and reported on test
 (docs/search.md): BM25 over title and abstract, all-MiniLM-L6-v2 vectors of
-title + abstract, and a convex combination of their z-scored scores with equal
-weights over each side's top CANDIDATE_COUNT.
+title + abstract, and a convex combination of their z-scored scores over each
+side's top CANDIDATE_COUNT (DENSE_WEIGHT on the meaning side).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from paperwire.papers import Paper, display_text
+from paperwire.papers import Paper, code_links, display_text
 from paperwire.search import fusion
-from paperwire.search.lexical import (
-    LexicalIndex, PaperFields, analyse, matched_words, passes_phrases,
-)
-from paperwire.search.query import Query, parse
+from paperwire.search.fusion import top
+from paperwire.search.lexical import LexicalIndex, PaperFields, matched_words, words
+from paperwire.search.query import Query
 from paperwire.search.vectors import VectorIndex
 
 CANDIDATE_COUNT = 100  # papers taken from each side before fusing
@@ -63,10 +64,13 @@ class SearchHit:
 class SearchPage:
     query: Query
     hits: list[SearchHit]
-    total_count: int  # candidates found, at most max(CANDIDATE_COUNT, offset + limit) per side
+    total_count: int  # every paper reachable by paging: keyword_count + meaning_only_count
     offset: int
     limit: int
     sort: str
+    keyword_count: int = 0  # papers that match the query's words and filters: exact
+    meaning_only_count: int = 0  # papers added by meaning that do not match the words
+    suggestion: str | None = None  # the query spelled as more papers spell it ("did you mean")
 
 
 @dataclass
@@ -115,19 +119,25 @@ def paper_fields(paper_id: int, paper: Paper) -> PaperFields:
     return PaperFields(
         paper_id=paper_id, title=display_text(paper.title), abstract=display_text(paper.abstract),
         authors=tuple(a.name for a in paper.authors), categories=paper.categories,
-        day=paper.day, has_code=bool(paper.code_url),
+        day=paper.day, has_code=bool(paper.code_url or code_links(paper.abstract, paper.comments)),
     )
 
 
-def sync(store, indexes: Indexes) -> int:
+def sync(store, indexes: Indexes, *, max_changes: int | None = None) -> int:
     """Apply the store's changes since the indexes' last sync; returns how many changes.
 
     The keyword index follows `changes_since`. The vector index takes deletions
     from the same log and new vectors from `embeddings_changed_since` (the embed
-    job writes them).
+    job writes them). With `max_changes`, stops once about that many paper
+    changes and as many vectors are applied (a caller that shares the indexes
+    with searches lets them in between).
     """
     applied = 0
-    while changes := store.changes_since(indexes.lexical.change_seq, limit=SYNC_BATCH_SIZE):
+    while max_changes is None or applied < max_changes:
+        limit = SYNC_BATCH_SIZE if max_changes is None else min(SYNC_BATCH_SIZE, max_changes - applied)
+        changes = store.changes_since(indexes.lexical.change_seq, limit=limit)
+        if not changes:
+            break
         gone = [c.paper_id for c in changes if c.paper is None]
         indexes.lexical.delete(gone)
         indexes.lexical.add([paper_fields(c.paper_id, c.paper) for c in changes if c.paper is not None])
@@ -136,52 +146,114 @@ def sync(store, indexes: Indexes) -> int:
         indexes.lexical.change_seq = changes[-1].change_seq
         applied += len(changes)
     if indexes.vectors is not None:
-        _sync_vectors(store, indexes.vectors)
+        _sync_vectors(store, indexes.vectors, max_changes)
     return applied
 
 
-def _sync_vectors(store, vectors: VectorIndex) -> None:
+def _sync_vectors(store, vectors: VectorIndex, max_changes: int | None) -> int:
     # The vector index's change_seq is the store's embed_seq cursor: every
     # put_embeddings row takes a new one, whichever process wrote it.
-    while True:
-        ids, matrix, last = store.embeddings_changed_since(
-            vectors.model_id, vectors.change_seq, limit=SYNC_BATCH_SIZE
-        )
+    applied = 0
+    while max_changes is None or applied < max_changes:
+        limit = SYNC_BATCH_SIZE if max_changes is None else min(SYNC_BATCH_SIZE, max_changes - applied)
+        ids, matrix, last = store.embeddings_changed_since(vectors.model_id, vectors.change_seq, limit=limit)
         if len(ids) == 0:
-            return
+            break
         vectors.add(ids.tolist(), matrix)
         vectors.change_seq = last
+        applied += len(ids)
+    return applied
 
 
 def run_query(
     store, indexes: Indexes, query: Query, *, sort: str = "relevance", limit: int = 20, offset: int = 0,
 ) -> SearchPage:
-    """One page of hits for a parsed query; raises ValueError for an unknown `sort`."""
+    """One page of hits for a parsed query; raises ValueError for an unknown `sort`.
+
+    Every paper that matches the words, phrases, exclusions and filters (the
+    keyword side, `LexicalIndex.matches`, evaluated over the whole index) can be
+    reached by paging. By relevance, the best CANDIDATE_COUNT of each side are
+    fused, then the other keyword matches follow by BM25; papers found only by
+    meaning are among the fused ones. By newest, the keyword matches are
+    ordered by day (the meaning side's candidates, when no paper matches).
+    """
     if sort not in SORTS:
         raise ValueError(f"sort {sort!r} is not known; use one of {', '.join(SORTS)}")
-    depth = max(CANDIDATE_COUNT, offset + limit)
     allowed = indexes.lexical.filter_mask(query)
-    keyword = indexes.lexical.search(query, limit=depth, allowed=allowed)
-    meaning = _meaning(indexes, query, depth, allowed)
-    texts: dict[int, Paper] = {}
-    if query.phrases or query.excluded:
-        texts = store.get_papers_by_row({pid for pid, _ in keyword + meaning})
-        keyword = [(p, s) for p, s in keyword if p in texts and _passes(query, texts[p], False)]
-        meaning = [(p, s) for p, s in meaning if p in texts and _passes(query, texts[p], True)]
-    fused = _fuse(keyword, meaning)
+    ids, scores = indexes.lexical.matches(query, allowed=allowed)
+    is_match = np.zeros(indexes.lexical.id_bound, dtype=bool)
+    is_match[ids] = True
+    meaning = _meaning(indexes, query, CANDIDATE_COUNT, allowed)
+    if meaning and (query.phrases or query.excluded):
+        passing = indexes.lexical.passing(query, [pid for pid, _ in meaning])
+        meaning = [hit for hit, ok in zip(meaning, passing) if ok]
+    meaning_only = [pid for pid, _ in meaning if not (pid < len(is_match) and is_match[pid])]
     if sort == "newest" or not query.text:
-        days = indexes.lexical.days([pid for pid, _ in fused])
-        order = sorted(range(len(fused)), key=lambda i: (-days[i], -fused[i][0]))
-        fused = [fused[i] for i in order]
-    page = fused[offset : offset + limit]
+        by_meaning = {} if len(ids) else dict(meaning)
+        order = _newest(indexes, ids if len(ids) else np.array(list(by_meaning), dtype=np.int64))
+        page_ids = order[offset : offset + limit].tolist()
+        keyword = _keyword_ranks(ids, scores, page_ids)
+        page = [(pid, keyword[pid][1] if pid in keyword else by_meaning.get(pid, 0.0)) for pid in page_ids]
+        meaning_only = [] if len(ids) else meaning_only
+    else:
+        page = _relevance_page(ids, scores, meaning, offset, limit, indexes.lexical.id_bound)
+        keyword = _keyword_ranks(ids, scores, [pid for pid, _ in page])
     papers = store.get_papers_by_row([pid for pid, _ in page])
-    keyword_rank = {pid: rank for rank, (pid, _) in enumerate(keyword, start=1)}
     meaning_rank = {pid: rank for rank, (pid, _) in enumerate(meaning, start=1)}
     hits = [
-        _hit(pid, papers[pid], score, query, keyword_rank.get(pid), meaning_rank.get(pid))
+        _hit(pid, papers[pid], score, query, keyword.get(pid, (None,))[0], meaning_rank.get(pid))
         for pid, score in page if pid in papers
     ]
-    return SearchPage(query, hits, len(fused), offset, limit, sort)
+    return SearchPage(query, hits, len(ids) + len(meaning_only), offset, limit, sort,
+                      keyword_count=len(ids), meaning_only_count=len(meaning_only))
+
+
+def _relevance_page(ids, scores, meaning, offset: int, limit: int, id_bound: int) -> list[tuple[int, float]]:
+    """The fused head (each side's best CANDIDATE_COUNT), then the other keyword
+    matches by BM25: one fixed order, so pages neither repeat nor skip a paper."""
+    head = _fuse(top(ids, scores, CANDIDATE_COUNT), meaning)
+    if offset + limit <= len(head):
+        return head[offset : offset + limit]
+    in_head = np.zeros(id_bound, dtype=bool)
+    in_head[[pid for pid, _ in head]] = True
+    rest = ~in_head[ids]
+    tail_ids, tail_scores = ids[rest], scores[rest]
+    order = np.lexsort((tail_ids, -tail_scores))
+    start = max(offset - len(head), 0)
+    tail = [(int(tail_ids[i]), float(tail_scores[i])) for i in order[start : offset + limit - len(head)]]
+    return head[offset : offset + limit] + tail
+
+
+def _newest(indexes: Indexes, ids: np.ndarray) -> np.ndarray:
+    """`ids` newest first (by publication day, then by the later id)."""
+    days = indexes.lexical.days(ids)
+    return ids[np.lexsort((-ids, -days))]
+
+
+def _keyword_ranks(ids: np.ndarray, scores: np.ndarray, wanted: list[int]) -> dict[int, tuple[int, float]]:
+    """(1-based rank among the keyword matches by BM25, ties by lower id; BM25 score)
+    of each of `wanted` that is a keyword match."""
+    found = {}
+    for at in np.flatnonzero(np.isin(ids, np.asarray(wanted, dtype=np.int64))):
+        pid, score = int(ids[at]), scores[at]
+        rank = np.count_nonzero(scores > score) + np.count_nonzero((scores == score) & (ids < pid)) + 1
+        found[pid] = (int(rank), float(score))
+    return found
+
+
+def suggest_spelling(indexes: Indexes, text: str, query: Query) -> str | None:
+    """`text` with each word of the query that few or no papers have replaced by a
+    commoner spelling from the index ("did you mean"); None when no word changes."""
+    better = {}
+    for word in dict.fromkeys(w for part in query.terms + query.phrases for w in words(part)):
+        suggestion = indexes.lexical.suggest(word)
+        if suggestion is not None:
+            better[word] = suggestion
+    if not better:
+        return None
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, better)) + r")(?!\w)", re.IGNORECASE)
+    corrected = pattern.sub(lambda m: better.get(m.group(0).lower(), m.group(0)), text)
+    return corrected if corrected != text else None
 
 
 def similar_papers(store, indexes: Indexes, paper_id: int, *, limit: int = 10) -> list[SearchHit]:
@@ -225,18 +297,6 @@ def _meaning(indexes: Indexes, query: Query, depth: int, allowed) -> list[tuple[
         return []
     vector = indexes.embedder.embed_query(query.text)
     return indexes.vectors.search(vector, limit=depth, allowed=allowed)
-
-
-def _passes(query: Query, paper: Paper, check_words: bool) -> bool:
-    """The text checks the keyword index could not make: phrase adjacency, excluded
-    phrases, and (for meaning-side papers) excluded words."""
-    text = f"{display_text(paper.title)}\n{display_text(paper.abstract)}"
-    if not passes_phrases(query, text):
-        return False
-    if check_words:
-        excluded = {t for e in query.excluded if " " not in e for t in analyse(e)}
-        return not excluded.intersection(analyse(text))
-    return True
 
 
 def _fuse(keyword, meaning) -> list[tuple[int, float]]:

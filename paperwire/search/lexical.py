@@ -31,6 +31,7 @@ import numpy as np
 import Stemmer
 from scipy import sparse
 
+from paperwire.search import spelling
 from paperwire.search.fusion import top
 from paperwire.search.query import Query
 
@@ -40,7 +41,9 @@ BM25_B = 0.75
 TITLE_WEIGHT = 3  # a title word counts as this many abstract words
 MAX_SMALL_SEGMENTS = 8
 MAIN_MERGE_FRACTION = 0.1  # merge into the main segment when the rest reach this share
-FORMAT_VERSION = 1
+RARE_WORD_PAPERS = 2  # a word in this few papers may be a typo: "did you mean" looks further
+RARE_WORD_FACTOR = 20  # ...for a word in this many times more papers
+FORMAT_VERSION = 2  # 2: the text's tokens, for exact phrases
 
 NO_DAY = np.iinfo(np.int32).min  # a paper without a publication day
 _EPOCH = date(1970, 1, 1)
@@ -120,6 +123,12 @@ class _Segment:
     df: np.ndarray  # int64 [terms]
     key_indptr: np.ndarray  # int64 [keys+1]: author words and categories
     key_indices: np.ndarray  # int32 [key postings]: slots
+    # The text itself, for exact phrases: every word's term id (stop words too),
+    # title then abstract, slot after slot; and its positions grouped by term.
+    token_indptr: np.ndarray  # int64 [n+1]: slot -> its run of `tokens`
+    tokens: np.ndarray  # int32 [words]
+    position_indptr: np.ndarray  # int64 [terms+1]: term -> its run of `positions`
+    positions: np.ndarray  # int32 [words]: indices into `tokens`, ascending within a term
 
     def __len__(self) -> int:
         return len(self.paper_ids)
@@ -134,6 +143,35 @@ class _Segment:
         if key >= len(self.key_indptr) - 1:
             return _EMPTY_INT
         return self.key_indices[self.key_indptr[key] : self.key_indptr[key + 1]]
+
+    def phrase_slots(self, term_ids: list[int]) -> np.ndarray:
+        """Sorted slots whose text has the terms `term_ids` side by side, in order
+        (within one paper); -1 in `term_ids` (a word never seen) matches nothing."""
+        if min(term_ids) < 0 or max(term_ids) >= len(self.position_indptr) - 1:
+            return _EMPTY_INT
+        # Start from the rarest word of the phrase, then look at its neighbours.
+        counts = [self.position_indptr[t + 1] - self.position_indptr[t] for t in term_ids]
+        anchor = int(np.argmin(counts))
+        lo, hi = self.position_indptr[term_ids[anchor]], self.position_indptr[term_ids[anchor] + 1]
+        starts = self.positions[lo:hi] - anchor
+        starts = starts[(starts >= 0) & (starts + len(term_ids) <= len(self.tokens))]
+        for offset, term in enumerate(term_ids):
+            if offset != anchor:
+                starts = starts[self.tokens[starts + offset] == term]
+        slots = np.searchsorted(self.token_indptr, starts, side="right") - 1
+        ends = np.searchsorted(self.token_indptr, starts + len(term_ids) - 1, side="right") - 1
+        return np.unique(slots[slots == ends]).astype(np.int32)
+
+
+@dataclass(frozen=True)
+class _Conditions:
+    """A query as term ids: what `_segment_matches` checks."""
+
+    weights: dict[int, float]  # idf of each word to score
+    phrases: list[list[int]]  # each phrase's words, all required side by side
+    excluded_words: list[int]
+    excluded_phrases: list[list[int]]
+    any_word: bool = False  # at least one word of `weights` is required
 
 
 _EMPTY_INT = np.zeros(0, dtype=np.int32)
@@ -154,6 +192,8 @@ class LexicalIndex:
     change_seq: int = 0  # the last store change applied (see search.sync)
     _terms: dict[str, int] = field(default_factory=dict)
     _keys: dict[str, int] = field(default_factory=dict)
+    _surface: list[str] = field(default_factory=list)  # by term id: a word as written
+    _spelling_cache: tuple | None = field(default=None, repr=False)
     _segments: list[_Segment] = field(default_factory=list)
     _df: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     _slot_count: int = 0  # N for idf: slots in all segments, dead ones until merged
@@ -229,13 +269,20 @@ class LexicalIndex:
     def _build_segment(self, papers: list[PaperFields]) -> _Segment:
         rows, cols, counts = [], [], []
         key_rows, key_cols = [], []
+        tokens: list[int] = []
+        token_counts = np.zeros(len(papers), dtype=np.int64)
         lengths = np.zeros(len(papers), dtype=np.float32)
         for slot, paper in enumerate(papers):
             tf: dict[int, float] = {}
+            before = len(tokens)
             for weight, text in ((self.title_weight, paper.title), (1, paper.abstract)):
-                for term in analyse(text):
-                    tid = self._terms.setdefault(term, len(self._terms))
-                    tf[tid] = tf.get(tid, 0.0) + weight
+                plain = words(text)
+                for word, stem in zip(plain, _stemmer.stemWords(plain)):
+                    tid = self._term_id(stem, word)
+                    tokens.append(tid)
+                    if word not in STOP_WORDS:  # the same terms as analyse(text)
+                        tf[tid] = tf.get(tid, 0.0) + weight
+            token_counts[slot] = len(tokens) - before
             rows.extend([slot] * len(tf))
             cols.extend(tf)
             counts.extend(tf.values())
@@ -250,11 +297,21 @@ class LexicalIndex:
             np.array(rows, dtype=np.int32), np.array(cols, dtype=np.int64),
             np.array(counts, dtype=np.float32),
             np.array(key_rows, dtype=np.int32), np.array(key_cols, dtype=np.int64),
+            np.array(tokens, dtype=np.int32), token_counts,
         )
 
-    def _segment_from_postings(self, paper_ids, lengths, rows, cols, counts, key_rows, key_cols):
-        """A segment from (slot, term, count) triples; impacts use the average
-        length the collection will have once it is attached."""
+    def _term_id(self, stem: str, word: str) -> int:
+        tid = self._terms.get(stem)
+        if tid is None:
+            tid = self._terms[stem] = len(self._terms)
+            self._surface.append(word)  # how "did you mean" spells the term
+        return tid
+
+    def _segment_from_postings(self, paper_ids, lengths, rows, cols, counts, key_rows, key_cols,
+                               tokens, token_counts, positions=None):
+        """A segment from (slot, term, count) triples and each slot's tokens (and their
+        positions by term, when saved); impacts use the average length the collection
+        will have once it is attached."""
         n = len(paper_ids)
         terms = sparse.csc_matrix((counts, (rows, cols)), shape=(n, len(self._terms)))
         terms.sort_indices()  # slots ascending within a term: `_member` bisects them
@@ -265,12 +322,17 @@ class LexicalIndex:
         norm = self.k1 * (1 - self.b + self.b * lengths / max(avg, 1e-9))
         counts = terms.data.astype(np.float32)
         impact = counts * (self.k1 + 1) / (counts + norm[terms.indices])
+        tokens = np.asarray(tokens, dtype=np.int32)
+        per_term = np.bincount(tokens, minlength=len(self._terms))
         return _Segment(
             paper_ids=paper_ids, live=np.ones(n, dtype=bool), lengths=lengths,
             indptr=terms.indptr.astype(np.int64), indices=terms.indices.astype(np.int32),
             counts=np.minimum(counts, 65535).astype(np.uint16), impact=impact.astype(np.float32),
             df=np.diff(terms.indptr).astype(np.int64), key_indptr=keys.indptr.astype(np.int64),
             key_indices=keys.indices.astype(np.int32),
+            token_indptr=np.concatenate([[0], np.cumsum(token_counts)]).astype(np.int64), tokens=tokens,
+            position_indptr=np.concatenate([[0], np.cumsum(per_term)]).astype(np.int64),
+            positions=np.argsort(tokens, kind="stable").astype(np.int32) if positions is None else positions,
         )
 
     def _attach(self, segment: _Segment) -> None:
@@ -299,36 +361,78 @@ class LexicalIndex:
             np.concatenate([p[2] + o for p, o in zip(parts, offsets)]).astype(np.int32),
             np.concatenate([p[3] for p in parts]), np.concatenate([p[4] for p in parts]),
             np.concatenate([p[5] + o for p, o in zip(parts, offsets)]).astype(np.int32),
-            np.concatenate([p[6] for p in parts]),
+            np.concatenate([p[6] for p in parts]), np.concatenate([p[7] for p in parts]),
+            np.concatenate([p[8] for p in parts]),
         )
         self._attach(merged)
 
     # --- queries ----------------------------------------------------------
+    def matches(self, query: Query, *, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Every paper that matches `query`, as (paper ids, BM25 scores), in no order.
+
+        A paper matches when it has at least one of the query's words (phrase
+        words included), every phrase with its words side by side, no excluded
+        word or phrase, and passes `allowed` (a mask from `filter_mask`). A
+        query whose text gives no index terms and no phrase matches every
+        allowed paper without the excluded words, with score 0, if it has
+        filters or exclusions, and no paper otherwise.
+        """
+        conditions = self._conditions(query)
+        if conditions is None:
+            if not query.has_filters and not query.excluded:
+                return _EMPTY_INT.astype(np.int64), _EMPTY_FLOAT
+            conditions = _Conditions({}, [], *self._exclusions(query))
+        ids, scores = [], []
+        for segment in self._segments:
+            slots, score = self._segment_matches(segment, conditions, allowed)
+            ids.append(segment.paper_ids[slots])
+            scores.append(score)
+        return np.concatenate(ids or [_EMPTY_INT.astype(np.int64)]), np.concatenate(scores or [_EMPTY_FLOAT])
+
     def search(
         self, query: Query, *, limit: int = 100, allowed: np.ndarray | None = None
     ) -> list[tuple[int, float]]:
-        """The best `limit` (paper id, BM25 score) pairs, best first, ties by lower id.
+        """The best `limit` of `matches` as (paper id, BM25 score), best first, ties
+        by lower id (a query without words: newest id first, score 0)."""
+        ids, scores = self.matches(query, allowed=allowed)
+        if not scores.any():
+            return [(int(i), 0.0) for i in ids[::-1][:limit]]
+        return top(ids, scores, limit)
 
-        Every phrase word must occur in a paper (whether the words are adjacent
-        is checked by the caller with `contains_phrase`, on the paper's text);
-        excluded words must not. `allowed` is a mask from `filter_mask`. A query
-        with no words returns the allowed papers, newest id first, with score 0.
-        """
+    def passing(self, query: Query, paper_ids) -> np.ndarray:
+        """Whether each of `paper_ids` has every phrase of `query` and no excluded word
+        or phrase (for papers found by meaning, which the words need not rank)."""
+        ids = np.asarray(paper_ids, dtype=np.int64)
+        keep = np.array([i in self for i in ids.tolist()], dtype=bool)
+        phrases = [p for p in map(self._phrase_ids, query.phrases) if p]
+        excluded_words, excluded_phrases = self._exclusions(query)
+        where = self._where[ids[keep]]
+        result = keep.copy()
+        inside = np.flatnonzero(keep)
+        for number, segment in enumerate(self._segments):
+            here = (where >> 32) == number
+            slots = (where[here] & 0xFFFFFFFF).astype(np.int64)
+            ok = self._check(segment, slots, phrases, excluded_words, excluded_phrases)
+            result[inside[here]] = ok
+        return result
+
+    def _conditions(self, query: Query) -> "_Conditions | None":
         weights = self._query_weights(query)
-        required = self._term_ids(analyse(" ".join(query.phrases)))
-        excluded = self._term_ids(
-            [t for e in query.excluded if " " not in e for t in analyse(e)]
-        )
-        if not weights and not required:
-            if not query.has_filters and not query.excluded:
-                return []
-            return self._browse(allowed, excluded, limit)
-        ids, scores = [], []
-        for segment in self._segments:
-            paper_ids, score = self._score_segment(segment, weights, required, excluded, allowed, limit)
-            ids.append(paper_ids)
-            scores.append(score)
-        return top(np.concatenate(ids or [_EMPTY_INT]), np.concatenate(scores or [_EMPTY_FLOAT]), limit)
+        phrases = [self._phrase_ids(p) for p in query.phrases]
+        phrases = [p for p in phrases if p]  # a phrase of no words asks nothing
+        terms = analyse(" ".join(query.terms + query.phrases))
+        if not terms and not phrases:
+            return None
+        return _Conditions(weights, phrases, *self._exclusions(query), any_word=bool(terms))
+
+    def _exclusions(self, query: Query) -> tuple[list[int], list[list[int]]]:
+        excluded_words = self._term_ids([t for e in query.excluded if " " not in e for t in analyse(e)])
+        excluded_phrases = [self._phrase_ids(e) for e in query.excluded if " " in e]
+        return [t for t in excluded_words if t >= 0], [p for p in excluded_phrases if p and min(p) >= 0]
+
+    def _phrase_ids(self, phrase: str) -> list[int]:
+        """Term ids of every word of `phrase`, stop words too; -1 for a word never seen."""
+        return [self._terms.get(stem, -1) for stem in _stemmer.stemWords(words(phrase))]
 
     def _query_weights(self, query: Query) -> dict[int, float]:
         """idf per query term id (a term typed twice counts twice)."""
@@ -343,51 +447,77 @@ class LexicalIndex:
         return weights
 
     def _term_ids(self, terms: list[str]) -> list[int]:
-        # A required word the index has never seen matches no paper: id -1 has no postings.
         return sorted({self._terms.get(t, -1) for t in terms})
 
-    def _score_segment(self, segment, weights, required, excluded, allowed, limit):
-        """(paper ids, scores) of the segment's papers that pass every condition and
-        may be among the best `limit`; a superset of those, in no order."""
-        lists = [segment.postings(t) for t in weights]
-        slots = np.concatenate([s for s, _ in lists] or [_EMPTY_INT])
-        values = np.concatenate([imp * w for (_, imp), w in zip(lists, weights.values())] or [_EMPTY_FLOAT])
-        score = np.bincount(slots, weights=values, minlength=len(segment))
+    def _segment_matches(self, segment, conditions, allowed) -> tuple[np.ndarray, np.ndarray]:
+        """(slots, scores) of the segment's live papers that meet `conditions` and `allowed`."""
+        if conditions.any_word:
+            lists = [segment.postings(t) for t in conditions.weights]
+            slots = np.concatenate([s for s, _ in lists] or [_EMPTY_INT])
+            values = np.concatenate(
+                [imp * w for (_, imp), w in zip(lists, conditions.weights.values())] or [_EMPTY_FLOAT])
+            score = np.bincount(slots, weights=values, minlength=len(segment))
+            candidates = np.flatnonzero(score)  # BM25 weights are positive: any word found
+        else:
+            score = np.zeros(len(segment))
+            candidates = np.arange(len(segment))
+        candidates = candidates[segment.live[candidates]]
+        if allowed is not None:
+            candidates = candidates[allowed[segment.paper_ids[candidates]]]
+        candidates = candidates[self._check(
+            segment, candidates, conditions.phrases, conditions.excluded_words, conditions.excluded_phrases)]
+        return candidates, score[candidates].astype(np.float32)
 
-        def passing(candidates: np.ndarray) -> np.ndarray:
-            keep = segment.live[candidates]
-            for term in required:
-                keep &= _member(candidates, segment.postings(term)[0]) if term >= 0 else False
-            for term in excluded:
-                keep &= ~_member(candidates, segment.postings(term)[0]) if term >= 0 else True
-            if allowed is not None:
-                keep &= allowed[segment.paper_ids[candidates]]
-            return candidates[keep]
+    @staticmethod
+    def _check(segment, slots, phrases, excluded_words, excluded_phrases) -> np.ndarray:
+        keep = np.ones(len(slots), dtype=bool)
+        for phrase in phrases:
+            keep &= _member(slots, segment.phrase_slots(phrase))
+        for term in excluded_words:
+            keep &= ~_member(slots, segment.postings(term)[0])
+        for phrase in excluded_phrases:
+            keep &= ~_member(slots, segment.phrase_slots(phrase))
+        return keep
 
-        # A floor under the limit-th best score, from the papers of the rarest terms
-        # alone: then one pass over the score array finds the few that can make it,
-        # instead of sorting every paper that matched any word.
-        floor = 0.0
-        by_length = sorted((s for s, _ in lists), key=len)
-        for count in range(1, len(by_length) + 1):
-            rare = by_length[0] if count == 1 else np.unique(np.concatenate(by_length[:count]))
-            if len(rare) > len(segment) // 4:
-                break  # as costly as the pass it would save
-            rare = passing(rare)
-            if len(rare) >= limit:
-                floor = float(np.partition(score[rare], len(rare) - limit)[len(rare) - limit])
-                break
-        keep = passing(np.flatnonzero(score >= floor) if floor > 0 else np.flatnonzero(score))
-        return segment.paper_ids[keep], score[keep].astype(np.float32)
+    def suggest(self, word: str) -> str | None:
+        """A spelling of `word` that many more papers use (spelling.best_correction), when
+        `word` is in at most RARE_WORD_PAPERS papers; None otherwise.
 
-    def _browse(self, allowed, excluded, limit) -> list[tuple[int, float]]:
-        mask = self._live_mask() if allowed is None else allowed & self._live_mask()
-        for segment in self._segments:
-            for term in excluded:
-                if term >= 0:
-                    mask[segment.paper_ids[segment.postings(term)[0]]] = False
-        ids = np.flatnonzero(mask)[::-1][:limit]
-        return [(int(i), 0.0) for i in ids]
+        Candidates are the words of similar length that share the first or the last
+        letter of `word`: a typo seldom changes both ends, and this keeps the
+        comparison to a few thousand words."""
+        word = word.lower()
+        stem = _stemmer.stemWord(word)
+        tid = self._terms.get(stem)
+        count = int(self._df[tid]) if tid is not None and tid < len(self._df) else 0
+        if count > RARE_WORD_PAPERS or word in STOP_WORDS or len(word) < spelling.MIN_WORD_CHARS:
+            return None
+        lengths, firsts, lasts, df = self._spelling_arrays()
+        near = np.flatnonzero(
+            (np.abs(lengths - len(word)) <= spelling.MAX_DISTANCE)
+            & (df >= max(count * RARE_WORD_FACTOR, 1))
+            & ((firsts == ord(word[0])) | (lasts == ord(word[-1])))
+        )
+        stems = self._stems_by_id()
+        return spelling.best_correction(
+            word, [self._surface[i] for i in near], [stems[i] for i in near], stem, df[near])
+
+    def _spelling_arrays(self):
+        """(length, first and last code point of each term as written, papers per term),
+        kept until the vocabulary or the statistics change."""
+        key = (len(self._terms), self._slot_count, self._length_sum)
+        if self._spelling_cache is None or self._spelling_cache[0] != key:
+            n = len(self._surface)
+            lengths = np.fromiter(map(len, self._surface), dtype=np.int64, count=n)
+            firsts = np.fromiter((ord(w[0]) if w else 0 for w in self._surface), dtype=np.int64, count=n)
+            lasts = np.fromiter((ord(w[-1]) if w else 0 for w in self._surface), dtype=np.int64, count=n)
+            df = np.zeros(n, dtype=np.int64)
+            df[: min(n, len(self._df))] = self._df[:n]
+            self._spelling_cache = (key, (lengths, firsts, lasts, df), list(self._terms))
+        return self._spelling_cache[1]
+
+    def _stems_by_id(self) -> list[str]:
+        return self._spelling_cache[2]
 
     def _live_mask(self) -> np.ndarray:
         return self._where >= 0
@@ -439,12 +569,13 @@ class LexicalIndex:
         self.merge()
         arrays = {"where": self._where, "day": self._day, "has_code": self._has_code}
         for i, seg in enumerate(self._segments):
-            for name in ("paper_ids", "lengths", "indptr", "indices", "counts", "key_indptr", "key_indices"):
+            for name in ("paper_ids", "lengths", "indptr", "indices", "counts", "key_indptr", "key_indices",
+                         "token_indptr", "tokens", "positions"):
                 arrays[f"s{i}_{name}"] = getattr(seg, name)
         meta = {
             "format": FORMAT_VERSION, "k1": self.k1, "b": self.b, "title_weight": self.title_weight,
             "change_seq": self.change_seq, "segments": len(self._segments),
-            "terms": list(self._terms), "keys": list(self._keys),
+            "terms": list(self._terms), "surface": self._surface, "keys": list(self._keys),
         }
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         path = Path(path)
@@ -463,6 +594,7 @@ class LexicalIndex:
             index = cls(k1=meta["k1"], b=meta["b"], title_weight=meta["title_weight"],
                         change_seq=meta["change_seq"])
             index._terms = {t: i for i, t in enumerate(meta["terms"])}
+            index._surface = meta["surface"]
             index._keys = {k: i for i, k in enumerate(meta["keys"])}
             index._grow(len(data["where"]))
             index._day[:], index._has_code[:] = data["day"], data["has_code"]
@@ -472,7 +604,8 @@ class LexicalIndex:
                 key_cols = np.repeat(np.arange(len(get("key_indptr")) - 1), np.diff(get("key_indptr")))
                 index._attach(index._segment_from_postings(
                     get("paper_ids"), get("lengths"), get("indices"), cols, get("counts"),
-                    get("key_indices"), key_cols,
+                    get("key_indices"), key_cols, get("tokens"), np.diff(get("token_indptr")),
+                    get("positions"),
                 ))
         return index
 
@@ -492,9 +625,11 @@ def _live_postings(seg: _Segment):
     keep = seg.live[seg.indices]
     key_cols = np.repeat(np.arange(len(seg.key_indptr) - 1), np.diff(seg.key_indptr))
     key_keep = seg.live[seg.key_indices]
+    token_counts = np.diff(seg.token_indptr)
     return (
         seg.paper_ids[seg.live], seg.lengths[seg.live], renumber[seg.indices[keep]],
         cols[keep], seg.counts[keep], renumber[seg.key_indices[key_keep]], key_cols[key_keep],
+        seg.tokens[np.repeat(seg.live, token_counts)], token_counts[seg.live],
     )
 
 

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
+
 from paperwire import feed
 from paperwire.config import Settings
 from paperwire.leases import default_holder, run_with_lease
@@ -51,9 +53,24 @@ SAVE_INTERVAL_SECONDS = 600.0  # ...and this long has passed since the last save
 SIMILAR_EXTRA = 5  # neighbours asked for beyond k, to make up for duplicates dropped
 QUERY_EMBED_THREADS = 1  # one query is too short to gain from more
 STOP_TIMEOUT_SECONDS = 30.0
-PROGRESS_SECONDS = 0.5  # how often a long catch-up reports progress
+CATCH_UP_BATCH_CHANGES = 1_000  # changes applied under the lock at a time (about 2 s): searches run between
 STORE_ID_CHECKPOINT = "search:store_id"
 SIMILAR_BY_WORDS = "shares words with its title"  # why, for a paper without a vector yet
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """How far the indexes of a process are, for the status page and the search page."""
+
+    paper_count: int = 0  # papers in the keyword index
+    vector_count: int = 0  # papers in the vector index
+    pending_count: int = 0  # store changes not applied yet (an upper bound)
+    is_open: bool = True  # False until the indexes are read or a build starts
+
+    @property
+    def is_building(self) -> bool:
+        """Whether a long catch-up (a first build, a large ingest) is under way."""
+        return self.pending_count > REQUEST_CATCH_UP_MAX
 
 
 class SearchBusy(Exception):
@@ -68,6 +85,7 @@ class SearchResults:
     mode: str
     pending_count: int  # store changes (papers and vectors) the indexes have not applied yet
     is_semantic_ready: bool  # whether any paper had a vector to compare by meaning
+    indexed_count: int = 0  # papers in the keyword index when it ran
 
 
 def index_folder(root: Path, store: Store) -> Path:
@@ -98,6 +116,7 @@ class SearchService:
         self._indexes: Indexes | None = None
         self._lock = threading.Lock()
         self._unsaved_count = 0
+        self.state = IndexState(is_open=False)  # read without the lock: replaced whole, never changed
         self._saved_at = time.monotonic()
         self.holder = f"{default_holder()}:{id(self):x}"
 
@@ -135,24 +154,36 @@ class SearchService:
         `max_changes`, a larger backlog is left alone (for `follow`'s thread) and
         its size, an upper bound, is returned. Raises SearchBusy after `wait` seconds
         (-1: no limit) if another thread is catching up. `on_progress(done, total)`
-        is called every PROGRESS_SECONDS while changes are applied."""
+        is called after each batch of CATCH_UP_BATCH_CHANGES; searches run between batches."""
         with self._locked(wait=wait):
             paper_seq, embed_seq = store.last_change_seq(), store.last_embed_seq()
             indexes = self._open(store, paper_seq=paper_seq, embed_seq=embed_seq)
-            pending = _pending(indexes, paper_seq, embed_seq)
-            if pending == 0 or (max_changes is not None and pending > max_changes):
-                return pending
-            if on_progress is None:
-                sync(store, indexes)
-            else:
-                _watch(lambda: sync(store, indexes),
-                       lambda: pending - _pending(indexes, paper_seq, embed_seq), pending, on_progress)
-            if indexes.vectors is not None:
-                # Vectors become visible in embed_seq order, so every vector of this model up to
-                # embed_seq (read before the sync) is in; other models' may lie past the cursor.
-                indexes.vectors.change_seq = max(indexes.vectors.change_seq, embed_seq)
-            self._unsaved_count += pending
-            return 0
+            total = _pending(indexes, paper_seq, embed_seq)
+            self._note(indexes, total)
+            if total == 0 or (max_changes is not None and total > max_changes):
+                return total
+        # In batches, each under the lock: searches run in between, on the papers
+        # indexed so far, instead of waiting minutes for a first build (issue #9).
+        left = total
+        while left > 0:
+            with self._locked(wait=wait):
+                sync(store, indexes, max_changes=CATCH_UP_BATCH_CHANGES)
+                now_left = _pending(indexes, paper_seq, embed_seq)
+                is_done = now_left == left or now_left <= 0  # no progress: the rest are gaps
+                if is_done and indexes.vectors is not None:
+                    # Vectors become visible in embed_seq order, so every vector of this model up to
+                    # embed_seq (read before the sync) is in; other models' may lie past the cursor.
+                    indexes.vectors.change_seq = max(indexes.vectors.change_seq, embed_seq)
+                left = 0 if is_done else now_left
+                self._note(indexes, left)
+            if on_progress is not None:
+                on_progress(total - left, total)
+        self._unsaved_count += total
+        return 0
+
+    def _note(self, indexes: Indexes, pending: int) -> None:
+        vectors = indexes.vectors
+        self.state = IndexState(len(indexes.lexical), len(vectors) if vectors is not None else 0, pending)
 
     def rebuild(
         self, store: Store, *, on_progress: Callable[[int, int], None] | None = None
@@ -245,14 +276,14 @@ class SearchService:
             is_ready = indexes.vectors is not None and len(indexes.vectors) > 0
             if mode == "lexical":  # the engine ranks by keywords alone without an embedder
                 indexes = dataclasses.replace(indexes, embedder=None)
-            elif mode == "semantic" and parse(text).text:
+            elif mode == "semantic" and parse(text).text and is_ready:  # else keywords stand in
                 indexes = dataclasses.replace(indexes, lexical=_FiltersOnly(indexes.lexical))
             if sort == "trending":
                 page = _by_trending(store, indexes, text, filters=filters, limit=limit, offset=offset,
                                     now=now or datetime.now(timezone.utc))
             else:
                 page = search(store, indexes, text, filters=filters, sort=sort, limit=limit, offset=offset)
-        return SearchResults(page, mode, pending, is_ready)
+        return SearchResults(page, mode, pending, is_ready, len(self._indexes.lexical))
 
     def similar(self, store: Store, arxiv_id: str, *, k: int = 10) -> list[SearchHit]:
         """Up to `k` papers like `arxiv_id`, nearest in meaning first (by title words while
@@ -289,8 +320,10 @@ def results_to_dict(results: SearchResults) -> dict:
     page = results.page
     return {
         "ok": True, "mode": results.mode, "sort": page.sort, "total_count": page.total_count,
+        "keyword_count": page.keyword_count, "meaning_only_count": page.meaning_only_count,
         "ignored": list(page.query.ignored), "pending_count": results.pending_count,
-        "is_semantic_ready": results.is_semantic_ready, "hits": [hit_to_dict(hit) for hit in page.hits],
+        "is_semantic_ready": results.is_semantic_ready, "indexed_count": results.indexed_count,
+        "suggestion": page.suggestion, "hits": [hit_to_dict(hit) for hit in page.hits],
     }
 
 
@@ -303,28 +336,6 @@ def _pending(indexes: Indexes, paper_seq: int, embed_seq: int) -> int:
     return pending
 
 
-def _watch(work: Callable[[], object], done: Callable[[], int], total: int,
-           on_progress: Callable[[int, int], None]) -> None:
-    """Run `work` in a thread of its own and call on_progress(done(), total) every
-    PROGRESS_SECONDS until it ends (engine's sync reports no progress of its own, but
-    moves the indexes' cursors as it goes); re-raises what `work` raised."""
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            work()
-        except BaseException as error:  # handed to the waiting thread, which raises it
-            failures.append(error)
-
-    thread = threading.Thread(target=run, name="paperwire-index-build", daemon=True)
-    thread.start()
-    while thread.is_alive():
-        thread.join(PROGRESS_SECONDS)
-        on_progress(min(done(), total), total)
-    if failures:
-        raise failures[0]
-
-
 class _FiltersOnly:
     """A keyword index that ranks nothing but filters as the real one does: with it the
     engine ranks by meaning alone (the semantic mode)."""
@@ -334,6 +345,9 @@ class _FiltersOnly:
 
     def search(self, query, **_) -> list[tuple[int, float]]:
         return []
+
+    def matches(self, query, **_):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 
     def __getattr__(self, name):
         return getattr(self._lexical, name)

@@ -100,6 +100,8 @@ def status(request: Request) -> JSONResponse:
         },
         "jobs": [_job(job, state) for job, state in background_jobs(request)],
         "job_runs": [_job_run(r) for r in store.recent_job_runs(limit=STATUS_RUN_COUNT)],
+        "search_index": {**dataclasses.asdict(request.app.state.search.state),
+                         "is_building": request.app.state.search.state.is_building},
     })
 
 

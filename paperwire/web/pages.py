@@ -25,8 +25,9 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 
 from paperwire import __version__, activity, feed, topicmap
 from paperwire.jobs.runner import Job, JobState
-from paperwire.papers import Author, display_text, is_day_only
+from paperwire.papers import Author, code_links, display_text, is_day_only
 from paperwire.search import Filters
+from paperwire.search.lexical import name_words
 from paperwire.search.service import SearchBusy
 from paperwire.web import charts, params
 from paperwire.web.math import to_html as math_html
@@ -84,6 +85,28 @@ def short_authors(authors: tuple[Author, ...], shown: int = AUTHORS_SHOWN) -> st
     return ", ".join(names) if len(names) <= shown else ", ".join(names[:shown]) + " et al."
 
 
+def searched_authors(authors: tuple[Author, ...], wanted: tuple[str, ...], shown: int = AUTHORS_SHOWN) -> Markup:
+    """The first `shown` authors, plus any further one that an `author:` of the query
+    matched, with those names in <mark>: a search by author shows why a paper is there.
+    A name matches when it has every word of the query's author (accents ignored)."""
+    wanted_words = [set(name_words(w)) for w in wanted]
+
+    def matches(author: Author) -> bool:
+        own = set(name_words(display_text(author.name)))
+        return any(words and words <= own for words in wanted_words)
+
+    parts, last = [], -1
+    for i, author in enumerate(authors):
+        if i < shown or matches(author):
+            if i != last + 1:
+                parts.append(Markup("…"))  # authors left out in between
+            name = display_text(author.name)
+            parts.append(Markup("<mark>%s</mark>") % name if matches(author) else escape(name))
+            last = i
+    more = Markup(" et al.") if last < len(authors) - 1 else Markup("")
+    return Markup(", ").join(parts) + more
+
+
 def long_day(day: date | None) -> str:
     return f"{day:%A}, {day.day} {day:%B %Y}" if day else ""
 
@@ -133,6 +156,12 @@ def highlight(text: str, words: Iterable[str]) -> Markup:
     return Markup("").join(pieces)
 
 
+def code_url(paper) -> str | None:
+    """The paper's code link: the one a source gave, else the first repository its
+    abstract or comments name (papers.code_links); None if neither."""
+    return safe_url(paper.code_url) or next(iter(code_links(paper.abstract, paper.comments)), None)
+
+
 @cache
 def static_url(name: str) -> str:
     """The address of a static file, versioned by its content so it can be cached for long."""
@@ -151,7 +180,8 @@ def _environment() -> jinja2.Environment:
     env.filters.update(
         display=display_text, preview=preview, short_authors=short_authors, safe_url=safe_url,
         long_day=long_day, short_day=short_day, utc_time=utc_time, highlight=highlight, math=math_html,
-        iso_week=iso_week,
+        iso_week=iso_week, code_url=code_url,
+        searched_authors=searched_authors,
     )
     env.globals.update(static_url=static_url, version=__version__, duration=duration)
     return env
@@ -267,16 +297,48 @@ def _similar(request: Request, arxiv_id: str) -> list:
 
 def search(request: Request) -> Response:
     """`/search?q=&mode=&sort=&cat=&from=&until=&has_code=&page=`: a page of search results,
-    the search help when nothing was asked."""
+    the search help when nothing was asked, and the index's progress while it is busy."""
     form = params.search_form(request)
+    context = dict(form=form, examples=SEARCH_EXAMPLES, no_filters=Filters(),
+                   index=request.app.state.search.state, busy=None)
     if form.is_empty:
-        return render(request, "search.html", form=form, results=None, examples=SEARCH_EXAMPLES,
-                      page_count=0, page_title="Search · paperwire")
-    results = run_search(request, form)
+        return render(request, "search.html", results=None, page_count=0, summary="",
+                      page_title="Search · paperwire", **context)
+    try:
+        results = run_search(request, form)
+    except SearchBusy as busy:  # a page says so and how far the index is; only the API answers 503
+        return render(request, "search.html", results=None, page_count=0, summary="",
+                      page_title="Search · paperwire", **{**context, "busy": str(busy)})
     page_count = -(-results.page.total_count // SEARCH_PAGE_SIZE)
-    return render(request, "search.html", form=form, results=results, examples=SEARCH_EXAMPLES,
-                  page_count=page_count, no_filters=Filters(),
-                  page_title=f"{form.text.strip() or 'Search'} · paperwire")
+    return render(request, "search.html", results=results, page_count=page_count,
+                  summary=match_summary(results.page),
+                  page_title=f"{form.text.strip() or 'Search'} · paperwire", **context)
+
+
+def match_summary(page) -> str:
+    """What a search found, in words: "402 papers contain “test-time scaling”", with the
+    papers added by meaning counted apart, since they need not contain the words."""
+    query = page.query
+    if query.phrases:
+        wanted = " and ".join(f"“{p}”" for p in query.phrases)
+    else:
+        wanted = " or ".join(query.terms)
+    without = " or ".join(f"“{e}”" if " " in e else e for e in query.excluded)
+    count = page.keyword_count
+    papers = f"{count:,} paper{'s' if count != 1 else ''}"
+    if wanted:
+        said = f"{papers} contain{'s' if count == 1 else ''} {wanted}" if count else f"No paper contains {wanted}"
+        if without:
+            said += f" without {without}"
+    elif without:
+        said = f"{papers} do{'es' if count == 1 else ''} not contain {without}"
+    else:
+        said = f"{papers} match{'es' if count == 1 else ''} the filters"
+    if wanted and query.has_filters:
+        said += " and match the filters" if count != 1 else " and matches the filters"
+    if page.meaning_only_count:
+        said += f"; {page.meaning_only_count:,} more {'are' if page.meaning_only_count != 1 else 'is'} similar in meaning"
+    return said
 
 
 def run_search(request: Request, form: params.SearchForm):
@@ -325,6 +387,7 @@ def status(request: Request) -> Response:
                                   id_prefix="per-day"),
         series_class=charts.series_class,
         failing=[r for r in latest_by_job.values() if r.status == "failed"],
-        settings=request.app.state.settings, harvest=harvest_state(request), jobs=background_jobs(request),
+        index=request.app.state.search.state, settings=request.app.state.settings,
+        harvest=harvest_state(request), jobs=background_jobs(request),
         page_title="Status · paperwire",
     )

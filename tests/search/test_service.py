@@ -69,7 +69,8 @@ def test_search_works_by_keywords_before_the_papers_are_embedded(corpus, tmp_pat
     service = SearchService(tmp_path, embedder=embedder)
     results = service.search(corpus, "diffusion")
     assert ids(results) == ["04"] and not results.is_semantic_ready
-    assert service.search(corpus, "diffusion", mode="semantic").page.hits == []
+    # with nothing embedded yet, "meaning only" falls back to keywords (the page says so)
+    assert ids(service.search(corpus, "diffusion", mode="semantic")) == ["04"]
 
     assert embed(corpus, embedder, first=3) == 3  # papers 01, 02 and 03 have vectors, 04 not yet
     results = service.search(corpus, "diffusion")

@@ -134,7 +134,7 @@ def test_search_by_meaning_and_similar_papers(settings, corpus, tmp_path, embedd
     page = client.get("/search", params={"q": "generating pictures by reversing a noising process"}).text
     assert result_ids(page)[0] == "04"
     assert "No paper contains these words; these are the closest in meaning." in page
-    assert "Matching by meaning starts once" not in page
+    assert "Search by meaning is not ready yet" not in page
 
     paper = client.get("/paper/2501.00010").text
     similar = paper[paper.index('id="similar-heading"'):]
@@ -148,18 +148,19 @@ def test_search_by_meaning_and_similar_papers(settings, corpus, tmp_path, embedd
 
 def test_without_vectors_the_page_says_meaning_comes_later(client):
     page = client.get("/search?q=attention").text
-    assert "Matching by meaning starts once papers are embedded" in page
+    assert "Search by meaning is not ready yet: it starts once papers are embedded" in page
     paper = client.get("/paper/2501.00010").text
     assert "Similar papers" in paper and "shares words with its title" in paper
 
 
-def test_a_busy_index_is_a_503_and_the_paper_page_still_renders(client, search, corpus, monkeypatch):
+def test_a_busy_index_is_a_503_for_the_api_a_notice_on_the_page(client, search, corpus, monkeypatch):
     search.catch_up(corpus)
     monkeypatch.setattr(service, "LOCK_WAIT_SECONDS", 0.01)
     with search._lock:  # as while another thread builds the indexes
         page = client.get("/search?q=attention")
         api = client.get("/api/search?q=attention")
         paper = client.get("/paper/2501.00001")
-    assert page.status_code == 503 and page.headers["retry-after"] == "30"
-    assert api.status_code == 503 and api.json()["status"] == 503
+    assert page.status_code == 200 and "The search index is busy" in page.text  # never a bare 503 page
+    assert 'value="attention"' in page.text  # the form, to try again
+    assert api.status_code == 503 and api.json()["status"] == 503 and api.headers["retry-after"] == "30"
     assert paper.status_code == 200 and "Similar papers" not in paper.text

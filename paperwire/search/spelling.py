@@ -1,0 +1,58 @@
+"""Spelling suggestions ("did you mean") from the keyword index's own vocabulary.
+
+Owns edit distances (pure, vectorised over a whole vocabulary) and picking the
+best correction of one word. Which words of a query need one, and the
+vocabulary itself, are the keyword index's (`LexicalIndex.suggest`).
+
+A typed word is compared with every indexed word of similar length, as
+written and as its stem (so "modle" finds "model" whichever form was seen
+first), by Levenshtein distance (insert, delete, substitute: Levenshtein
+1966); of the words within MAX_DISTANCE, the one found in most papers wins,
+a word two edits away needing DISTANCE_2_PENALTY times the papers of one a
+single edit away, since most typos are one edit (Damerau 1964: over 80 %).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_DISTANCE = 2
+DISTANCE_2_PENALTY = 10  # a word two edits away must be in this many times more papers
+MIN_WORD_CHARS = 4  # shorter words have too many neighbours to guess from
+
+
+def distances(word: str, candidates: list[str]) -> np.ndarray:
+    """Levenshtein distance from `word` to each of `candidates` (int array)."""
+    if not candidates:
+        return np.zeros(0, dtype=np.int32)
+    width = max(max(map(len, candidates)), 1)
+    # One row of code points per candidate, padded with NUL, which no word contains.
+    codes = np.array(candidates, dtype=f"<U{width}").view(np.int32).reshape(len(candidates), width)
+    lengths = np.fromiter(map(len, candidates), dtype=np.int64, count=len(candidates))
+    previous = np.tile(np.arange(width + 1, dtype=np.int32), (len(candidates), 1))
+    for i, ch in enumerate(word, start=1):
+        current = np.empty_like(previous)
+        current[:, 0] = i
+        differs = (codes != ord(ch)).astype(np.int32)
+        for j in range(1, width + 1):
+            current[:, j] = np.minimum(
+                np.minimum(previous[:, j], current[:, j - 1]) + 1, previous[:, j - 1] + differs[:, j - 1]
+            )
+        previous = current
+    return previous[np.arange(len(candidates)), lengths]
+
+
+def best_correction(word: str, surfaces: list[str], stems: list[str], stem: str,
+                    paper_counts: np.ndarray) -> str | None:
+    """The surface word that `word` most likely meant, or None when no indexed word
+    is close enough. `surfaces[i]` is how term i was written, `stems[i]` the term,
+    `stem` the typed word's own stem, `paper_counts[i]` the papers that have term i."""
+    if len(word) < MIN_WORD_CHARS or not surfaces:
+        return None
+    distance = np.minimum(distances(word, surfaces), distances(stem, stems))
+    close = np.flatnonzero((distance <= MAX_DISTANCE) & (distance > 0) & (paper_counts > 0))
+    if len(close) == 0:
+        return None
+    weight = paper_counts[close] / np.where(distance[close] == 2, DISTANCE_2_PENALTY, 1)
+    order = np.lexsort((close, -weight))  # ties: the term seen first
+    return surfaces[close[order[0]]]
