@@ -54,6 +54,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("embed_enabled", "true", "PAPERWIRE_EMBED",
             "Whether `paperwire serve` embeds new papers in the background for search by meaning (true/false).",
             bool),
+    Setting("base_url", "", "PAPERWIRE_BASE_URL",
+            "The public address of this paperwire (https://papers.example.org), for absolute links in feeds; "
+            "empty: the address each request came to."),
+    Setting("cors_origins", "", "PAPERWIRE_CORS_ORIGINS",
+            "Web origins (https://app.example.org, space-separated, or *) whose pages may read the JSON API "
+            "and feeds from a browser; empty: none (CORS off)."),
 )
 
 
@@ -73,6 +79,8 @@ class Settings:
     model_cache_dir: str
     embed_threads: int
     embed_enabled: bool
+    base_url: str
+    cors_origins: str
 
     @property
     def cache_path(self) -> Path:
@@ -81,6 +89,10 @@ class Settings:
     @property
     def categories(self) -> list[str]:
         return self.harvest_categories.split()
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return self.cors_origins.split()
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -147,10 +159,36 @@ def _validate(settings: Settings) -> None:
         )
     if settings.request_interval_seconds < 0:
         raise ConfigError("PAPERWIRE_REQUEST_INTERVAL_SECONDS must not be negative")
+    _validate_base_url(settings.base_url)
+    for origin in settings.allowed_origins:
+        _validate_origin(origin)
     if not settings.database_url.startswith(("sqlite:", "postgresql:", "postgres:")):
         raise ConfigError(
             f"DATABASE_URL {settings.database_url!r} is not supported; "
             "use sqlite:///path/to/paperwire.db or postgresql://user:pass@host/dbname"
+        )
+
+
+def _validate_base_url(url: str) -> None:
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment \
+            or url.endswith("/"):
+        raise ConfigError(
+            f"PAPERWIRE_BASE_URL {url!r} is not a base address; use scheme, host and an optional path "
+            "without a trailing slash, e.g. https://papers.example.org or https://example.org/paperwire"
+        )
+
+
+def _validate_origin(origin: str) -> None:
+    # An origin is scheme://host[:port] and nothing more (RFC 6454, section 6.1).
+    parts = urlsplit(origin)
+    is_origin = parts.scheme in ("http", "https") and parts.netloc and not parts.path and not parts.query
+    if origin != "*" and not (is_origin and not parts.fragment and "@" not in parts.netloc):
+        raise ConfigError(
+            f"PAPERWIRE_CORS_ORIGINS has {origin!r}, which is not an origin; "
+            "use e.g. https://app.example.org (no path), several separated by spaces, or *"
         )
 
 
