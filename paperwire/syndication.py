@@ -30,6 +30,7 @@ from paperwire.papers import Paper, display_text
 # The time of an undated paper and of an empty feed: Atom needs one and it must
 # not be "now", or an unchanged feed would never compare equal.
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+FEED_AUTHOR = "paperwire"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 ARXIV_CATEGORY_SCHEME = "http://arxiv.org/schemas/atom"  # as arXiv's own feeds label categories
 # Characters XML 1.0 cannot carry at all (https://www.w3.org/TR/xml/#charsets): a
@@ -114,8 +115,10 @@ class _Rss(Rss201rev2Feed):
 
 def atom(feed: Feed, *, self_url: str) -> bytes:
     """The feed as an Atom 1.0 document; `self_url` is its own address (also its id)."""
+    # The feed's own author stands in for entries without one (RFC 4287, 4.1.1: a feed
+    # needs an author unless every entry has one; a source may send a paper with none).
     document = _Atom(title=clean(feed.title), link=feed.page_url, description=clean(feed.description),
-                     feed_url=self_url, feed_guid=self_url, updated_at=feed.updated_at)
+                     feed_url=self_url, feed_guid=self_url, updated_at=feed.updated_at, author_name=FEED_AUTHOR)
     for paper in feed.papers:
         document.add_item(
             title=clean(paper.title), link=feed.paper_url(paper), description=clean(paper.abstract),

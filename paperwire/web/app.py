@@ -141,8 +141,8 @@ ROUTES = [
     Route("/category/{category}/feed.{format}", feeds.category, name="category_feed"),
     Route("/author/{name:path}/feed.{format}", feeds.author, name="author_feed"),
     Route("/status", pages.status, name="status"),
-    # The JSON API v1 (docs/api.md). Before /api/papers/{arxiv_id:path}-style routes
-    # that would take "/similar" into the id, the /similar route goes first.
+    # The JSON API v1 (docs/api.md). Each /similar route goes before its paper route,
+    # whose {arxiv_id:path} would take "/similar" into the id.
     Route("/api/v1/openapi.json", api_v1.openapi_json, name="api_v1_openapi"),
     Route("/api/v1/days/{day}", api_v1.day, name="api_v1_day"),
     Route("/api/v1/search", api_v1.search, name="api_v1_search"),
