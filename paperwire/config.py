@@ -8,10 +8,12 @@ The table is also the source of docs/configuration.md (a test keeps them in step
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
+
+from paperwire.accounts import AccountError, SignupPolicy, check_secret_key, parse_signup_policy
 
 
 class ConfigError(ValueError):
@@ -54,13 +56,37 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("embed_enabled", "true", "PAPERWIRE_EMBED",
             "Whether `paperwire serve` embeds new papers in the background for search by meaning (true/false).",
             bool),
-    Setting("base_url", "", "PAPERWIRE_BASE_URL",
-            "The public address of this paperwire (https://papers.example.org), for absolute links in feeds; "
-            "empty: the address each request came to."),
+    Setting("signup", "invite", "PAPERWIRE_SIGNUP",
+            "Who may create an account: open (anyone), invite (with an invite link from a member) "
+            "or closed (only an admin, with `paperwire user create`)."),
+    Setting("base_url", "http://127.0.0.1:8000", "PAPERWIRE_BASE_URL",
+            "The public URL of this paperwire, for links in mail (paper pages, confirm and unsubscribe links) "
+            "and in feeds; feeds use the address each request came to while this is left at its default."),
     Setting("cors_origins", "", "PAPERWIRE_CORS_ORIGINS",
             "Web origins (https://app.example.org, space-separated, or *) whose pages may read the JSON API "
             "and feeds from a browser; empty: none (CORS off)."),
+    Setting("secret_key", "", "PAPERWIRE_SECRET_KEY",
+            "Key that signs CSRF tokens and the confirmation and unsubscribe links in mail, at least 32 "
+            "characters. Empty: one is generated on first start and kept in the database, shared by every "
+            "process that uses it. Changing it voids every link already mailed."),
+    Setting("smtp_host", "", "PAPERWIRE_SMTP_HOST",
+            "SMTP server that sends mail (digests, confirmations); mail is off while this is empty."),
+    Setting("smtp_port", "0", "PAPERWIRE_SMTP_PORT",
+            "SMTP port; 0 means the standard port of PAPERWIRE_SMTP_SECURITY (587 starttls, 465 tls, 25 none).",
+            int),
+    Setting("smtp_security", "starttls", "PAPERWIRE_SMTP_SECURITY",
+            "How the SMTP connection is encrypted: starttls (upgrade after connecting), tls (implicit TLS) "
+            "or none (only for a relay on the same machine)."),
+    Setting("smtp_user", "", "PAPERWIRE_SMTP_USER", "SMTP user name; empty means no login."),
+    Setting("smtp_password", "", "PAPERWIRE_SMTP_PASSWORD", "SMTP password for PAPERWIRE_SMTP_USER."),
+    Setting("smtp_from", "paperwire <paperwire@localhost>", "PAPERWIRE_SMTP_FROM",
+            "The From address of every mail, as `Name <address>`; its domain also names Message-ID and List-Id."),
+    Setting("smtp_timeout_seconds", "30", "PAPERWIRE_SMTP_TIMEOUT_SECONDS",
+            "Seconds to wait for the SMTP server at each step before counting the attempt as a temporary failure.",
+            float),
 )
+
+SMTP_SECURITY_MODES = ("starttls", "tls", "none")
 
 
 @dataclass(frozen=True)
@@ -79,8 +105,17 @@ class Settings:
     model_cache_dir: str
     embed_threads: int
     embed_enabled: bool
+    signup: str
     base_url: str
     cors_origins: str
+    secret_key: str = field(repr=False)  # secrets stay out of logs and tracebacks
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_user: str
+    smtp_password: str = field(repr=False)
+    smtp_from: str
+    smtp_timeout_seconds: float
 
     @property
     def cache_path(self) -> Path:
@@ -93,6 +128,10 @@ class Settings:
     @property
     def allowed_origins(self) -> list[str]:
         return self.cors_origins.split()
+
+    @property
+    def signup_policy(self) -> SignupPolicy:
+        return parse_signup_policy(self.signup)
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -159,14 +198,35 @@ def _validate(settings: Settings) -> None:
         )
     if settings.request_interval_seconds < 0:
         raise ConfigError("PAPERWIRE_REQUEST_INTERVAL_SECONDS must not be negative")
-    _validate_base_url(settings.base_url)
-    for origin in settings.allowed_origins:
-        _validate_origin(origin)
     if not settings.database_url.startswith(("sqlite:", "postgresql:", "postgres:")):
         raise ConfigError(
             f"DATABASE_URL {settings.database_url!r} is not supported; "
             "use sqlite:///path/to/paperwire.db or postgresql://user:pass@host/dbname"
         )
+    try:
+        parse_signup_policy(settings.signup)
+    except AccountError as error:
+        raise ConfigError(str(error)) from None
+    if (problem := check_secret_key(settings.secret_key)) is not None:
+        raise ConfigError(problem)
+    _validate_mail(settings)
+    _validate_base_url(settings.base_url)
+    for origin in settings.allowed_origins:
+        _validate_origin(origin)
+
+
+def _validate_mail(settings: Settings) -> None:
+    if not settings.base_url.startswith(("http://", "https://")) or not settings.base_url.isascii():
+        raise ConfigError(f"PAPERWIRE_BASE_URL {settings.base_url!r} must start with https:// (or http://) "
+                          "and be ASCII (an international host name in punycode, xn--...)")
+    if settings.smtp_security not in SMTP_SECURITY_MODES:
+        raise ConfigError(
+            f"PAPERWIRE_SMTP_SECURITY={settings.smtp_security!r} is not one of {', '.join(SMTP_SECURITY_MODES)}"
+        )
+    if not (0 <= settings.smtp_port < 65536):
+        raise ConfigError(f"PAPERWIRE_SMTP_PORT={settings.smtp_port} must be between 0 (standard) and 65535")
+    if settings.smtp_timeout_seconds <= 0:
+        raise ConfigError(f"PAPERWIRE_SMTP_TIMEOUT_SECONDS={settings.smtp_timeout_seconds} must be positive")
 
 
 def _validate_base_url(url: str) -> None:

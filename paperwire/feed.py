@@ -5,19 +5,61 @@ first), then every other paper first published that day, newest first. The list
 is short (a few dozen papers) and stays on page 1; the day's other papers, up to
 a thousand or more on a busy arXiv day, are paged. Reading the store is
 `day_feed`'s; `combine` and `page_count` are pure. Rendering is the web layer's.
+`DailyEntry`, a paper's place on a community list, is this domain's record; the
+store keeps the entries (store/daily.py) and sources/hf_daily.py makes them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from paperwire.papers import Paper
-from paperwire.store import DailyEntry, Store
 
 PAGE_SIZE = 50  # papers of the day per page, besides the community list on page 1
 TRENDING_HALF_LIFE_HOURS = 36  # a paper's upvotes count half as much this much later
+
+
+@dataclass(frozen=True)
+class DailyEntry:
+    """A paper on a community daily list (Hugging Face Daily Papers) for one `day`.
+
+    The list day is not the arXiv date: a paper published on Monday may be
+    listed on Wednesday. Counts are the source's, as of `seen_at`.
+    """
+
+    day: date
+    arxiv_id: str
+    source: str = "hf_daily"
+    upvote_count: int = 0
+    comment_count: int = 0
+    submitted_by: str | None = None
+    organization: str | None = None
+    organization_name: str | None = None  # the display name; `organization` is its slug
+    github_repo: str | None = None
+    github_star_count: int | None = None
+    project_url: str | None = None
+    thumbnail_url: str | None = None
+    ai_summary: str | None = None
+    seen_at: datetime | None = None
+
+
+def entry_to_dict(entry: DailyEntry) -> dict:
+    """The entry as plain JSON-ready data (our export format): dates as ISO text."""
+    data = dataclasses.asdict(entry)
+    data.update(day=entry.day.isoformat(), seen_at=entry.seen_at.isoformat() if entry.seen_at else None)
+    return data
+
+
+def entry_from_dict(data: dict) -> DailyEntry:
+    """Rebuild an entry from `entry_to_dict` output; raises KeyError, TypeError or ValueError."""
+    known = {f.name for f in dataclasses.fields(DailyEntry)}
+    values = {k: v for k, v in data.items() if k in known}
+    values.update(day=date.fromisoformat(data["day"]),
+                  seen_at=datetime.fromisoformat(data["seen_at"]) if data.get("seen_at") else None)
+    return DailyEntry(**values)
 
 
 @dataclass(frozen=True)
@@ -70,8 +112,9 @@ def page_count(day_paper_count: int, *, page_size: int = PAGE_SIZE) -> int:
     return max(1, -(-day_paper_count // page_size))
 
 
-def day_feed(store: Store, day: date, *, page: int = 1, page_size: int = PAGE_SIZE) -> DayFeed:
-    """Page `page` (from 1) of `day`. A page past the end has no items; an empty day is
+def day_feed(store, day: date, *, page: int = 1, page_size: int = PAGE_SIZE) -> DayFeed:
+    """Page `page` (from 1) of `day` from `store` (a paperwire.store.Store, which imports
+    this module: hence no annotation). A page past the end has no items; an empty day is
     a feed with no items, not an error.
 
     Page n holds the day's papers from (n - 1) * page_size up to n * page_size in

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from paperwire.papers import Paper, merge
 from paperwire.sources import Batch, Skipped
 from paperwire.store import Store, UpsertCounts
 
@@ -68,12 +69,16 @@ def run(
     report = IngestReport()
     for batch in batches:
         if batch.papers:
-            report._count(store.upsert_papers(
-                batch.papers, source=source, record_hashes=batch.record_hashes or None
-            ))
+            papers = _fold_repeats(batch.papers, report)
+            for group_source, group in _by_source(papers, batch.kept_sources, default=source).items():
+                report._count(store.upsert_papers(
+                    group, source=group_source, record_hashes=batch.record_hashes or None
+                ))
         report.unchanged_count += batch.unchanged_count
         if batch.deleted:
             report.deleted_count += store.delete_papers(batch.deleted, source=source)
+        if batch.source_hashes:
+            store.put_record_hashes(batch.source_hashes)
         if batch.daily_entries:
             store.upsert_daily_entries(batch.daily_entries)
             report.daily_entry_count += len(batch.daily_entries)
@@ -87,3 +92,33 @@ def run(
         if on_batch:
             on_batch(batch, report)
     return report
+
+
+def _by_source(papers: list[Paper], kept: dict[str, str], *, default: str) -> dict[str, list[Paper]]:
+    """Papers grouped by the source to store them under: the ingesting one, or for a
+    restored export (export.py) the source each paper records."""
+    if not kept:
+        return {default: papers}
+    groups: dict[str, list[Paper]] = {}
+    for paper in papers:
+        groups.setdefault(kept.get(paper.arxiv_id, default), []).append(paper)
+    return groups
+
+
+def _fold_repeats(papers: list[Paper], report: IngestReport) -> list[Paper]:
+    """Merge records of one id within a batch (a daily crawl lists a paper on several
+    days), counting each repeat as updated or unchanged, so the tally accounts for
+    every record read (issue #8: 674 lines were reported as 532 new and nothing else)."""
+    by_id: dict[str, Paper] = {}
+    for paper in papers:
+        held = by_id.get(paper.arxiv_id)
+        if held is None:
+            by_id[paper.arxiv_id] = paper
+            continue
+        merged = merge(held, paper)
+        if merged is held:
+            report.unchanged_count += 1
+        else:
+            report.updated_count += 1
+            by_id[paper.arxiv_id] = merged
+    return list(by_id.values()) if len(by_id) < len(papers) else papers

@@ -16,7 +16,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 
 ARXIV_ABS_URL = "https://arxiv.org/abs/{arxiv_id}"
 ARXIV_PDF_URL = "https://arxiv.org/pdf/{arxiv_id}"
@@ -24,8 +24,12 @@ ARXIV_PDF_URL = "https://arxiv.org/pdf/{arxiv_id}"
 # New-style ids since 2007-04: YYMM.NNNN (to 1412) or YYMM.NNNNN (from 1501),
 # optionally followed by vN. https://info.arxiv.org/help/arxiv_identifier.html
 _NEW_ID = re.compile(r"(?P<id>\d{4}\.\d{4,5})(?:v(?P<version>\d+))?")
-# Old-style ids: archive(.SUBJ)/YYMMNNN, e.g. hep-th/9901001 or math.GT/0309136.
-_OLD_ID = re.compile(r"(?P<id>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<version>\d+))?")
+# Old-style ids: archive(.SUBJ)/YYMMNNN, e.g. hep-th/9901001 or math.GT/0309136. The
+# subject class is not part of the identifier ("math.GT/0309136" and "math/0309136"
+# are one paper, https://info.arxiv.org/help/arxiv_identifier.html), so it is dropped.
+_OLD_ID = re.compile(
+    r"(?P<archive>[a-z][a-z\-]*)(?:\.[A-Z]{2})?(?P<number>/\d{7})(?:v(?P<version>\d+))?"
+)
 _ID_PREFIXES = re.compile(
     r"^(?:https?://(?:export\.|www\.)?arxiv\.org/(?:abs|pdf)/|oai:arxiv\.org:|arxiv:)", re.I
 )
@@ -36,20 +40,26 @@ class InvalidArxivId(ValueError):
 
 
 def parse_arxiv_id(text: str) -> tuple[str, int | None]:
-    """Split an arXiv id, URL or OAI identifier into (id without version, version or None).
+    """Split an arXiv id, URL or OAI identifier into (canonical id without version, version or None).
 
     >>> parse_arxiv_id("http://arxiv.org/abs/hep-th/9901001v2")
     ('hep-th/9901001', 2)
+    >>> parse_arxiv_id("math.GT/0309136v1")
+    ('math/0309136', 1)
     """
     raw = (text or "").strip()
     candidate = _ID_PREFIXES.sub("", raw)
     if candidate.lower().endswith(".pdf"):
         candidate = candidate[:-4]
-    for pattern in (_NEW_ID, _OLD_ID):
-        match = pattern.fullmatch(candidate)
-        if match:
-            version = match.group("version")
-            return match.group("id"), int(version) if version else None
+    match = _NEW_ID.fullmatch(candidate)
+    if match:
+        arxiv_id = match.group("id")
+    else:
+        match = _OLD_ID.fullmatch(candidate)
+        arxiv_id = match.group("archive") + match.group("number") if match else None
+    if match:
+        version = match.group("version")
+        return arxiv_id, int(version) if version else None
     raise InvalidArxivId(
         f"{raw!r} is not an arXiv id; expected e.g. 2501.00001, 2501.00001v2 or hep-th/9901001"
     )
@@ -71,9 +81,12 @@ class Version:
 class Paper:
     """One arXiv paper at its latest known version.
 
-    `version` is 0 when the source does not say (plain JSONL, Hugging Face).
+    `version` is the version the held text is from, 0 when the source does not
+    say (plain JSONL, Hugging Face, OAI `arXiv` records of revised papers).
     `title` and `abstract` are kept as the source wrote them; use
-    `display_text` for rendering.
+    `display_text` for rendering. `categories` are arXiv categories only;
+    other classification codes (MSC `94A29`, ACM `I.4.2`) are `subject_classes`.
+    A time of exactly 00:00:00 UTC stands for a date without a time (see `is_day_only`).
     """
 
     arxiv_id: str
@@ -93,6 +106,8 @@ class Paper:
     project_url: str | None = None
     versions: tuple[Version, ...] = ()
     source: str = "unknown"
+    is_withdrawn: bool = False
+    subject_classes: tuple[str, ...] = ()
 
     @property
     def abs_url(self) -> str:
@@ -121,6 +136,7 @@ class Paper:
             _iso(self.published_at), _iso(self.updated_at), self.doi, self.journal_ref,
             self.comments, self.license, self.code_url, self.project_url,
             tuple((v.number, _iso(v.submitted_at)) for v in self.versions), self.source,
+            self.is_withdrawn, self.subject_classes,
         )
         return hashlib.blake2b(repr(canonical).encode(), digest_size=16).hexdigest()
 
@@ -137,6 +153,7 @@ def to_dict(paper: Paper) -> dict:
         {"name": a.name, "affiliations": list(a.affiliations)} for a in paper.authors
     ]
     data["categories"] = list(paper.categories)
+    data["subject_classes"] = list(paper.subject_classes)
     data["versions"] = [
         {"number": v.number, "submitted_at": _iso(v.submitted_at)} for v in paper.versions
     ]
@@ -170,6 +187,8 @@ def from_dict(data: dict) -> Paper:
             for v in data.get("versions") or ()
         ),
         source=data.get("source") or "unknown",
+        is_withdrawn=bool(data.get("is_withdrawn")),
+        subject_classes=tuple(data.get("subject_classes") or ()),
     )
 
 
@@ -194,31 +213,113 @@ def parse_time(value: str | datetime | None) -> datetime | None:
     return parsed.astimezone(timezone.utc)
 
 
+def is_day_only(value: datetime | None) -> bool:
+    """Whether `value` stands for a calendar day rather than a time.
+
+    Sources that give only dates (OAI-PMH `created`/`updated`, plain JSONL days)
+    are parsed to midnight UTC; arXiv's own times carry seconds, so a real event
+    at exactly 00:00:00 UTC is 1 in 86,400 and is then shown as its day alone.
+    """
+    return value is not None and value.astimezone(timezone.utc).time() == time(0)
+
+
+# "This paper has been withdrawn by the author", "Withdrawn", "Paper withdrawn due to ...":
+# the wordings of arXiv withdrawal notices, not any use of the word.
+_WITHDRAWN = re.compile(
+    r"""\b(?:has\s+been|have\s+been|is|was|been)\s+withdrawn\b   # "... has been withdrawn"
+      | ^\W*(?:this\s+)?(?:paper|article|submission|manuscript)?\s*withdrawn\b  # "Withdrawn ..." first""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def is_withdrawal_comment(comments: str | None) -> bool:
+    """Whether an arXiv comments field announces a withdrawal, the way arXiv's withdrawal
+    versions do ("This paper has been withdrawn by the author due to ...")."""
+    return bool(comments and _WITHDRAWN.search(comments))
+
+
 def merge(old: Paper, new: Paper) -> Paper:
     """What the store should hold after `new` arrives for a paper it holds as `old`.
 
-    A record of an older version never overwrites a newer one: it may only fill
-    fields the newer record lacks (a code link from Hugging Face, say). Otherwise
-    the incoming record wins field by field, and empty incoming fields keep the
-    old value. Version histories are united. Returns `old` itself when nothing changes.
+    The rule, the same for every source (docs/sources.md): the record with the newer
+    text wins (see `compare_recency`); on a tie the incoming record wins. The other
+    record only fills fields the winner lacks (a code link from Hugging Face, a DOI
+    the API left out), so no field is lost. Version histories are united; the
+    first source to bring the paper stays its `source`. Returns `old` itself when
+    nothing changes.
     """
-    base, extra = (old, new) if new.version < old.version else (new, old)
+    winner, loser = (old, new) if compare_recency(old, new) > 0 else (new, old)
+    versions = _union_versions(old.versions, new.versions)
     merged = dataclasses.replace(
-        base,
+        winner,
         **{
-            name: getattr(extra, name)
+            name: getattr(loser, name)
             for name in _FILLABLE
-            if _is_empty(getattr(base, name)) and not _is_empty(getattr(extra, name))
+            if _is_empty(getattr(winner, name)) and not _is_empty(getattr(loser, name))
         },
-        versions=_union_versions(old.versions, new.versions),
-        version=max(old.version, new.version),
+        published_at=_precise(winner.published_at, loser.published_at),
+        versions=versions,
+        version=winner.version or _version_dated(versions, text_at(winner)),
+        is_withdrawn=winner.is_withdrawn or (loser.is_withdrawn and not _is_placed(loser)),
         source=old.source,
     )
     return old if merged == old else merged
 
 
+def text_at(paper: Paper) -> datetime | None:
+    """When the version behind the paper's text appeared: `updated_at`, or for a
+    record that says it is v1, `published_at`; None when the source does not say."""
+    if paper.updated_at is not None:
+        return paper.updated_at
+    return paper.published_at if paper.version == 1 else None
+
+
+def compare_recency(a: Paper, b: Paper) -> int:
+    """1 if `a`'s text is newer than `b`'s, -1 if older, 0 if nothing tells them apart.
+
+    In order: a higher known version is newer; else a later text date (compared by
+    day when either source gives only a day); else a record with a version or a
+    date beats one with neither (Hugging Face, undated JSONL); else a known version
+    beats an unknown one. The relation is antisymmetric, so which record wins never
+    depends on arrival order except on a full tie.
+    """
+    if a.version and b.version and a.version != b.version:
+        return 1 if a.version > b.version else -1
+    a_at, b_at = text_at(a), text_at(b)
+    if a_at is not None and b_at is not None:
+        if is_day_only(a_at) or is_day_only(b_at):
+            a_at, b_at = a_at.date(), b_at.date()
+        if a_at != b_at:
+            return 1 if a_at > b_at else -1
+    for known in (_is_placed, lambda p: p.version > 0):
+        if known(a) != known(b):
+            return 1 if known(a) else -1
+    return 0
+
+
+def _is_placed(paper: Paper) -> bool:
+    return paper.version > 0 or text_at(paper) is not None
+
+
+def _precise(winner: datetime | None, other: datetime | None) -> datetime | None:
+    """The winner's time, unless it is a bare day and `other` is a time on that day."""
+    if winner is None:
+        return other
+    if other is not None and is_day_only(winner) and not is_day_only(other) and other.date() == winner.date():
+        return other
+    return winner
+
+
+def _version_dated(versions: tuple[Version, ...], at: datetime | None) -> int:
+    """The number of the version submitted on `at`'s day, when the history names one; else 0."""
+    if at is None:
+        return 0
+    matches = [v.number for v in versions if v.submitted_at and v.submitted_at.date() == at.date()]
+    return matches[-1] if matches else 0
+
+
 _FILLABLE = (
-    "title", "abstract", "authors", "primary_category", "categories", "published_at",
+    "title", "abstract", "authors", "primary_category", "categories", "subject_classes",
     "updated_at", "doi", "journal_ref", "comments", "license", "code_url", "project_url",
 )
 
@@ -228,9 +329,11 @@ def _is_empty(value) -> bool:
 
 
 def _union_versions(a: tuple[Version, ...], b: tuple[Version, ...]) -> tuple[Version, ...]:
+    """Every version either history names; a version's date is the more precise one given."""
     by_number: dict[int, Version] = {v.number: v for v in a}
     for v in b:
-        if v.number not in by_number or by_number[v.number].submitted_at is None:
+        held = by_number.get(v.number)
+        if held is None or _precise(held.submitted_at, v.submitted_at) is not held.submitted_at:
             by_number[v.number] = v
     return tuple(by_number[n] for n in sorted(by_number))
 

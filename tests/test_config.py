@@ -45,8 +45,8 @@ def test_base_url_takes_an_address(url):
     assert load({"PAPERWIRE_BASE_URL": url}).base_url == url
 
 
-@pytest.mark.parametrize("url", ["papers.example.org", "https://papers.example.org/", "ftp://x.org",
-                                 "https://x.org/?a=1", "https://x.org/#top"])
+@pytest.mark.parametrize("url", ["https://papers.example.org/", "https://x.org/?a=1", "https://x.org/#top",
+                                 "https://"])
 def test_base_url_refuses_what_is_not_a_base_address(url):
     with pytest.raises(ConfigError, match=f"PAPERWIRE_BASE_URL '{re.escape(url)}' is not a base address"):
         load({"PAPERWIRE_BASE_URL": url})

@@ -1,8 +1,8 @@
 """The background harvest against recorded upstream answers served on 127.0.0.1.
 
 `harvest.run` is called with a fixed `now` and the real fetchers, pointed at a
-loopback server by settings; the Harvester thread is tested through the app's
-lifespan, the way `paperwire serve` runs it.
+loopback server by settings; the harvest job (jobs/table.py) is tested through
+the app's lifespan, the way `paperwire serve` runs it, and once through the runner.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from paperwire import config, harvest
+from paperwire.jobs import table
+from paperwire.jobs.runner import run_once
 from paperwire.store import JobRun, open_store
 from paperwire.web.app import create_app
 
@@ -189,20 +191,32 @@ def test_the_day_of_a_harvest_uses_now(store, sqlite_url, upstream):
     assert store.daily_entries(date(2025, 2, 1))
 
 
-def test_serve_does_not_harvest_while_another_process_holds_the_lease(store, sqlite_url, upstream):
-    from paperwire import worker
+def harvest_job(settings):
+    [job] = table.for_worker(settings, ("harvest",), stop=threading.Event())
+    return job
 
-    assert store.acquire_lease(worker.HARVEST_LEASE, "worker:elsewhere", ttl_seconds=600,
-                               now=datetime.now(timezone.utc))
-    harvester = harvest.Harvester(make_settings(sqlite_url, upstream), url=sqlite_url)
-    assert harvester._step(store) == harvest.LEASE_BUSY_RETRY_SECONDS
+
+def test_serve_does_not_harvest_while_another_process_holds_the_lease(store, sqlite_url, upstream):
+    job = harvest_job(make_settings(sqlite_url, upstream))
+    assert store.acquire_lease(job.name, "worker:elsewhere", ttl_seconds=600, now=datetime.now(timezone.utc))
+    assert run_once(store, job, holder="serve", now=datetime.now(timezone.utc)) is None
     assert store.recent_job_runs() == [] and not upstream.asked
 
 
 def test_a_run_left_running_by_a_dead_process_is_closed_on_the_next_harvest(store, sqlite_url, upstream):
     stuck = store.start_job_run("harvest arxiv_api", now=NOW - timedelta(days=1))
-    harvester = harvest.Harvester(make_settings(sqlite_url, upstream), url=sqlite_url, clock=lambda: NOW)
-    harvester._step(store)
+    run_once(store, harvest_job(make_settings(sqlite_url, upstream)), holder="serve", now=NOW, clock=lambda: NOW)
     runs = {run.id: run for run in store.recent_job_runs()}
     assert runs[stuck].status == "failed" and "interrupted" in runs[stuck].summary
     assert {r.status for r in runs.values() if r.id != stuck} == {"ok"}
+
+
+def test_the_harvest_job_runs_when_due_and_says_when_it_is_due_next(store, sqlite_url, upstream):
+    job = harvest_job(make_settings(sqlite_url, upstream, harvest_interval_minutes="60"))
+    assert job.due_at(store, NOW) == NOW  # never harvested: due now
+    summary = run_once(store, job, holder="a", now=NOW, clock=lambda: NOW)
+    assert summary.startswith("arxiv_api ok: ") and "; hf_daily ok: " in summary
+    assert job.due_at(store, NOW) == NOW + timedelta(minutes=60)
+    later = NOW + timedelta(minutes=59)
+    assert run_once(store, job, holder="b", now=later, clock=lambda: later) is None
+    assert len(upstream.asked[ARXIV_PATH]) == 1

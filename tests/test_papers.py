@@ -3,7 +3,8 @@ from datetime import datetime, timezone
 import pytest
 
 from paperwire.papers import (
-    InvalidArxivId, Version, display_text, from_dict, merge, normalise_name, parse_arxiv_id, to_dict,
+    InvalidArxivId, Version, display_text, from_dict, is_day_only, is_withdrawal_comment, merge,
+    normalise_name, parse_arxiv_id, to_dict,
 )
 from tests.conftest import make_paper
 
@@ -14,7 +15,8 @@ from tests.conftest import make_paper
     ("0704.0001", ("0704.0001", None)),
     ("hep-th/9901001", ("hep-th/9901001", None)),
     ("hep-th/9901001v2", ("hep-th/9901001", 2)),
-    ("math.GT/0309136v1", ("math.GT/0309136", 1)),
+    ("math.GT/0309136v1", ("math/0309136", 1)),  # the subject class is not part of the id
+    ("math/0309136v2", ("math/0309136", 2)),
     ("http://arxiv.org/abs/2501.00001v2", ("2501.00001", 2)),
     ("https://arxiv.org/pdf/2501.00001v1.pdf", ("2501.00001", 1)),
     ("oai:arXiv.org:hep-th/9901001", ("hep-th/9901001", None)),
@@ -81,3 +83,48 @@ def test_dict_round_trip_and_hash_stability():
 ])
 def test_display_text_escaped_symbols(raw, shown):
     assert display_text(raw) == shown
+
+
+@pytest.mark.parametrize("comments, expected", [
+    ("This paper has been withdrawn by the author due to a crucial error", True),
+    ("this article has been withdrawn", True),
+    ("Withdrawn: duplicate of arXiv:2501.00001", True),
+    ("Paper withdrawn due to an error in Theorem 3", True),
+    ("The submission was withdrawn from the conference", True),
+    ("12 pages, 3 figures", False),
+    ("We model withdrawn drugs", False),
+    (None, False),
+])
+def test_is_withdrawal_comment(comments, expected):
+    assert is_withdrawal_comment(comments) is expected
+
+
+def test_is_day_only():
+    assert is_day_only(datetime(2025, 3, 18, tzinfo=timezone.utc))
+    assert not is_day_only(datetime(2025, 3, 18, 0, 0, 1, tzinfo=timezone.utc))
+    assert not is_day_only(None)
+
+
+def test_merge_newer_text_without_version_beats_older_known_version():
+    v1 = make_paper(version=1, title="v1", doi="10.1/x")
+    later = make_paper(version=0, title="later", updated_at=datetime(2025, 4, 15, tzinfo=timezone.utc),
+                       versions=(), doi=None)
+    for merged in (merge(v1, later), merge(later, v1)):
+        assert (merged.title, merged.doi, merged.version) == ("later", "10.1/x", 0)
+        assert merged.published_at == v1.published_at
+
+
+def test_merge_version_named_by_history_when_dates_match():
+    text = make_paper(version=0, title="OAI", updated_at=datetime(2025, 4, 15, tzinfo=timezone.utc), versions=())
+    history = make_paper(version=2, title="raw", updated_at=datetime(2025, 4, 15, 9, tzinfo=timezone.utc),
+                         versions=(Version(1), Version(2, datetime(2025, 4, 15, 9, tzinfo=timezone.utc))))
+    merged = merge(text, history)  # same day: the known version wins the tie
+    assert (merged.title, merged.version) == ("raw", 2)
+
+
+def test_merge_keeps_a_withdrawal_only_an_unplaced_source_reports():
+    arxiv = make_paper(version=2)
+    hf = make_paper(version=0, updated_at=None, versions=(), is_withdrawn=True)
+    assert merge(arxiv, hf).is_withdrawn and merge(hf, arxiv).is_withdrawn
+    withdrawn_v3 = make_paper(version=3, is_withdrawn=True)
+    assert merge(withdrawn_v3, arxiv).is_withdrawn and not merge(make_paper(version=1, is_withdrawn=True), arxiv).is_withdrawn

@@ -17,6 +17,7 @@ from paperwire.cli.terminal import echo_skipped, opened_store, progress_bar
 from paperwire.store import Store
 
 _DAY = click.DateTime(formats=["%Y-%m-%d"])
+RESUME_HINT = "pages stored so far are kept and the same command resumes"
 
 
 def _day(value: datetime | None):
@@ -44,6 +45,19 @@ def run_ingest(store: Store, batches, *, source: str) -> None:
     click.echo(f"{source}: {report.summary()}")
 
 
+def run_resumable(store: Store, batches, *, source: str) -> None:
+    """run_ingest for a harvest that checkpoints its pages: a failure that the same command
+    can pick up again says so (a bad resumption token, say, cannot)."""
+    from paperwire.sources import FetchError
+
+    try:
+        run_ingest(store, batches, source=source)
+    except FetchError as error:  # what to do next is this command's to say: run it again
+        if not error.resumes:
+            raise
+        raise FetchError(f"{error}; {RESUME_HINT}") from error
+
+
 @ingest_group.command("arxiv")
 @click.option("--category", "categories", multiple=True, help="arXiv category, e.g. cs.CL (repeatable).")
 @click.option("--from", "from_day", type=_DAY, help="First submission day, YYYY-MM-DD.")
@@ -62,21 +76,27 @@ def ingest_arxiv(settings, categories, from_day, until_day, ids, query, max_resu
         arxiv_api.build_params(request)
     except ValueError as error:  # a query with nothing to ask is the caller's mistake: a usage error
         raise click.UsageError(f"{error}: give --category, --from/--until, --id or --query") from None
+    name = arxiv_api.checkpoint_name(request)
     with opened_store(settings.database_url) as store:
-        run_ingest(store, fetchers.arxiv(settings, request, max_results=max_results), source=arxiv_api.SOURCE)
+        start = int(store.get_checkpoint(name) or 0)
+        if start:
+            click.echo(f"resuming {name} at result {start}", err=True)
+        batches = fetchers.arxiv(settings, request, max_results=max_results, start=start)
+        run_resumable(store, batches, source=arxiv_api.SOURCE)
 
 
 @ingest_group.command("oai")
 @click.option("--set", "set_spec", help="OAI-PMH set, e.g. cs or physics:hep-th (default: everything).")
 @click.option("--from", "from_day", type=_DAY, help="First datestamp day, YYYY-MM-DD.")
 @click.option("--until", "until_day", type=_DAY, help="Last datestamp day, YYYY-MM-DD.")
-@click.option("--format", "metadata_prefix", type=click.Choice(["arXiv", "arXivRaw"]), default="arXiv",
-              show_default=True, help="Metadata format; arXivRaw adds every version's date.")
+@click.option("--format", "metadata_prefix", type=click.Choice(["arXiv", "arXivRaw", "oai_dc"]),
+              default="arXiv", show_default=True,
+              help="Metadata format; arXivRaw adds every version's date, oai_dc is plain Dublin Core.")
 @click.option("--restart", is_flag=True, help="Ignore a saved checkpoint and start from the first page.")
 @click.pass_obj
 def ingest_oai(settings, set_spec, from_day, until_day, metadata_prefix, restart) -> None:
     """Harvest arXiv over OAI-PMH, resuming an interrupted harvest of the same set and dates."""
-    from paperwire.sources import FetchError, fetchers, oai_pmh
+    from paperwire.sources import fetchers, oai_pmh
 
     from_day, until_day = _day(from_day), _day(until_day)
     name = oai_pmh.harvest_name(set_spec=set_spec, from_day=from_day, until_day=until_day,
@@ -87,10 +107,7 @@ def ingest_oai(settings, set_spec, from_day, until_day, metadata_prefix, restart
             click.echo(f"resuming {name} from its saved checkpoint (--restart starts over)", err=True)
         batches = fetchers.oai(settings, set_spec=set_spec, from_day=from_day, until_day=until_day,
                                metadata_prefix=metadata_prefix, resumption_token=token)
-        try:
-            run_ingest(store, batches, source=oai_pmh.SOURCE)
-        except FetchError as error:  # what to do next is this command's to say: run it again
-            raise FetchError(f"{error}; pages stored so far are kept and the same command resumes") from error
+        run_resumable(store, batches, source=oai_pmh.SOURCE)
 
 
 @ingest_group.command("hf")

@@ -76,7 +76,7 @@ def index_rebuild(settings: config.Settings) -> None:
 def index_embed(settings: config.Settings) -> None:
     """Embed every paper that lacks a vector for its current title and abstract, in the
     foreground (`paperwire serve` and `paperwire worker` do it in the background)."""
-    from paperwire import worker
+    from paperwire.leases import default_holder, run_with_lease
     from paperwire.search import pipeline
     from paperwire.search.embed import Embedder
 
@@ -84,10 +84,8 @@ def index_embed(settings: config.Settings) -> None:
     with opened_store(settings.database_url) as store:
         total = pipeline.pending_count(store, embedder.model_id)
         with progress_bar("embed", total) as bar:
-            outcome = worker.run_with_lease(
-                store, "embed", worker.default_holder(),
-                lambda: pipeline.embed_pending(store, embedder, on_batch=bar.update), worker.LEASE_TTL_SECONDS,
-            )
+            outcome = run_with_lease(store, pipeline.JOB, default_holder(),
+                                     lambda: pipeline.embed_pending(store, embedder, on_batch=bar.update))
     if not outcome.ran:
         raise Failure(
             "another process is embedding (paperwire serve or worker holds the embed lease); "

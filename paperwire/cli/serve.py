@@ -63,23 +63,20 @@ def worker(settings: config.Settings, once: bool, job_names: tuple[str, ...]) ->
     import signal
     import threading
 
-    from paperwire import worker as jobs
+    from paperwire.jobs import runner, table
+    from paperwire.leases import default_holder
 
-    names = job_names or ("harvest", "embed")
+    names = job_names or table.WORKER_JOBS
     stop = threading.Event()
-    chosen = [jobs.harvest_job(settings, stop=stop) if name == "harvest" else jobs.embed_job(settings, stop=stop)
-              for name in names]
-    holder = jobs.default_holder()
-    with opened_store(settings.database_url) as store:
-        if once:
-            summaries = jobs.run_jobs(store, chosen, holder=holder)
-            ran = {name: summary for name, summary in summaries.items() if summary}
-            click.echo("; ".join(f"{name}: {summary}" for name, summary in ran.items()) or "nothing was due")
-            return
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        click.echo(f"worker {holder}: {', '.join(names)} every {jobs.POLL_SECONDS:.0f} s; Ctrl-C stops")
-        try:
-            jobs.run_forever(store, chosen, holder=holder, stop=stop)
-        except KeyboardInterrupt:
-            pass
+    chosen = table.for_worker(settings, names, stop=stop)
+    holder = default_holder()
+    if once:
+        with opened_store(settings.database_url) as store:
+            summaries = runner.run_jobs(store, chosen, holder=holder)
+        ran = {name: summary for name, summary in summaries.items() if summary}
+        click.echo("; ".join(f"{name}: {summary}" for name, summary in ran.items()) or "nothing was due")
+        return
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"worker {holder}: {', '.join(names)} every {table.POLL_SECONDS:.0f} s; Ctrl-C stops")
+    runner.run_forever(chosen, url=settings.database_url, holder=holder, stop=stop)
     click.echo(f"worker {holder} stopped")

@@ -1,29 +1,28 @@
 """The embedding pipeline: every live paper gets one vector per title and abstract.
 
 Owns what the model reads of a paper (`paper_text`) and the loop that embeds
-what lacks a current vector, batch by batch, in the foreground (`embed_pending`,
-behind `paperwire index embed`) or in a thread of `paperwire serve`
-(`BackgroundEmbedding`). Which papers need a vector is the store's
+what lacks a current vector, batch by batch (`embed_pending`, behind
+`paperwire index embed`), and the background job made of it (`embed_new`,
+which records a job run). Which papers need a vector is the store's
 `papers_to_embed`: a paper whose title/abstract hash already has one is skipped,
 so a paper is embedded once per content change. The model is embed.py's;
-scheduling under the `embed` lease is worker.py's.
+running the job under the `embed` lease, in `paperwire serve` and `paperwire
+worker`, is jobs/'s.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable
 
-from paperwire.config import Settings
+from paperwire.jobs.runs import record_job_run
 from paperwire.papers import Paper, text_hash
-from paperwire.store import Store, StoreError, open_store
+from paperwire.store import Store
 
-log = logging.getLogger(__name__)
-
+JOB = "embed"  # the job's lease and job run name
 EMBED_BATCH_SIZE = 256  # papers per papers_to_embed / put_embeddings round
 STOP_TIMEOUT_SECONDS = 10.0  # a batch of 256 takes about 5 s on 2 cores
 
@@ -80,38 +79,9 @@ def embed_pending(
     return EmbedReport(embedded, papers, model_seconds, time.perf_counter() - started)
 
 
-class BackgroundEmbedding:
-    """Runs the embed job of worker.py (under the `embed` lease it shares with
-    `paperwire worker`) in a daemon thread with its own store on `url`, looking for
-    papers without vectors every worker.POLL_SECONDS."""
-
-    def __init__(self, settings: Settings, *, url: str):
-        self.settings = settings
-        self.url = url
-        self.holder = f"serve:{os.getpid()}:{id(self):x}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="paperwire-embed", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, *, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
-        """Ask the thread to stop after its current batch and wait up to `timeout` seconds."""
-        self._stop.set()
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            log.warning("embedding still busy after %.0f s; leaving it to end with the process", timeout)
-
-    def _loop(self) -> None:
-        from paperwire import worker
-
-        try:
-            store = open_store(self.url)
-        except StoreError as error:
-            log.error("background embedding cannot open the store, so it is off: %s", error)
-            return
-        try:
-            job = worker.embed_job(self.settings, stop=self._stop)
-            worker.run_forever(store, [job], holder=self.holder, stop=self._stop)
-        finally:
-            store.close()
+def embed_new(store: Store, embedder, *, now: datetime, stop: threading.Event | None = None) -> str | None:
+    """The background embed job: `embed_pending`, recorded as job run "embed" started at
+    `now`; returns its summary, or None (and records nothing) when no paper lacks a vector."""
+    if not store.papers_to_embed(embedder.model_id, limit=1):
+        return None
+    return record_job_run(store, JOB, lambda: embed_pending(store, embedder, stop=stop).summary(), now=now)

@@ -4,10 +4,10 @@ engine.py ranks papers (`Indexes`, `sync`, `search`, `similar`); this module
 runs it for the web app and the CLI. A `SearchService` finds the folder of its
 store's indexes under the cache directory, opens them with the query embedder,
 catches them up with the store (engine's `sync`) before each search (two
-indexed MAX queries when nothing changed) and in a background thread
-(`follow`), and saves them now and then, so a restart catches up instead of
-rebuilding. One lock lets the web server's threads share the indexes, which
-are not thread-safe.
+indexed MAX queries when nothing changed) and in the background (`keep_current`,
+the "index" job that jobs/ runs in a thread of each web process), and saves
+them now and then, so a restart catches up instead of rebuilding. One lock
+lets the web server's threads share the indexes, which are not thread-safe.
 
 On top of engine's ranking it adds what the product asks of a search: the mode
 (hybrid, lexical or semantic), the trending sort, and similar papers by arXiv id.
@@ -18,8 +18,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import os
-import socket
 import threading
 import time
 import uuid
@@ -32,11 +30,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from paperwire import feed
 from paperwire.config import Settings
+from paperwire.leases import default_holder, run_with_lease
 from paperwire.papers import normalise_name, to_dict
 from paperwire.search import Filters, Indexes, SearchHit, SearchPage, search, similar, sync
 from paperwire.search.query import parse
 from paperwire.search.vectors import VectorIndex
-from paperwire.store import NotFound, Store, StoreError, open_store
+from paperwire.store import NotFound, Store
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +43,10 @@ MODES = ("hybrid", "lexical", "semantic")
 SORTS = ("relevance", "newest", "trending")
 POOL_SIZE = 100  # most relevant papers that the trending sort orders
 REQUEST_CATCH_UP_MAX = 500  # store changes a search applies itself (~0.1 s); more wait for the thread
-FOLLOW_SECONDS = 5.0  # how often the background thread looks for store changes
+FOLLOW_SECONDS = 5.0  # how often the background job looks for store changes
 LOCK_WAIT_SECONDS = 5.0  # a search waits this long for a catch-up in another thread
 SIMILAR_WAIT_SECONDS = 0.5  # similar papers wait less: a paper's page shows without them
-SAVE_AFTER_CHANGES = 1_000  # the thread saves once this many changes are unsaved...
+SAVE_AFTER_CHANGES = 1_000  # the background job saves once this many changes are unsaved...
 SAVE_INTERVAL_SECONDS = 600.0  # ...and this long has passed since the last save
 SIMILAR_EXTRA = 5  # neighbours asked for beyond k, to make up for duplicates dropped
 QUERY_EMBED_THREADS = 1  # one query is too short to gain from more
@@ -100,9 +99,7 @@ class SearchService:
         self._lock = threading.Lock()
         self._unsaved_count = 0
         self._saved_at = time.monotonic()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.holder = f"{default_holder()}:{id(self):x}"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SearchService":
@@ -209,52 +206,24 @@ class SearchService:
                 self._unsaved_count = 0
                 self._saved_at = time.monotonic()
 
-    def follow(self, url: str) -> None:
-        """Keep the indexes current in a daemon thread with its own store on `url`: the
-        first catch-up builds them, later ones apply new changes every FOLLOW_SECONDS;
-        they are saved every SAVE_INTERVAL_SECONDS if changed, and when `stop` is called."""
-        self._thread = threading.Thread(target=self._follow_loop, args=(url,), name="paperwire-index",
-                                        daemon=True)
-        self._thread.start()
+    def keep_current(self, store: Store) -> str | None:
+        """The background "index" job: catch up with the store (the first time, build the
+        indexes), and save them once SAVE_AFTER_CHANGES changes are unsaved and
+        SAVE_INTERVAL_SECONDS have passed since the last save. Returns how many changes
+        it applied (searches may have applied some too), None when there were none."""
+        unsaved = self._unsaved_count
+        self.catch_up(store)
+        applied = self._unsaved_count - unsaved
+        if self._unsaved_count >= SAVE_AFTER_CHANGES and time.monotonic() - self._saved_at >= SAVE_INTERVAL_SECONDS:
+            self.save_shared(store)
+        return f"{applied} store changes applied" if applied > 0 else None
 
-    def stop(self, *, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
-        """Stop the `follow` thread, which saves unsaved changes first."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("the search index thread is still busy after %.0f s; leaving it", timeout)
-
-    def _follow_loop(self, url: str) -> None:
-        try:
-            store = open_store(url)
-        except StoreError as error:
-            log.error("the search index thread cannot open the store, so searches catch up alone: %s", error)
+    def save_shared(self, store: Store) -> None:
+        """Save unsaved changes, unless another process is saving into the same folder right
+        now (web processes of one store share it, and a vector index's files must not interleave)."""
+        if not self._unsaved_count or self._indexes is None or self._indexes.folder is None:
             return
-        try:
-            while not self._stop.is_set():
-                try:
-                    self.catch_up(store)
-                    if self._unsaved_count >= SAVE_AFTER_CHANGES and \
-                            time.monotonic() - self._saved_at >= SAVE_INTERVAL_SECONDS:
-                        self._save_under_lease(store)
-                except Exception:  # searches go on with the indexes as they are
-                    log.exception("catching the search indexes up failed; trying again in %.0f s", FOLLOW_SECONDS)
-                self._stop.wait(FOLLOW_SECONDS)
-            if self._unsaved_count:
-                self._save_under_lease(store)
-        finally:
-            store.close()
-
-    def _save_under_lease(self, store: Store) -> None:
-        """Save, unless another process is saving into the same folder right now (web
-        processes of one store share it, and a vector index's files must not interleave)."""
-        from paperwire import worker
-
-        if self._indexes is None or self._indexes.folder is None:
-            return
-        lease = f"search index {self._indexes.folder.name}"
-        worker.run_with_lease(store, lease, self.holder, self.save, worker.LEASE_TTL_SECONDS)
+        run_with_lease(store, f"search index {self._indexes.folder.name}", self.holder, self.save)
 
     # --- searching ----------------------------------------------------------
     def search(

@@ -11,11 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from paperwire.papers import Paper
-from paperwire.store import DailyEntry
+from paperwire.feed import DailyEntry
 
 
 class FetchError(Exception):
-    """A source could not be read (HTTP failure after retries, an error feed, bad XML)."""
+    """A source could not be read (HTTP failure after retries, an error feed, bad XML).
+
+    `resumes` says whether running the same command again picks up where this one
+    stopped (the CLI says so in its message); a subclass sets it False when only a
+    fresh start can help.
+    """
+
+    resumes = True
 
 
 @dataclass(frozen=True)
@@ -44,3 +51,8 @@ class Batch:
     # records were skipped unparsed because the store had seen them (files re-ingest).
     record_hashes: dict[str, str] = field(default_factory=dict)
     unchanged_count: int = 0
+    # From a paperwire export (export.py): papers stored under their own recorded
+    # source rather than the ingesting one (arxiv_id -> source), and what each source
+    # last sent for them, (arxiv_id, source, record hash), restored after the upsert.
+    kept_sources: dict[str, str] = field(default_factory=dict)
+    source_hashes: list[tuple[str, str, str]] = field(default_factory=list)

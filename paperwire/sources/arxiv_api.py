@@ -4,10 +4,14 @@ This module owns the API's wire format and its quirks (spurious empty pages,
 the one-entry error feed); pacing and retries are `client`'s, merging is the
 store's. API reference: https://info.arxiv.org/help/api/user-manual.html
 
-Categories: a paper keeps only arXiv categories (`cs.LG`, `hep-th`,
+Categories: a paper's `categories` are arXiv categories only (`cs.LG`, `hep-th`,
 `physics.ed-ph`), primary first. The feed also lists MSC and ACM classes as
-`category` terms (`03B70, 68Q99`, `F.4.1; F.4.m`); those are dropped so that
-category filters and counts mean one thing.
+`category` terms (`03B70, 68Q99`, `F.4.1; F.4.m`); those become the paper's
+`subject_classes` (see `taxonomy`), so category filters and counts mean one thing.
+
+A page that stays empty where `totalResults` promises more is an `EmptyPages`
+error, raised after the pages before it are stored and checkpointed: the same
+command asked again resumes at that page.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from xml.etree.ElementTree import Element
 
 import httpx
 
-from paperwire.papers import Author, InvalidArxivId, Paper, Version, parse_arxiv_id, parse_time
-from paperwire.sources import Batch, FetchError, Skipped
+from paperwire.papers import (
+    Author, InvalidArxivId, Paper, Version, is_withdrawal_comment, parse_arxiv_id, parse_time,
+)
+from paperwire.sources import Batch, FetchError, Skipped, taxonomy
 from paperwire.sources.client import RETRY, Pacing, Retry, get, open_client
 from paperwire.sources.safexml import parse_xml
 
@@ -41,8 +47,11 @@ OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 
 SORT_BY = ("relevance", "lastUpdatedDate", "submittedDate")
 SORT_ORDER = ("ascending", "descending")
-_CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?")
 _FIELD_PREFIX = re.compile(r"\b(?:ti|au|abs|co|jr|cat|rn|id|all):")
+
+
+class EmptyPages(FetchError):
+    """A page stayed empty on every try although `totalResults` promised more papers."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,10 @@ def parse_entry(entry: Element) -> Paper:
         versions += (Version(version, updated_at),)
     primary = entry.find(f"{ARXIV}primary_category")
     primary_category = primary.get("term") if primary is not None else None
+    categories, subject_classes = taxonomy.split_classes(
+        primary_category, (c.get("term") or "" for c in entry.findall(f"{ATOM}category"))
+    )
+    comments = _text(entry, f"{ARXIV}comment")
     return Paper(
         arxiv_id=arxiv_id,
         title=title,
@@ -148,27 +161,27 @@ def parse_entry(entry: Element) -> Paper:
         ),
         version=version,
         primary_category=primary_category,
-        categories=arxiv_categories(
-            primary_category, (c.get("term") or "" for c in entry.findall(f"{ATOM}category"))
-        ),
+        categories=categories,
+        subject_classes=subject_classes,
         published_at=published_at,
         updated_at=updated_at,
         doi=_text(entry, f"{ARXIV}doi") or _doi_from_links(entry),
         journal_ref=_text(entry, f"{ARXIV}journal_ref"),
-        comments=_text(entry, f"{ARXIV}comment"),
+        comments=comments,
         versions=versions,
         source=SOURCE,
+        is_withdrawn=is_withdrawal_comment(comments),
     )
 
 
-def arxiv_categories(primary: str | None, terms) -> tuple[str, ...]:
-    """The arXiv categories among `terms`, primary first, each once (MSC/ACM codes dropped)."""
-    seen = [primary] if primary else []
-    for term in terms:
-        term = term.strip()
-        if term not in seen and _CATEGORY.fullmatch(term):
-            seen.append(term)
-    return tuple(seen)
+def checkpoint_name(query: Query) -> str:
+    """The checkpoint name of `query`'s run, e.g. `arxiv:cat:cs.LO|submittedDate descending`;
+    its value is the offset of the first result not yet stored."""
+    params = build_params(query)
+    return "arxiv:" + "|".join(
+        value for value in (params.get("search_query"), params.get("id_list"),
+                            f"{query.sort_by} {query.sort_order}") if value
+    )
 
 
 def fetch(
@@ -177,36 +190,59 @@ def fetch(
     base_url: str,
     pacing: Pacing,
     max_results: int | None = None,
+    start: int = 0,
     page_size: int = PAGE_SIZE,
     retry: Retry = RETRY,
     client: httpx.Client | None = None,
 ) -> Iterator[Batch]:
-    """Yield one Batch per page of `query` until the results, `max_results` or the API's
-    30,000 limit run out. Raises FetchError when a page cannot be read."""
+    """Yield one Batch per page of `query`, from result `start` (a saved checkpoint), until
+    the results, `max_results` or the API's 30,000 limit run out. Each batch's checkpoint
+    is the next offset, None on the last page. Raises EmptyPages when a page stays empty
+    short of `totalResults`, and FetchError when a page cannot be read."""
     page_size = min(page_size, MAX_PAGE_SIZE, max_results or MAX_PAGE_SIZE)
     limit = min(max_results or MAX_RESULTS, MAX_RESULTS)
+    name = checkpoint_name(query)
     own_client = client is None
     client = client or open_client()
     try:
-        start, total = 0, None
+        total, resumed = None, start > 0
         while start < (limit if total is None else min(limit, total)):
             size = min(page_size, limit - start)
             batch = _read_page(client, base_url, query, start=start, size=size,
                                pacing=pacing, retry=retry)
             count = len(batch.papers) + len(batch.skipped)
             if count == 0:
+                # An empty page's own totalResults is often the API's spurious 0: what
+                # earlier pages promised stands.
+                _raise_if_short(batch.total_count if total is None else total, start=start, limit=limit)
+                if resumed:  # the saved offset is past the end now: clear it
+                    yield Batch(checkpoint=(name, None))
                 break
-            total = batch.total_count if batch.total_count is not None else total
             if batch.total_count is not None:
+                total = batch.total_count
                 batch.total_count = min(batch.total_count, limit)
-            yield batch
             start += count
+            done = start >= (limit if total is None else min(limit, total))
+            batch.checkpoint = (name, None if done else str(start))
+            yield batch
         if total is not None and total > MAX_RESULTS and limit == MAX_RESULTS:
             log.warning("query matched %d papers but the arXiv API serves only the first %d; "
                         "narrow it by dates or categories", total, MAX_RESULTS)
     finally:
         if own_client:
             client.close()
+
+
+def _raise_if_short(total: int | None, *, start: int, limit: int) -> None:
+    """An empty page is the end only when totalResults says so; otherwise papers are
+    missing and the run must not pass for complete (issue #8)."""
+    expected = min(limit, total or 0)
+    if start < expected:
+        raise EmptyPages(
+            f"the arXiv API answered an empty page at start={start} {EMPTY_PAGE_RETRIES + 1} times "
+            f"although totalResults={total}; {expected - start} papers were not read, "
+            "try again later"
+        )
 
 
 def _read_page(client, base_url, query, *, start, size, pacing, retry) -> Batch:

@@ -16,9 +16,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Callable, Iterator
+from urllib.parse import urlsplit
 
 import httpx
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: the ledger then paces without a lock
+    fcntl = None
 
 from paperwire import __version__
 from paperwire.sources import FetchError
@@ -34,24 +41,78 @@ ERROR_BODY_CHARS = 300  # how much of an error response goes into a message
 @dataclass
 class Pacing:
     """Keeps at least `interval_seconds` between the end of one request and the start
-    of the next. Pass your own `clock` and `sleep` to test without waiting."""
+    of the next. Pass your own `clock` and `sleep` to test without waiting.
+
+    With `ledger` (a file, see `ledger_path`), the pace holds across processes: two
+    commands run back to back, or side by side, wait for each other as arXiv's
+    terms ask ("a single connection at a time", for all your machines together).
+    The file holds the wall-clock end of the last request and is locked while a
+    request runs; `clock` must then be wall time (time.time). A ledger that cannot
+    be opened is logged and pacing falls back to this process alone.
+    """
 
     interval_seconds: float = 3.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    ledger: Path | None = None
     _last_at: float | None = field(default=None, init=False, repr=False)
 
     @contextmanager
     def turn(self) -> Iterator[None]:
         """Wait until a request may start; the interval counts from when it ends."""
-        if self._last_at is not None:
-            remaining = self._last_at + self.interval_seconds - self.clock()
-            if remaining > 0:
-                self.sleep(remaining)
+        with self._shared() as shared:
+            last_at = self._last_at
+            if shared is not None:
+                last_at = max(last_at or 0.0, _read_float(shared)) or None
+            if last_at is not None:
+                # min(): a clock that jumped back must not make us wait for ever.
+                remaining = min(last_at + self.interval_seconds - self.clock(), self.interval_seconds)
+                if remaining > 0:
+                    self.sleep(remaining)
+            try:
+                yield
+            finally:
+                self._last_at = self.clock()
+                if shared is not None:
+                    shared.seek(0)
+                    shared.truncate()
+                    shared.write(repr(self._last_at))
+                    shared.flush()
+
+    @contextmanager
+    def _shared(self):
+        """The ledger file, opened and exclusively locked, or None without one."""
+        if self.ledger is None or self.interval_seconds <= 0:
+            yield None
+            return
         try:
-            yield
-        finally:
-            self._last_at = self.clock()
+            self.ledger.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.ledger, "a+")
+        except OSError as error:
+            log.warning("cannot keep the request pace in %s (%s); pacing this process only",
+                        self.ledger, error)
+            self.ledger = None
+            yield None
+            return
+        with handle:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+            yield handle
+
+
+def ledger_path(folder: Path, url: str) -> Path:
+    """The pacing ledger of `url`'s host under `folder`, e.g. `folder/export.arxiv.org`."""
+    parts = urlsplit(url)
+    name = parts.hostname or "local"
+    return folder / (f"{name}_{parts.port}" if parts.port else name)
+
+
+def _read_float(handle) -> float:
+    handle.seek(0)
+    try:
+        return float(handle.read().strip() or 0)
+    except ValueError:  # a torn or foreign file: start afresh
+        return 0.0
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ Three shapes are recognised line by line:
   and optional `updated`, `comment(s)`, `doi`, `journal_ref`, `license`.
   `abs_url`/`pdf_url` are not kept: a paper's links follow from its id.
 
+In every shape, category strings that are not arXiv categories (MSC `94A29`,
+ACM `I.2.7; I.2.6`, which crawled listings mix in) become subject classes.
+
 A line that cannot be used becomes a `Skipped` with its id (or line number) and
 the reason; the rest of the chunk is kept. This is the bulk path, so each line
 costs one `json.loads` and dictionary look-ups; dates repeat a lot and are cached.
@@ -30,8 +33,12 @@ from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator, Sequence
 
-from paperwire.papers import Author, InvalidArxivId, Paper, Version, from_dict, parse_arxiv_id, parse_time
-from paperwire.sources import Batch, FetchError, Skipped
+from paperwire.export import DAILY_ENTRY_KIND
+from paperwire.feed import entry_from_dict
+from paperwire.papers import (
+    Author, InvalidArxivId, Paper, Version, from_dict, is_withdrawal_comment, parse_arxiv_id, parse_time,
+)
+from paperwire.sources import Batch, FetchError, Skipped, taxonomy
 from paperwire.sources.oai_pmh import parse_rfc2822, split_authors
 
 SOURCE = "file"
@@ -70,6 +77,9 @@ def parse_lines(
         except ValueError as error:
             skipped.append(Skipped(f"{label}{first_line + index}", f"not JSON: {error}"))
             continue
+        if isinstance(record, dict) and record.get("kind") == DAILY_ENTRY_KIND:
+            _add_daily_entry(batch, record, f"{label}{first_line + index}")
+            continue
         try:
             paper = parse_record(record)
         except (ValueError, KeyError, TypeError, AttributeError, InvalidArxivId) as error:
@@ -77,10 +87,40 @@ def parse_lines(
             skipped.append(Skipped(str(record_id) if record_id else f"{label}{first_line + index}",
                                    _reason(error)))
             continue
+        if "arxiv_id" in record:  # our own export: restore what it carries besides the paper
+            hashes = record.get("record_hashes") or {}
+            if not isinstance(hashes, dict):
+                skipped.append(Skipped(paper.arxiv_id, f"record_hashes is a JSON {type(hashes).__name__}, "
+                                                       "not an object of source: hash"))
+                continue
+            papers.append(paper)
+            _restore(batch, paper, hashes, is_deleted=record.get("is_deleted") is True)
+            continue
         papers.append(paper)
         if record_hashes is not None:
             batch.record_hashes[paper.arxiv_id] = record_hashes[index]
     return batch
+
+
+def _restore(batch: Batch, paper: Paper, hashes: dict, *, is_deleted: bool) -> None:
+    """An exported paper keeps its recorded source, what each source last sent for it,
+    and whether it was deleted (export.py)."""
+    batch.kept_sources[paper.arxiv_id] = paper.source
+    batch.source_hashes.extend((paper.arxiv_id, str(s), str(h)) for s, h in sorted(hashes.items()))
+    if hashes.get(paper.source):
+        batch.record_hashes[paper.arxiv_id] = str(hashes[paper.source])
+    if is_deleted:
+        batch.deleted.append(paper.arxiv_id)
+
+
+def _add_daily_entry(batch: Batch, record: dict, label: str) -> None:
+    try:
+        entry = entry_from_dict(record)
+        entry = replace(entry, arxiv_id=parse_arxiv_id(entry.arxiv_id)[0])
+    except (ValueError, KeyError, TypeError, InvalidArxivId) as error:
+        batch.skipped.append(Skipped(str(record.get("arxiv_id") or label), f"daily entry: {_reason(error)}"))
+        return
+    batch.daily_entries.append(entry)
 
 
 def record_hash(line: bytes | str) -> str:
@@ -141,7 +181,12 @@ def _own(record: dict) -> Paper:
     arxiv_id, _ = parse_arxiv_id(paper.arxiv_id)
     if not paper.title:
         raise ValueError("no title")
-    return paper if arxiv_id == paper.arxiv_id else replace(paper, arxiv_id=arxiv_id)
+    categories, others = taxonomy.split_classes(paper.primary_category, paper.categories)
+    subject_classes = tuple(dict.fromkeys((*paper.subject_classes, *others)))
+    if (arxiv_id, categories, subject_classes) == (paper.arxiv_id, paper.categories, paper.subject_classes):
+        return paper
+    return replace(paper, arxiv_id=arxiv_id, categories=categories, subject_classes=subject_classes,
+                   primary_category=categories[0] if categories else None)
 
 
 def _plain(record: dict) -> Paper:
@@ -149,8 +194,10 @@ def _plain(record: dict) -> Paper:
     title = record.get("title")
     if not title:
         raise ValueError("no title")
-    categories = record.get("categories") or ()
-    categories = tuple(categories.split() if isinstance(categories, str) else categories)
+    terms = record.get("categories") or ()
+    terms = terms.split() if isinstance(terms, str) else terms
+    categories, subject_classes = taxonomy.split_classes(None, terms)
+    comments = record.get("comment") or record.get("comments") or None
     return Paper(
         arxiv_id=arxiv_id,
         title=title.strip(),
@@ -159,13 +206,15 @@ def _plain(record: dict) -> Paper:
         version=version or 0,
         primary_category=categories[0] if categories else None,
         categories=categories,
+        subject_classes=subject_classes,
         published_at=_time(record, "published"),
         updated_at=_time(record, "updated"),
         doi=record.get("doi") or None,
         journal_ref=record.get("journal_ref") or None,
-        comments=record.get("comment") or record.get("comments") or None,
+        comments=comments,
         license=record.get("license") or None,
         source=SOURCE,
+        is_withdrawn=is_withdrawal_comment(comments),
     )
 
 
@@ -179,7 +228,11 @@ def _snapshot(record: dict) -> Paper:
          for v in record.get("versions") or ()),
         key=lambda v: v.number,
     ))
-    categories = tuple((record.get("categories") or "").split())
+    terms = (record.get("categories") or "").split()
+    categories, subject_classes = taxonomy.split_classes(
+        terms[0] if terms else None, [*terms, record.get("msc-class") or "", record.get("acm-class") or ""]
+    )
+    comments = record.get("comments") or None
     parsed = record.get("authors_parsed")
     return Paper(
         arxiv_id=arxiv_id,
@@ -189,14 +242,16 @@ def _snapshot(record: dict) -> Paper:
         version=versions[-1].number if versions else 0,
         primary_category=categories[0] if categories else None,
         categories=categories,
+        subject_classes=subject_classes,
         published_at=versions[0].submitted_at if versions else None,
-        updated_at=versions[-1].submitted_at if versions else None,
+        updated_at=versions[-1].submitted_at if versions else _time(record, "update_date"),
         doi=record.get("doi") or None,
         journal_ref=record.get("journal-ref") or None,
-        comments=record.get("comments") or None,
+        comments=comments,
         license=record.get("license") or None,
         versions=versions,
         source=SOURCE,
+        is_withdrawn=is_withdrawal_comment(comments),
     )
 
 

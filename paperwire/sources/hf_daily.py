@@ -3,7 +3,8 @@
 `GET /api/daily_papers?date=YYYY-MM-DD&p=N&limit=100` answers a JSON array of
 items, each wrapping a `paper`. This module turns an item into a `Paper` (what
 HF knows of the arXiv paper, with code and project links) and a `DailyEntry`
-(its place on that day's list: upvotes, comments, submitter). The list day is
+(its place on that day's list: upvotes, comments, submitter, organisation,
+GitHub stars). A `withdrawnAt` time marks the paper withdrawn. The list day is
 the day we asked for, or `submittedOnDailyAt` when parsing without one; never
 the arXiv date (hub-docs#2065). HF does not say which arXiv version it read,
 so its papers have version 0 and only fill what arXiv sources leave empty.
@@ -21,7 +22,7 @@ import httpx
 from paperwire.papers import Author, InvalidArxivId, Paper, parse_arxiv_id, parse_time
 from paperwire.sources import Batch, FetchError, Skipped
 from paperwire.sources.client import RETRY, Pacing, Retry, get, open_client
-from paperwire.store import DailyEntry
+from paperwire.feed import DailyEntry
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,11 @@ def parse_item(item: dict, *, day: date | None = None,
         code_url=paper.get("githubRepo") or None,
         project_url=paper.get("projectPage") or None,
         source=SOURCE,
+        is_withdrawn=bool(paper.get("withdrawnAt")),
     )
     organization = paper.get("organization") or item.get("organization") or {}
+    if not isinstance(organization, dict):
+        organization = {}
     entry = DailyEntry(
         day=list_day,
         arxiv_id=arxiv_id,
@@ -97,7 +101,8 @@ def parse_item(item: dict, *, day: date | None = None,
         upvote_count=int(paper.get("upvotes") or 0),
         comment_count=int(item.get("numComments") or 0),
         submitted_by=_user(paper.get("submittedOnDailyBy")) or _user(item.get("submittedBy")),
-        organization=organization.get("name") if isinstance(organization, dict) else None,
+        organization=organization.get("name") or None,
+        organization_name=organization.get("fullname") or None,
         github_repo=paper.get("githubRepo") or None,
         github_star_count=_optional_int(paper.get("githubStars")),
         project_url=paper.get("projectPage") or None,

@@ -1,8 +1,9 @@
 """arXiv's OAI-PMH interface: harvest `ListRecords` page by page, resumably.
 
 This module owns the protocol (https://www.openarchives.org/OAI/openarchivesprotocol.html)
-and arXiv's two metadata formats: `arXiv` (the default; latest version only)
-and `arXivRaw` (adds every version with its date). Each page's Batch carries
+and three metadata formats: arXiv's `arXiv` (the default; latest version only)
+and `arXivRaw` (adds every version with its date and size), and `oai_dc`,
+the Dublin Core format every OAI-PMH repository must offer (protocol section 3.4). Each page's Batch carries
 its resumptionToken as a checkpoint, which `ingest.run` saves only after the
 page is stored; a harvest started again from that token picks up where the
 last one stopped. Pacing and retries (503 + Retry-After) are `client`'s.
@@ -19,8 +20,10 @@ from xml.etree.ElementTree import Element
 
 import httpx
 
-from paperwire.papers import Author, InvalidArxivId, Paper, Version, parse_arxiv_id, parse_time
-from paperwire.sources import Batch, FetchError, Skipped
+from paperwire.papers import (
+    Author, InvalidArxivId, Paper, Version, is_withdrawal_comment, parse_arxiv_id, parse_time,
+)
+from paperwire.sources import Batch, FetchError, Skipped, taxonomy
 from paperwire.sources.client import RETRY, Pacing, Retry, get, open_client
 from paperwire.sources.safexml import parse_xml
 
@@ -30,12 +33,21 @@ SOURCE = "oai_pmh"
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 ARXIV = "{http://arxiv.org/OAI/arXiv/}"
 ARXIV_RAW = "{http://arxiv.org/OAI/arXivRaw/}"
-METADATA_PREFIXES = ("arXiv", "arXivRaw")
+OAI_DC = "{http://www.openarchives.org/OAI/2.0/oai_dc/}"
+DC = "{http://purl.org/dc/elements/1.1/}"
+METADATA_PREFIXES = ("arXiv", "arXivRaw", "oai_dc")
 MAX_PAGES = 100_000  # a harvest that pages longer than this is looping on a token
 
 # "A, B and C"; commas inside parentheses belong to an affiliation.
 _AUTHOR_SEPARATOR = re.compile(r",\s*(?:and\s+)?(?![^()]*\))|\s+and\s+(?![^()]*\))")
 _AFFILIATION = re.compile(r"\s*\(([^()]*)\)\s*$")
+_SIZE = re.compile(r"\s*(\d+)\s*kb\s*", re.IGNORECASE)
+
+
+class BadResumptionToken(FetchError):
+    """The repository refused the saved resumption token (it expires); only a fresh start helps."""
+
+    resumes = False
 
 
 def harvest_name(*, set_spec: str | None, from_day: date | None, until_day: date | None,
@@ -74,8 +86,10 @@ def _error_batch(error: Element, harvest: str) -> Batch:
     if code == "noRecordsMatch":
         return Batch(checkpoint=(harvest, None))
     if code == "badResumptionToken":
-        raise FetchError(f"OAI-PMH refused the resumption token ({message or code}); it has "
-                         "probably expired: start the harvest again with --restart")
+        raise BadResumptionToken(
+            f"OAI-PMH refused the saved resumption token ({message or code}); it has probably "
+            "expired, so this harvest cannot resume: run the command again with --restart "
+            "(pages stored so far are kept)")
     raise FetchError(f"OAI-PMH error {code}: {message or 'no message'}; check set, dates and format")
 
 
@@ -90,55 +104,74 @@ def _add_record(batch: Batch, record: Element) -> None:
         metadata = record.find(f"{OAI}metadata")
         arxiv = metadata.find(f"{ARXIV}arXiv") if metadata is not None else None
         raw = metadata.find(f"{ARXIV_RAW}arXivRaw") if metadata is not None else None
+        dublin_core = metadata.find(f"{OAI_DC}dc") if metadata is not None else None
         if arxiv is not None:
             batch.papers.append(parse_arxiv(arxiv))
         elif raw is not None:
             batch.papers.append(parse_arxiv_raw(raw))
+        elif dublin_core is not None:
+            batch.papers.append(parse_oai_dc(dublin_core, identifier=identifier))
         else:
             batch.skipped.append(Skipped(identifier or "record without identifier",
-                                         "no arXiv or arXivRaw metadata"))
+                                         "no arXiv, arXivRaw or oai_dc metadata"))
     except (ValueError, TypeError, InvalidArxivId) as error:
         batch.skipped.append(Skipped(identifier or "record without identifier", str(error)))
 
 
 def parse_arxiv(element: Element) -> Paper:
-    """An `arXiv`-format record. The format names no version number, so `version` is 0
-    (unknown) and the history holds v1's date; raises ValueError for unusable fields."""
+    """An `arXiv`-format record; raises ValueError for unusable fields.
+
+    The format names no version number. `created` is v1's date and `updated` the
+    latest version's, present only once there is a second version; so a record
+    without `updated` is v1, and one with it is of unknown version dated `updated`.
+    """
     ns = ARXIV
     arxiv_id, version = parse_arxiv_id(_text(element, f"{ns}id") or "")
     created_at = parse_time(_text(element, f"{ns}created"))
-    categories = tuple((_text(element, f"{ns}categories") or "").split())
+    updated_at = parse_time(_text(element, f"{ns}updated"))
+    categories, subject_classes = _classes(element, ns)
+    comments = _text(element, f"{ns}comments")
     return Paper(
         arxiv_id=arxiv_id,
         title=_required(element, f"{ns}title", arxiv_id),
         abstract=_text(element, f"{ns}abstract") or "",
         authors=tuple(_author(a) for a in element.iterfind(f"{ns}authors/{ns}author")),
-        version=version or 0,
+        version=version or (0 if updated_at else 1),
         primary_category=categories[0] if categories else None,
         categories=categories,
+        subject_classes=subject_classes,
         published_at=created_at,
-        updated_at=parse_time(_text(element, f"{ns}updated")) or created_at,
+        updated_at=updated_at or created_at,
         doi=_text(element, f"{ns}doi"),
         journal_ref=_text(element, f"{ns}journal-ref"),
-        comments=_text(element, f"{ns}comments"),
+        comments=comments,
         license=_text(element, f"{ns}license"),
         versions=(Version(1, created_at),) if created_at else (),
         source=SOURCE,
+        is_withdrawn=is_withdrawal_comment(comments),
     )
 
 
 def parse_arxiv_raw(element: Element) -> Paper:
-    """An `arXivRaw` record, with its full version history; raises ValueError for unusable fields."""
+    """An `arXivRaw` record, with its full version history; raises ValueError for unusable fields.
+
+    A latest version of size 0 is a withdrawal: arXiv withdraws a paper by
+    announcing a new version without a file (https://info.arxiv.org/help/withdraw.html).
+    """
     ns = ARXIV_RAW
     arxiv_id, _ = parse_arxiv_id(_text(element, f"{ns}id") or "")
-    versions = tuple(sorted(
+    sized = sorted(
         (
-            Version(int((v.get("version") or "").lstrip("v")), parse_rfc2822(v.findtext(f"{ns}date")))
+            (int((v.get("version") or "").lstrip("v")), parse_rfc2822(v.findtext(f"{ns}date")),
+             v.findtext(f"{ns}size"))
             for v in element.iterfind(f"{ns}version")
         ),
-        key=lambda v: v.number,
-    ))
-    categories = tuple((_text(element, f"{ns}categories") or "").split())
+        key=lambda v: v[0],
+    )
+    versions = tuple(Version(number, at) for number, at, _ in sized)
+    categories, subject_classes = _classes(element, ns)
+    comments = _text(element, f"{ns}comments")
+    empty_latest = bool(sized) and _is_empty_size(sized[-1][2])
     return Paper(
         arxiv_id=arxiv_id,
         title=_required(element, f"{ns}title", arxiv_id),
@@ -147,15 +180,80 @@ def parse_arxiv_raw(element: Element) -> Paper:
         version=versions[-1].number if versions else 0,
         primary_category=categories[0] if categories else None,
         categories=categories,
+        subject_classes=subject_classes,
         published_at=versions[0].submitted_at if versions else None,
         updated_at=versions[-1].submitted_at if versions else None,
         doi=_text(element, f"{ns}doi"),
         journal_ref=_text(element, f"{ns}journal-ref"),
-        comments=_text(element, f"{ns}comments"),
+        comments=comments,
         license=_text(element, f"{ns}license"),
         versions=versions,
         source=SOURCE,
+        is_withdrawn=empty_latest or is_withdrawal_comment(comments),
     )
+
+
+def parse_oai_dc(element: Element, *, identifier: str = "") -> Paper:
+    """An `oai_dc` (Dublin Core) record; raises ValueError for unusable fields.
+
+    Dublin Core says less than arXiv's formats: `dc:creator` is "Last, First",
+    `dc:subject` names categories in words (mapped back through the taxonomy,
+    unknown names kept as subject classes), the first `dc:description` is the
+    abstract and one starting "Comment:" the comments, `dc:date` lists each
+    version's day (the first is v1, the last the text's), and `dc:identifier`
+    holds the abs URL, DOI and journal reference.
+    """
+    links = _texts(element, f"{DC}identifier")
+    abs_url = next((v for v in links if "arxiv.org/abs/" in v), identifier)
+    arxiv_id, version = parse_arxiv_id(abs_url)
+    descriptions = _texts(element, f"{DC}description")
+    comments = next((d.removeprefix("Comment:").strip() for d in descriptions if d.startswith("Comment:")), None)
+    abstract = next((d for d in descriptions if not d.startswith("Comment:")), "")
+    days = sorted(parse_time(d) for d in _texts(element, f"{DC}date"))
+    subjects = _texts(element, f"{DC}subject")
+    named = [taxonomy.category_of_subject(s) or s for s in subjects]
+    categories, subject_classes = taxonomy.split_classes(None, named)
+    dois = [v.removeprefix("doi:").strip() for v in links if v.lower().startswith("doi:")]
+    return Paper(
+        arxiv_id=arxiv_id,
+        title=_required(element, f"{DC}title", arxiv_id),
+        abstract=abstract,
+        authors=tuple(Author(_name_first(c)) for c in _texts(element, f"{DC}creator")),
+        version=version or (1 if len(days) == 1 else 0),
+        primary_category=categories[0] if categories else None,
+        categories=categories,
+        subject_classes=subject_classes,
+        published_at=days[0] if days else None,
+        updated_at=days[-1] if days else None,
+        doi=dois[0] if dois else None,
+        comments=comments,
+        versions=(Version(1, days[0]),) if days else (),
+        source=SOURCE,
+        is_withdrawn=is_withdrawal_comment(comments),
+    )
+
+
+def _classes(element: Element, ns: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(categories, subject classes) of an arXiv or arXivRaw record: `categories` is
+    space-separated, primary first; `msc-class` and `acm-class` are other schemes."""
+    terms = (_text(element, f"{ns}categories") or "").split()
+    extra = [_text(element, f"{ns}msc-class") or "", _text(element, f"{ns}acm-class") or ""]
+    return taxonomy.split_classes(terms[0] if terms else None, [*terms, *extra])
+
+
+def _is_empty_size(size: str | None) -> bool:
+    match = _SIZE.fullmatch(size or "")
+    return bool(match) and int(match.group(1)) == 0
+
+
+def _name_first(creator: str) -> str:
+    """Dublin Core's "Last, First" as "First Last"; a name without a comma stays as it is."""
+    last, comma, first = creator.partition(",")
+    return f"{first.strip()} {last.strip()}".strip() if comma else creator.strip()
+
+
+def _texts(element: Element, path: str) -> list[str]:
+    return [t.strip() for t in (e.text or "" for e in element.iterfind(path)) if t.strip()]
 
 
 def split_authors(text: str) -> tuple[Author, ...]:

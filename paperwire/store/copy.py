@@ -2,7 +2,7 @@
 
 `copy` moves live papers (with their versions and first source), daily entries,
 vectors (copied, never recomputed), checkpoints and job runs through the Store
-protocol only, so SQLite to PostgreSQL and back are the same code. `digest`
+API only, so SQLite to PostgreSQL and back are the same code. `digest`
 fingerprints what a store holds; the copy is good when both stores' digests are
 equal. Tombstones of deleted papers and leases are not copied: a new store has
 no index that needs the first, and the second belong to running processes.
@@ -11,7 +11,6 @@ no index that needs the first, and the second belong to running processes.
 from __future__ import annotations
 
 import hashlib
-from contextlib import nullcontext
 from dataclasses import astuple, dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterator
@@ -81,7 +80,7 @@ def copy(source: Store, target: Store, *, on_progress: Progress | None = None) -
         target.upsert_daily_entries(day_entries)
         progress("daily entries", len(day_entries))
     # PostgreSQL loads vectors much faster with its HNSW index built once at the end.
-    with getattr(target, "bulk_embeddings", nullcontext)():
+    with target.bulk_embeddings():
         stale_count = sum(_copy_embeddings(source, target, model, progress) for model in source.embedding_models())
     for name, value in source.checkpoints().items():
         target.set_checkpoint(name, value)

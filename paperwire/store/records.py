@@ -1,8 +1,9 @@
-"""Engine-independent parts of the store: row encoding and upsert planning.
+"""The store's records and the pure parts of writing papers: row encoding, upsert planning.
 
 Both engines keep the same columns, so turning a `Paper` into a row and back,
 and deciding which incoming papers are new, changed or unchanged, is written
-once here and the engines only run SQL.
+once here; papers.py runs the SQL. PAPER_COLUMNS is the one description of a
+paper row: every statement that reads or writes papers is generated from it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,47 @@ from datetime import date, datetime, timezone
 
 from paperwire.papers import Author, Paper, Version, merge, parse_time, text_hash
 
+@dataclass
+class UpsertCounts:
+    new_count: int = 0
+    updated_count: int = 0
+    unchanged_count: int = 0
+
+    def add(self, other: "UpsertCounts") -> None:
+        self.new_count += other.new_count
+        self.updated_count += other.updated_count
+        self.unchanged_count += other.unchanged_count
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of the change log: paper `paper_id` changed at `change_seq`.
+
+    `paper` is None when the paper was deleted (an OAI-PMH deleted record).
+    """
+
+    change_seq: int
+    paper_id: int
+    arxiv_id: str
+    paper: Paper | None
+
+
+@dataclass
+class StoreStats:
+    paper_count: int = 0
+    deleted_count: int = 0
+    daily_entry_count: int = 0
+    embedded_count: int = 0
+    first_day: date | None = None
+    last_day: date | None = None
+    category_counts: dict[str, int] = field(default_factory=dict)
+
+
 PAPER_COLUMNS = (
     "arxiv_id", "version", "title", "abstract", "authors", "primary_category", "categories",
     "published_at", "updated_at", "day", "doi", "journal_ref", "comments", "license",
-    "code_url", "project_url", "source", "content_hash", "text_hash",
+    "code_url", "project_url", "source", "content_hash", "text_hash", "is_withdrawn",
+    "subject_classes",
 )
 
 
@@ -47,6 +85,8 @@ def paper_row(paper: Paper) -> tuple:
         paper.source,
         paper.content_hash,
         text_hash(paper),
+        paper.is_withdrawn,
+        json.dumps(list(paper.subject_classes)),
     )
 
 
@@ -62,8 +102,8 @@ def paper_from_row(row, versions: tuple[Version, ...] = ()) -> Paper:
         ),
         primary_category=row["primary_category"],
         categories=tuple(json.loads(row["categories"])),
-        published_at=_time(row["published_at"]),
-        updated_at=_time(row["updated_at"]),
+        published_at=as_time(row["published_at"]),
+        updated_at=as_time(row["updated_at"]),
         doi=row["doi"],
         journal_ref=row["journal_ref"],
         comments=row["comments"],
@@ -72,16 +112,20 @@ def paper_from_row(row, versions: tuple[Version, ...] = ()) -> Paper:
         project_url=row["project_url"],
         versions=versions,
         source=row["source"],
+        is_withdrawn=bool(row["is_withdrawn"]),
+        subject_classes=tuple(json.loads(row["subject_classes"])),
     )
 
 
-def _time(value) -> datetime | None:
+def as_time(value) -> datetime | None:
+    """A time as either engine returns it (ISO text or an aware datetime), in UTC."""
     if value is None or isinstance(value, datetime):
         return value.astimezone(timezone.utc) if value else None
     return parse_time(value)
 
 
 def as_day(value) -> date | None:
+    """A day as either engine returns it (YYYY-MM-DD text or a date)."""
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(value)

@@ -13,11 +13,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from paperwire.jobs.runner import Job, JobState
 from paperwire.papers import to_dict
 from paperwire.search.service import hit_to_dict, results_to_dict
-from paperwire.store import DailyEntry, JobRun
+from paperwire.feed import DailyEntry
+from paperwire.store import JobRun
 from paperwire.web import params
-from paperwire.web.pages import SEARCH_PAGE_SIZE, SIMILAR_COUNT, STATUS_RUN_COUNT, day_feed, run_search
+from paperwire.web.pages import (
+    SEARCH_PAGE_SIZE, SIMILAR_COUNT, STATUS_RUN_COUNT, background_jobs, day_feed, harvest_state, run_search,
+)
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -86,22 +90,24 @@ def similar(request: Request) -> JSONResponse:
 
 
 def status(request: Request) -> JSONResponse:
-    """`/api/status`: store counts, the harvest schedule and recent job runs."""
+    """`/api/status`: store counts, the harvest schedule, this process's background jobs and
+    recent job runs."""
     store = request.app.state.store
     settings = request.app.state.settings
-    harvester = request.app.state.harvester
+    harvest = harvest_state(request)
     stats = dataclasses.asdict(store.stats())
     stats.update(first_day=_iso(stats["first_day"]), last_day=_iso(stats["last_day"]))
     return JSONResponse({
         "ok": True,
         "stats": stats,
         "harvest": {
-            "is_enabled": harvester is not None,
+            "is_enabled": harvest is not None,
             "interval_minutes": settings.harvest_interval_minutes,
             "categories": settings.categories,
             "is_hf_daily_enabled": settings.harvest_hf_daily,
-            "next_run_at": _iso(harvester.next_run_at) if harvester else None,
+            "next_run_at": _iso(harvest.next_run_at) if harvest else None,
         },
+        "jobs": [_job(job, state) for job, state in background_jobs(request)],
         "job_runs": [_job_run(r) for r in store.recent_job_runs(limit=STATUS_RUN_COUNT)],
     })
 
@@ -112,6 +118,14 @@ def _entry(entry: DailyEntry | None) -> dict | None:
     data = dataclasses.asdict(entry)
     data.update(day=entry.day.isoformat(), seen_at=_iso(entry.seen_at))
     return data
+
+
+def _job(job: Job, state: JobState) -> dict:
+    return {
+        "name": job.name, "is_shared": job.is_shared, "poll_seconds": job.poll_seconds,
+        "looked_at": _iso(state.looked_at), "ran_at": _iso(state.ran_at), "summary": state.summary,
+        "next_run_at": _iso(state.next_run_at),
+    }
 
 
 def _job_run(run: JobRun) -> dict:

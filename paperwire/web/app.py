@@ -4,15 +4,16 @@ Pages (pages.py) and the JSON API (api.py) are thin: they parse the request,
 call the domain modules and render. This module wires them together, turns
 every error into the shape of the layer that was asked (an HTML page, or the
 API's `{"ok": false, ...}`), sets the headers every answer carries, and runs
-the background work for as long as the app is up: the harvest (harvest.py), the
-embedding of new papers (search/pipeline.py) and the thread that keeps the
-search indexes current (search/service.py). Startup only starts those threads:
-the indexes load and catch up in theirs, so no page waits for them.
+the background jobs of jobs/table.py for as long as the app is up (the harvest,
+the embedding of new papers, keeping the search indexes current). Startup only
+starts their threads: the indexes load and catch up in theirs, so no page waits
+for them.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -28,8 +29,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperwire.config import Settings
-from paperwire.harvest import Harvester
-from paperwire.search.pipeline import BackgroundEmbedding
+from paperwire.jobs import table
+from paperwire.jobs.runner import Runner
 from paperwire.search.service import SearchBusy, SearchService
 from paperwire.store import NotFound, Store, open_store
 from paperwire.web import api, api_v1, exports, feeds, pages
@@ -66,21 +67,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        search.follow(store.url)
-        embedding = BackgroundEmbedding(settings, url=store.url) if settings.embed_enabled else None
-        if embedding is not None:
-            embedding.start()
-        if _harvest_wanted(settings):
-            app.state.harvester = Harvester(settings, url=store.url)
-            app.state.harvester.start()
+        stop = threading.Event()
+        app.state.jobs = Runner(table.for_serve(settings, search=search, stop=stop), url=store.url, stop=stop)
+        app.state.jobs.start()
         try:
             yield
         finally:
-            if app.state.harvester is not None:
-                await run_in_threadpool(app.state.harvester.stop)
-            if embedding is not None:
-                await run_in_threadpool(embedding.stop)
-            await run_in_threadpool(search.stop)
+            await run_in_threadpool(app.state.jobs.stop)
             if own_store:
                 store.close()
 
@@ -96,7 +89,7 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.search = search
-    app.state.harvester = None  # until the lifespan starts one
+    app.state.jobs = None  # the background jobs' Runner, once the lifespan starts it
     return app
 
 
@@ -106,10 +99,6 @@ def app_from_environment() -> Starlette:
     from paperwire import config
 
     return create_app(config.load())
-
-
-def _harvest_wanted(settings: Settings) -> bool:
-    return settings.harvest_enabled and bool(settings.categories or settings.harvest_hf_daily)
 
 
 class CachedStaticFiles(StaticFiles):

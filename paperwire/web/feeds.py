@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from paperwire import syndication
+from paperwire.config import SETTINGS
 from paperwire.search import Filters
 from paperwire.web import params
 from paperwire.web.pages import day_feed, run_search, short_day
@@ -39,12 +40,16 @@ FORMATS = {
 # times a day at most (PAPERWIRE_HARVEST_INTERVAL_MINUTES), and 304s are cheap.
 FEED_MAX_AGE_SECONDS = 15 * 60
 MAX_AUTHOR_CHARS = 200
+DEFAULT_BASE_URL = next(s.default for s in SETTINGS if s.name == "base_url")
 SITE = "paperwire"
 
 
 def base_url(request: Request) -> str:
-    """PAPERWIRE_BASE_URL, or else the address this request came to, without a trailing slash."""
-    return request.app.state.settings.base_url or str(request.base_url).rstrip("/")
+    """PAPERWIRE_BASE_URL once it is set, or else the address this request came to (without
+    a trailing slash). Mail needs a default address, having no request; a feed has one,
+    which is right more often than a default of 127.0.0.1."""
+    configured = request.app.state.settings.base_url
+    return configured if configured != DEFAULT_BASE_URL else str(request.base_url).rstrip("/")
 
 
 # --- endpoints ------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from paperwire import __version__, feed
-from paperwire.papers import Author, display_text
+from paperwire.jobs.runner import Job, JobState
+from paperwire.papers import Author, display_text, is_day_only
 from paperwire.search import Filters
 from paperwire.search.service import SearchBusy
 from paperwire.web import params
@@ -91,7 +92,13 @@ def short_day(day: date | None) -> str:
 
 
 def utc_time(value: datetime | None) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    """A time as the source gave it: a bare date when it gave only a day (is_day_only),
+    rather than an invented "00:00 UTC"."""
+    if not value:
+        return ""
+    if is_day_only(value):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d")
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def duration(start: datetime, end: datetime | None) -> str:
@@ -202,7 +209,7 @@ def _welcome(request: Request) -> Response:
         for command, what in INGEST_EXAMPLES
     ]
     return render(request, "welcome.html", commands=commands, settings=request.app.state.settings,
-                  harvester=request.app.state.harvester)
+                  harvest=harvest_state(request))
 
 
 def paper(request: Request) -> Response:
@@ -261,8 +268,20 @@ def paper_bibtex(request: Request) -> Response:
                              headers={"Content-Disposition": f'inline; filename="{filename}"'})
 
 
+def background_jobs(request: Request) -> list[tuple[Job, JobState]]:
+    """This process's background jobs and how each is doing; [] until the app has started them."""
+    runner = request.app.state.jobs
+    return [(job, runner.states[job.name]) for job in runner.jobs] if runner is not None else []
+
+
+def harvest_state(request: Request) -> JobState | None:
+    """How this process's background harvest is doing; None when it does not harvest."""
+    return next((state for job, state in background_jobs(request) if job.name == "harvest"), None)
+
+
 def status(request: Request) -> Response:
-    """`/status`: the background harvest, its recent job runs (failures first in view), the store."""
+    """`/status`: the background harvest, this process's jobs, recent job runs (failures first
+    in view), the store."""
     store = request.app.state.store
     runs = store.recent_job_runs(limit=STATUS_RUN_COUNT)
     latest_by_job = {}
@@ -271,6 +290,6 @@ def status(request: Request) -> Response:
     return render(
         request, "status.html", runs=runs, stats=store.stats(),
         failing=[r for r in latest_by_job.values() if r.status == "failed"],
-        settings=request.app.state.settings, harvester=request.app.state.harvester,
+        settings=request.app.state.settings, harvest=harvest_state(request), jobs=background_jobs(request),
         page_title="Status · paperwire",
     )

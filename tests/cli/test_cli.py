@@ -35,7 +35,7 @@ def test_export_then_ingest_round_trips(tmp_path, sqlite_url):
     assert result.exit_code == 0, result.output
     assert "2 new, 0 updated, 0 unchanged, 0 skipped" in result.output
     copy = open_store(copy_url)
-    assert copy.get_paper("hep-th/9901001") == dataclasses.replace(papers[1], source="file")
+    assert copy.get_paper("hep-th/9901001") == papers[1]  # its source too (issue #8: it was lost)
     copy.close()
 
 

@@ -43,16 +43,3 @@ PAPERS = [
 @pytest.fixture
 def papers():
     return list(PAPERS)
-
-
-@pytest.fixture(scope="session")
-def model_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("models")
-
-
-@pytest.fixture(scope="session")
-def embedder(model_cache):
-    """The real model from the installed packages, its graph built once per test session."""
-    from paperwire.search.embed import Embedder
-
-    return Embedder.load(model_cache, threads=1)

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from paperwire import worker
+from paperwire.jobs import table
+from paperwire.jobs.runner import Runner, run_jobs
 from paperwire.search import pipeline
 from paperwire.store import open_store
 from tests.conftest import make_paper
@@ -56,10 +57,11 @@ def test_the_worker_job_records_a_run_with_the_pipeline_summary(cache_settings, 
     settings = cache_settings
     store = open_store(sqlite_url)
     store.upsert_papers(papers(3), source="t")
-    summaries = worker.run_jobs(store, [worker.embed_job(settings)], holder="test")
+    jobs = table.for_worker(settings, ("embed",), stop=threading.Event())
+    summaries = run_jobs(store, jobs, holder="test")
     assert summaries["embed"].startswith("3 papers embedded (")
     assert [(r.job, r.status) for r in store.recent_job_runs()] == [("embed", "ok")]
-    assert worker.run_jobs(store, [worker.embed_job(settings)], holder="test") == {"embed": None}
+    assert run_jobs(store, jobs, holder="test") == {"embed": None}
     store.close()
 
 
@@ -67,7 +69,8 @@ def test_serve_embeds_in_the_background_and_stops(cache_settings, sqlite_url):
     settings = cache_settings
     store = open_store(sqlite_url)
     store.upsert_papers(papers(4), source="t")
-    background = pipeline.BackgroundEmbedding(settings, url=sqlite_url)
+    stop = threading.Event()
+    background = Runner(table.for_worker(settings, ("embed",), stop=stop), url=sqlite_url, stop=stop)
     background.start()
     try:
         deadline = time.monotonic() + 30

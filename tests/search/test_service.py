@@ -7,7 +7,8 @@ import pytest
 
 from paperwire.search import Filters, pipeline
 from paperwire.search.service import SearchService, index_folder
-from paperwire.store import DailyEntry, NotFound, open_store
+from paperwire.feed import DailyEntry
+from paperwire.store import NotFound, open_store
 from tests.conftest import make_paper, paper_of
 from tests.search.conftest import PAPERS
 

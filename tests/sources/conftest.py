@@ -11,6 +11,7 @@ the engines to the same behaviour.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +19,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from click.testing import CliRunner
 
+from paperwire.cli import cli
 from paperwire.sources.client import Pacing
 from paperwire.store import open_store
 
@@ -46,6 +49,7 @@ class Request:
     headers: dict[str, str]
     at: float | None  # the fake clock's time when it arrived
     client_port: int  # the same port means the same connection
+    received_at: float = 0.0  # time.monotonic() when it arrived: real time, across processes
 
 
 class FakeClock:
@@ -94,6 +98,7 @@ def _handler(upstream_ref: list) -> type[BaseHTTPRequestHandler]:
                 headers=dict(self.headers),
                 at=upstream.clock(),
                 client_port=self.client_address[1],
+                received_at=time.monotonic(),
             ))
             reply = upstream.replies.popleft() if upstream.replies else Reply(b"no reply scripted", 404)
             if reply.drop:
@@ -135,3 +140,30 @@ def store(sqlite_url):
     s = open_store(sqlite_url)
     yield s
     s.close()
+
+
+@pytest.fixture
+def paperwire(sqlite_url, upstream, tmp_path):
+    """Run `paperwire ARGS...` against the test store and the loopback upstream; pass
+    `env` to override settings (PAPERWIRE_REQUEST_INTERVAL_SECONDS is 0 by default)."""
+    runner = CliRunner()
+    base_env = {
+        "PAPERWIRE_ARXIV_API_URL": upstream.url + "/api/query",
+        "PAPERWIRE_OAI_PMH_URL": upstream.url + "/oai",
+        "PAPERWIRE_HF_URL": upstream.url,
+        "PAPERWIRE_REQUEST_INTERVAL_SECONDS": "0",
+        "PAPERWIRE_CACHE_DIR": str(tmp_path / "cache"),
+    }
+
+    def invoke(*args: str, env: dict[str, str] | None = None):
+        return runner.invoke(cli, ["--database-url", sqlite_url, *args], env={**base_env, **(env or {})})
+
+    return invoke
+
+
+def stored_ids(sqlite_url) -> list[str]:
+    store = open_store(sqlite_url)
+    try:
+        return sorted(p.arxiv_id for p in store.iter_papers())
+    finally:
+        store.close()

@@ -100,7 +100,7 @@ def test_parse_old_style_ids():
     assert (first.arxiv_id, first.version, first.primary_category) == ("hep-th/9901001", 1, "hep-th")
     assert first.versions == (Version(1, utc(1999, 1, 4, 12)),)
     knot = arxiv_api.parse(fixture_bytes("arxiv_api_page2.xml")).papers[0]
-    assert (knot.arxiv_id, knot.version) == ("math.GT/0309136", 2)
+    assert (knot.arxiv_id, knot.version) == ("math/0309136", 2)
 
 
 def test_parse_missing_optional_fields():
@@ -112,7 +112,7 @@ def test_parse_missing_optional_fields():
 
 def test_parse_skips_bad_entry_and_keeps_the_rest():
     batch = arxiv_api.parse(fixture_bytes("arxiv_api_page2.xml"))
-    assert [p.arxiv_id for p in batch.papers] == ["math.GT/0309136"]
+    assert [p.arxiv_id for p in batch.papers] == ["math/0309136"]
     assert len(batch.skipped) == 1
     assert batch.skipped[0].record_id == "http://arxiv.org/abs/not-an-id"
     assert "not an arXiv id" in batch.skipped[0].reason
@@ -152,7 +152,7 @@ def test_fetch_pages_through_total_results_at_a_polite_pace(upstream, clock):
     upstream.script(page("arxiv_api_page1.xml"), page("arxiv_api_page2.xml"), page("arxiv_api_page3.xml"))
     batches = fetch_all(upstream, clock)
     assert [p.arxiv_id for b in batches for p in b.papers] == [
-        "2501.00001", "hep-th/9901001", "math.GT/0309136", "2501.00005"]
+        "2501.00001", "hep-th/9901001", "math/0309136", "2501.00005"]
     assert sum(len(b.skipped) for b in batches) == 1
     assert [(r["start"], r["max_results"]) for r in upstream.params()] == [("0", "2"), ("2", "2"), ("4", "2")]
     assert upstream.requests[0].params["search_query"] == "cat:cs.LO"
@@ -199,11 +199,17 @@ def test_fetch_retries_spurious_empty_first_page(upstream, clock):
     assert [r["start"] for r in upstream.params()] == ["0", "0", "0"]
 
 
-def test_fetch_retries_empty_page_in_the_middle_then_believes_it(upstream, clock):
+def test_fetch_retries_empty_page_in_the_middle_then_reports_it(upstream, clock):
+    # totalResults promises more than the first page: a page that stays empty is an error
+    # (issue #8), raised after the first page was yielded with its checkpoint.
     empty = page("arxiv_api_empty.xml")
     upstream.script(page("arxiv_api_page1.xml"), *[empty] * (arxiv_api.EMPTY_PAGE_RETRIES + 1))
-    batches = fetch_all(upstream, clock)
-    assert len(batches) == 1
+    batches = []
+    with pytest.raises(arxiv_api.EmptyPages, match="empty page at start=2 4 times although totalResults=5"):
+        for batch in arxiv_api.fetch(Query(categories=("cs.LO",)), base_url=upstream.url + "/api/query",
+                                     pacing=clock.pacing(), page_size=2):
+            batches.append(batch)
+    assert len(batches) == 1 and batches[0].checkpoint == ("arxiv:cat:cs.LO|submittedDate descending", "2")
     assert [r["start"] for r in upstream.params()] == ["0"] + ["2"] * (arxiv_api.EMPTY_PAGE_RETRIES + 1)
 
 

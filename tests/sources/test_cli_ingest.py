@@ -5,40 +5,11 @@ from __future__ import annotations
 import gzip
 
 import pytest
-from click.testing import CliRunner
 
-from paperwire.cli import cli
-from paperwire.store import open_store
-
-from .conftest import DATA, Reply, fixture_bytes
+from .conftest import DATA, Reply, fixture_bytes, stored_ids
 
 OAI_ARGS = ["ingest", "oai", "--set", "cs", "--from", "2025-01-01", "--until", "2025-01-09"]
 OAI_PAPERS = ["2501.00001", "2501.00002", "2501.00004", "2501.00005", "2501.00006", "hep-th/9901001"]
-
-
-@pytest.fixture
-def paperwire(sqlite_url, upstream):
-    """Run `paperwire ARGS...` against the test store and the loopback upstream."""
-    runner = CliRunner()
-    env = {
-        "PAPERWIRE_ARXIV_API_URL": upstream.url + "/api/query",
-        "PAPERWIRE_OAI_PMH_URL": upstream.url + "/oai",
-        "PAPERWIRE_HF_URL": upstream.url,
-        "PAPERWIRE_REQUEST_INTERVAL_SECONDS": "0",
-    }
-
-    def invoke(*args: str):
-        return runner.invoke(cli, ["--database-url", sqlite_url, *args], env=env)
-
-    return invoke
-
-
-def stored_ids(sqlite_url) -> list[str]:
-    store = open_store(sqlite_url)
-    try:
-        return sorted(p.arxiv_id for p in store.iter_papers())
-    finally:
-        store.close()
 
 
 def test_ingest_file_reads_plain_snapshot_and_gzip(paperwire, tmp_path, sqlite_url):

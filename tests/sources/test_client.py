@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from paperwire.sources import FetchError
-from paperwire.sources.client import Retry, _retry_after, get, open_client
+from paperwire.sources.client import Pacing, Retry, _retry_after, get, ledger_path, open_client
 
 from .conftest import Reply
 
@@ -79,3 +79,39 @@ def test_requests_share_one_connection_and_name_paperwire(upstream, clock):
             get(client, upstream.url, pacing=pacing)
     assert len({r.client_port for r in upstream.requests}) == 1
     assert all(r.headers["User-Agent"].startswith("paperwire/") for r in upstream.requests)
+
+
+def test_pacing_ledger_carries_the_pace_to_another_pacing(clock, tmp_path):
+    ledger = tmp_path / "pacing" / "export.arxiv.org"  # the folder does not exist yet
+    first = Pacing(3.0, clock=clock, sleep=clock.sleep, ledger=ledger)
+    with first.turn():
+        clock.now += 0.5  # the request takes half a second
+    second = Pacing(3.0, clock=clock, sleep=clock.sleep, ledger=ledger)  # as in another process
+    with second.turn():
+        pass
+    assert clock.sleeps == [3.0]
+    assert float(ledger.read_text()) == clock.now
+
+
+def test_pacing_ledger_ignores_a_clock_that_jumped_back(clock, tmp_path):
+    ledger = tmp_path / "host"
+    ledger.write_text(repr(clock.now + 3600))  # written before the clock was set back an hour
+    with Pacing(3.0, clock=clock, sleep=clock.sleep, ledger=ledger).turn():
+        pass
+    assert clock.sleeps == [3.0]
+
+
+def test_pacing_without_a_usable_ledger_paces_this_process(clock, tmp_path, caplog):
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the folder should be")
+    pacing = Pacing(3.0, clock=clock, sleep=clock.sleep, ledger=blocker / "pacing" / "host")
+    for _ in range(2):
+        with pacing.turn():
+            pass
+    assert clock.sleeps == [3.0]
+    assert "pacing this process only" in caplog.text
+
+
+def test_ledger_path_names_the_host_and_port(tmp_path):
+    assert ledger_path(tmp_path, "https://export.arxiv.org/api/query") == tmp_path / "export.arxiv.org"
+    assert ledger_path(tmp_path, "http://127.0.0.1:8080/oai") == tmp_path / "127.0.0.1_8080"

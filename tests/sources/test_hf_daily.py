@@ -9,7 +9,7 @@ from paperwire import ingest
 from paperwire.papers import Author
 from paperwire.sources import FetchError, hf_daily
 from paperwire.sources.client import Retry
-from paperwire.store import DailyEntry
+from paperwire.feed import DailyEntry
 
 from .conftest import Reply, fixture_bytes
 
@@ -37,7 +37,7 @@ def test_parse_papers_and_daily_entries():
     assert paper.source == "hf_daily"
     assert batch.daily_entries[0] == DailyEntry(
         day=DAY, arxiv_id="2501.00001", source="hf_daily", upvote_count=42, comment_count=3,
-        submitted_by="someone", organization="placeholder-org",
+        submitted_by="someone", organization="placeholder-org", organization_name="Placeholder Org",
         github_repo="https://github.com/placeholder-org/heavy-tails", github_star_count=120,
         project_url="https://placeholder-org.github.io/heavy-tails",
         thumbnail_url="https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2501.00001.png",
@@ -139,3 +139,10 @@ def test_ingest_stores_papers_and_daily_entries(upstream, clock, store):
     assert (report.new_count, report.skipped_count, report.daily_entry_count) == (2, 1, 2)
     assert [e.arxiv_id for e in store.daily_entries(DAY)] == ["2501.00001", "2501.00007"]
     assert store.get_paper("2501.00001").code_url == "https://github.com/placeholder-org/heavy-tails"
+
+
+def test_withdrawn_at_marks_the_paper_withdrawn():
+    items = json.loads(fixture_bytes("merge_hf_daily.json"))
+    assert not hf_daily.parse(json.dumps(items).encode()).papers[0].is_withdrawn
+    items[0]["paper"]["withdrawnAt"] = "2025-01-20T10:00:00.000Z"
+    assert hf_daily.parse(json.dumps(items).encode()).papers[0].is_withdrawn

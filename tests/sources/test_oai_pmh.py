@@ -164,8 +164,8 @@ def test_fetch_no_records_yields_one_empty_final_batch(upstream, clock):
 
 
 def test_fetch_rejects_unknown_metadata_format(upstream, clock):
-    with pytest.raises(ValueError, match="oai_dc"):
-        list(oai_pmh.fetch(base_url=upstream.url, metadata_prefix="oai_dc", pacing=clock.pacing()))
+    with pytest.raises(ValueError, match="marc21.*arXiv, arXivRaw, oai_dc"):
+        list(oai_pmh.fetch(base_url=upstream.url, metadata_prefix="marc21", pacing=clock.pacing()))
 
 
 def test_killed_harvest_resumes_from_checkpoint_without_loss_or_duplicates(upstream, clock, store):
@@ -206,3 +206,36 @@ def test_deleted_record_removes_a_stored_paper(upstream, clock, store):
     report = ingest.run(store, harvest(upstream, clock), source="oai_pmh")
     assert report.deleted_count == 1
     assert "0704.0001" not in store.get_papers(["0704.0001"])
+
+
+def test_arxiv_record_without_updated_is_v1_and_with_it_is_of_unknown_version():
+    papers = {p.arxiv_id: p for p in oai_pmh.parse(fixture_bytes("oai_arxiv_page1.xml")).papers}
+    assert (papers["2501.00002"].version, papers["2501.00001"].version) == (1, 0)
+    assert papers["2501.00001"].updated_at == utc(2025, 1, 8)
+
+
+def test_arxiv_record_keeps_msc_class_apart_from_categories():
+    paper = oai_pmh.parse(fixture_bytes("merge_oai_arxiv.xml")).papers[0]
+    assert paper.categories == ("cs.AI", "cs.LG") and paper.subject_classes == ("94A29",)
+
+
+def test_parse_oai_dc_record():
+    paper = oai_pmh.parse(fixture_bytes("merge_oai_dc.xml")).papers[0]
+    assert paper.arxiv_id == "2501.00042" and paper.title == "Answers to Everything: the Fifth Revision"
+    assert [a.name for a in paper.authors] == ["Deep Thought", "Ford Prefect"]
+    assert paper.abstract.startswith("We compute the answer") and paper.comments == "Fifth revision, 43 pages"
+    assert (paper.categories, paper.subject_classes) == (("cs.AI", "cs.LG"), ("Improbability Studies",))
+    assert (paper.published_at, paper.updated_at, paper.version) == (utc(2025, 1, 1), utc(2025, 1, 12), 0)
+    assert paper.versions == (Version(1, utc(2025, 1, 1)),) and paper.doi == "10.1000/answer.42"
+
+
+def test_parse_arxivraw_size_zero_latest_version_is_withdrawn():
+    paper = oai_pmh.parse(fixture_bytes("oai_arxivraw_withdrawn.xml")).papers[0]
+    assert paper.is_withdrawn and paper.version == 2
+    assert not oai_pmh.parse(fixture_bytes("oai_arxivraw.xml")).papers[0].is_withdrawn
+
+
+def test_bad_resumption_token_is_not_resumable():
+    with pytest.raises(oai_pmh.BadResumptionToken) as caught:
+        oai_pmh.parse(fixture_bytes("oai_bad_token.xml"))
+    assert caught.value.resumes is False and "--restart" in str(caught.value)

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from paperwire.cli import cli
 from paperwire.papers import Author, Version, text_hash
-from paperwire.store import DailyEntry, open_store
+from paperwire.feed import DailyEntry
+from paperwire.store import open_store
 from paperwire.store.copy import CopyError, copy, digest
 from tests.conftest import NOW, make_paper
 
@@ -68,7 +69,8 @@ def test_a_store_that_holds_papers_is_not_a_target(tmp_path, store):
     other.close()
 
 
-def test_cli_db_copy_prints_matching_checksums(tmp_path, postgres_store, postgres_url):
+def test_cli_db_copy_prints_matching_checksums(tmp_path, postgres_database):
+    postgres_url = postgres_database
     source_url = f"sqlite:///{tmp_path}/cli.db"
     source = open_store(source_url)
     _fill(source)

@@ -85,19 +85,19 @@ def test_a_server_that_is_not_there_is_a_store_error():
     assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
 
 
-def test_a_forked_or_threaded_caller_gets_its_own_connection(postgres_store):
-    store = postgres_store
+def test_a_forked_or_threaded_caller_gets_its_own_connection(postgres_database_store):
+    store = postgres_database_store
     store.upsert_papers([make_paper()], source="t")
     pids = []
 
     def read():
-        pids.append(store._db.info.backend_pid)
+        pids.append(store.engine._db.info.backend_pid)
         assert store.get_paper("2503.00001").title == "A Placeholder Title"
 
     thread = threading.Thread(target=read)
     thread.start()
     thread.join()
-    assert pids and pids[0] != store._db.info.backend_pid
+    assert pids and pids[0] != store.engine._db.info.backend_pid
 
 
 def _fresh_schema(url: str):
@@ -112,3 +112,14 @@ def _fresh_schema(url: str):
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
     return f"{url}{separator}options={quote(f'-csearch_path={schema},public')}", drop
+
+
+def test_a_postgres_store_test_commits_nothing(postgres_store, postgres_url):
+    """postgres_store runs inside a transaction that is rolled back: another connection
+    sees none of its writes, and the next test starts from an empty database."""
+    postgres_store.upsert_papers([make_paper()], source="t")
+    postgres_store.set_checkpoint("c", "1")
+    assert postgres_store.get_paper("2503.00001").title == make_paper().title
+    with psycopg.connect(postgres_url) as other:
+        counts = [other.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in ("papers", "checkpoints")]
+    assert counts == [0, 0]

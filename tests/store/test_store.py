@@ -8,7 +8,8 @@ from datetime import date, datetime, timezone
 import pytest
 
 from paperwire.papers import Version
-from paperwire.store import DailyEntry, NotFound
+from paperwire.feed import DailyEntry
+from paperwire.store import NotFound
 from tests.conftest import NOW, make_paper
 
 
@@ -178,3 +179,75 @@ def test_raw_record_hashes_let_a_source_skip_what_it_sent(store):
     assert counts.unchanged_count == 1
     store.delete_papers([paper.arxiv_id], source="oai")
     assert store.seen_records("file", ["raw-1"]) == set()
+
+
+def test_withdrawn_state_and_subject_classes_read_back(store):
+    paper = make_paper(is_withdrawn=True, subject_classes=("94A29", "I.4.2"))
+    store.upsert_papers([paper], source="test")
+    assert store.get_paper(paper.arxiv_id) == paper
+    revised = dataclasses.replace(paper, version=2, is_withdrawn=False, versions=(Version(2),))
+    assert store.upsert_papers([revised], source="test").updated_count == 1
+    assert not store.get_paper(paper.arxiv_id).is_withdrawn
+
+
+def test_daily_entry_keeps_the_organisation_name(store):
+    entry = DailyEntry(day=date(2025, 1, 14), arxiv_id="2501.00042", organization="magrathea",
+                       organization_name="Magrathea Planet Builders", github_star_count=4242)
+    store.upsert_daily_entries([entry])
+    assert store.daily_entries(date(2025, 1, 14)) == [entry]
+
+
+def _forget_migration(store, name: str) -> None:
+    """Make the store apply migration `name` again on its next migrate(), through its own
+    connection (on PostgreSQL that is the test's transaction, rolled back afterwards)."""
+    with store.engine.write() as db:
+        db.execute("DELETE FROM schema_migrations WHERE name = ?", (name,))
+
+
+def test_migration_moves_old_style_ids_to_their_canonical_form(store):
+    # Stored before ids were canonical: one alone, one beside its canonical form, two that
+    # would become one. Only the first can move without merging records.
+    ids = ["math.GT/0309136", "math.AT/0401001", "math/0401001", "math.GT/0502002", "math.AG/0502002"]
+    store.upsert_papers([make_paper(arxiv_id=i, title=i) for i in ids], source="test")
+    store.upsert_daily_entries([DailyEntry(day=date(2003, 9, 9), arxiv_id="math.GT/0309136", upvote_count=5)])
+    seq = store.last_change_seq()
+    _forget_migration(store, "0004_canonical_ids.sql")
+    store.migrate()
+    assert store.get_paper("math/0309136").title == "math.GT/0309136"
+    assert [e.upvote_count for e in store.daily_entries_for("math/0309136")] == [5]
+    assert sorted(p.arxiv_id for p in store.iter_papers()) == sorted(
+        ["math/0309136", "math.AT/0401001", "math/0401001", "math.GT/0502002", "math.AG/0502002"])
+    moved = store.changes_since(seq)
+    assert [c.arxiv_id for c in moved] == ["math/0309136"]
+
+
+def test_lookups_of_more_ids_than_one_in_list_agree_with_a_full_scan(store):
+    """SQLite asks `IN (...)` in chunks of 500 ids, PostgreSQL sends one array: both must
+    find exactly what reading every paper finds, deleted and unknown ids left out."""
+    import numpy as np
+
+    from paperwire.papers import text_hash
+
+    count = 1_003  # three chunks of SQLite's 500
+    store.upsert_papers([make_paper(arxiv_id=f"2504.{i:05d}", title=f"T{i}") for i in range(count)], source="t")
+    store.delete_papers([f"2504.{i:05d}" for i in range(0, count, 7)], source="t")
+    scan = {p.arxiv_id: p for p in store.iter_papers(batch_size=400)}
+    assert len(scan) == count - len(range(0, count, 7))
+    asked = [f"2504.{i:05d}" for i in range(count)] + ["2504.99999"]
+
+    assert store.get_papers(asked) == scan
+    row_ids = store.paper_ids(asked)
+    assert sorted(row_ids) == sorted(scan)
+    by_row = store.get_papers_by_row([*row_ids.values(), -1])
+    assert {row_id: p.arxiv_id for row_id, p in by_row.items()} == {r: a for a, r in row_ids.items()}
+    hashes = store.seen_records("t", [p.content_hash for p in scan.values()] + ["unknown"])
+    assert hashes == {p.content_hash for p in scan.values()}
+
+    # A vector for every 25th paper (PostgreSQL's HNSW index makes each write slow), asked
+    # for among every row id; distinct directions, because the index sees them too.
+    rng = np.random.default_rng(7)
+    vectors = [(row_ids[a], text_hash(p), rng.standard_normal(384).astype(np.float32))
+               for a, p in list(scan.items())[::25]]
+    assert store.put_embeddings("m", vectors) == len(vectors)
+    found = store.get_embeddings("m", [*row_ids.values(), -1])
+    assert {row_id: v.tobytes() for row_id, v in found.items()} == {row_id: v.tobytes() for row_id, _, v in vectors}

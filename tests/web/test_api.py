@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from paperwire.papers import to_dict
-from paperwire.store import DailyEntry
+from paperwire.feed import DailyEntry
 from tests.conftest import make_paper
 
 NOW = datetime(2025, 3, 3, 12, tzinfo=timezone.utc)

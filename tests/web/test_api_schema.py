@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
 from paperwire import config
 from paperwire.papers import Author
 from paperwire.search.service import SearchService
-from paperwire.store import DailyEntry
+from paperwire.feed import DailyEntry
 from paperwire.web import openapi
 from paperwire.web.app import create_app
 from tests.conftest import make_paper

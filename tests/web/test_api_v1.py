@@ -3,6 +3,7 @@ docs page, CORS, and the unversioned routes as aliases."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,6 +13,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from paperwire import config
+from paperwire.feed import DailyEntry
+from paperwire.papers import to_dict
 from paperwire.search.service import SearchService
 from paperwire.web import openapi
 from paperwire.web.app import ROUTES, create_app
@@ -118,6 +121,14 @@ def test_the_document_describes_every_v1_route(client):
             {"$ref": "#/components/schemas/Error"}
         for parameter in operations["get"]["parameters"]:
             assert parameter["description"] and parameter["schema"], (path, parameter["name"])
+
+
+@pytest.mark.parametrize("schema, fields", [
+    ("Paper", lambda: set(to_dict(make_paper()))),
+    ("DailyEntry", lambda: {f.name for f in dataclasses.fields(DailyEntry)}),
+])
+def test_the_schemas_name_every_field_the_api_sends(schema, fields):
+    assert set(openapi.SCHEMAS[schema]["properties"]) == fields()
 
 
 def test_the_docs_page_lists_the_document(client):

@@ -9,7 +9,7 @@ import pytest
 
 from paperwire import feed
 from paperwire.cli import cli
-from paperwire.store import DailyEntry
+from paperwire.feed import DailyEntry
 from paperwire.web.pages import INGEST_EXAMPLES
 from tests.conftest import make_paper
 from tests.web.conftest import listed_ids

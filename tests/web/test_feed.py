@@ -6,8 +6,7 @@ from datetime import date
 
 import pytest
 
-from paperwire.feed import FeedItem, combine, page_count
-from paperwire.store import DailyEntry
+from paperwire.feed import DailyEntry, FeedItem, combine, page_count
 from tests.conftest import make_paper
 
 DAY = date(2025, 3, 3)

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from paperwire import config
 from paperwire.papers import Author
 from paperwire.search.service import SearchService
-from paperwire.store import DailyEntry
+from paperwire.feed import DailyEntry
 from paperwire.web.app import create_app
 from paperwire.web.feeds import is_fresh
 from tests.conftest import make_paper, paper_of

@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from paperwire.papers import Author, Version
-from paperwire.store import DailyEntry
+from paperwire.feed import DailyEntry
 from tests.conftest import make_paper
 
 

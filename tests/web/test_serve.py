@@ -39,6 +39,7 @@ def wait_until_up(process: subprocess.Popen, base_url: str) -> None:
     raise AssertionError(f"paperwire serve did not answer within {START_TIMEOUT_SECONDS} s")
 
 
+@pytest.mark.slow  # 5-25 s: starts `paperwire serve` in a subprocess
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve(tmp_path, workers):
     url = f"sqlite:///{tmp_path}/paperwire.db"

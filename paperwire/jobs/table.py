@@ -1,0 +1,80 @@
+"""The one table of background jobs, built from settings.
+
+Each entry names a job, builds its `Job` (runner.py) around its domain
+function, and says whether `paperwire serve` runs it with the given settings.
+`paperwire worker` runs the shared jobs named in WORKER_JOBS whatever those
+settings say. Adding a job is one entry here plus its domain function.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from paperwire import harvest
+from paperwire.config import Settings
+from paperwire.jobs.runner import Job
+from paperwire.search import pipeline
+from paperwire.search import service as search_service
+from paperwire.search.embed import Embedder
+from paperwire.search.service import SearchService
+from paperwire.store import Store
+
+POLL_SECONDS = 60.0  # how often a shared job looks for due work
+WORKER_JOBS = ("harvest", "embed")  # what `paperwire worker` runs (shared across processes)
+
+
+def _harvest(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
+    """New papers from the enabled sources, every `harvest_interval_minutes` (harvest.py)."""
+    return Job(
+        "harvest", lambda store, now: harvest.run_if_due(store, settings, now=now, stop=stop),
+        is_shared=True, poll_seconds=POLL_SECONDS,
+        due_at=lambda store, now: harvest.next_run_at(store, settings, now=now),
+        stop_timeout_seconds=harvest.STOP_TIMEOUT_SECONDS,
+    )
+
+
+def _embed(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
+    """A vector for every paper that lacks one (search/pipeline.py); the model loads at the
+    first look, once per process, and a failure to load is retried at the next."""
+    load = functools.cache(lambda: Embedder.from_settings(settings))
+
+    def run(store: Store, now: datetime) -> str | None:
+        return pipeline.embed_new(store, load(), now=now, stop=stop)
+
+    return Job(pipeline.JOB, run, is_shared=True, poll_seconds=POLL_SECONDS,
+               stop_timeout_seconds=pipeline.STOP_TIMEOUT_SECONDS)
+
+
+def _index(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
+    """This process's search indexes kept current with the store, and saved (search/service.py)."""
+    assert search is not None, "the index job keeps a SearchService current"
+    return Job("index", lambda store, now: search.keep_current(store), is_shared=False,
+               poll_seconds=search_service.FOLLOW_SECONDS, at_stop=search.save_shared,
+               stop_timeout_seconds=search_service.STOP_TIMEOUT_SECONDS)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    build: Callable[[Settings, threading.Event, SearchService | None], Job]
+    is_in_serve: Callable[[Settings], bool]  # whether `paperwire serve` runs it
+
+
+TABLE = {
+    "harvest": _Entry(_harvest, harvest.is_wanted),
+    "embed": _Entry(_embed, lambda settings: settings.embed_enabled),
+    "index": _Entry(_index, lambda settings: True),
+}
+
+
+def for_serve(settings: Settings, *, search: SearchService, stop: threading.Event) -> list[Job]:
+    """The jobs a `paperwire serve` process runs in its threads with these settings."""
+    return [entry.build(settings, stop, search) for entry in TABLE.values() if entry.is_in_serve(settings)]
+
+
+def for_worker(settings: Settings, names: tuple[str, ...], *, stop: threading.Event) -> list[Job]:
+    """The jobs `names` (of WORKER_JOBS), for `paperwire worker`."""
+    return [TABLE[name].build(settings, stop, None) for name in names]

@@ -1,0 +1,73 @@
+"""The table of background jobs: which ones serve and worker run, and the index job
+keeping a web process's search indexes current and saved, through the app's lifespan."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from starlette.testclient import TestClient
+
+from paperwire import config
+from paperwire.jobs import table
+from paperwire.search import Indexes
+from paperwire.search.engine import LEXICAL_FILE
+from paperwire.search.service import SearchService, index_folder
+from paperwire.store import open_store
+from paperwire.web.app import create_app
+from tests.conftest import make_paper
+
+WAIT_SECONDS = 10.0
+
+
+@pytest.mark.parametrize("overrides, names", [
+    ({}, ["harvest", "embed", "index"]),
+    ({"harvest_enabled": "false"}, ["embed", "index"]),
+    ({"harvest_categories": "", "harvest_hf_daily": "false"}, ["embed", "index"]),  # nothing to harvest
+    ({"harvest_categories": ""}, ["harvest", "embed", "index"]),  # the HF list alone
+    ({"embed_enabled": "false", "harvest_enabled": "false"}, ["index"]),
+])
+def test_serve_runs_the_jobs_its_settings_ask_for(sqlite_url, overrides, names):
+    settings = config.load({}, database_url=sqlite_url, **overrides)
+    jobs = table.for_serve(settings, search=SearchService(None), stop=threading.Event())
+    assert [job.name for job in jobs] == names
+    assert {job.name: job.is_shared for job in jobs} == {name: name != "index" for name in names}
+
+
+def test_the_worker_runs_shared_jobs_whatever_serve_settings_say(sqlite_url):
+    settings = config.load({}, database_url=sqlite_url, harvest_enabled="false", embed_enabled="false")
+    jobs = table.for_worker(settings, table.WORKER_JOBS, stop=threading.Event())
+    assert [(job.name, job.is_shared, job.poll_seconds) for job in jobs] == [
+        ("harvest", True, table.POLL_SECONDS), ("embed", True, table.POLL_SECONDS)]
+
+
+def test_serve_keeps_its_indexes_current_in_the_background_and_saves_them_at_shutdown(sqlite_url, tmp_path):
+    settings = config.load({}, database_url=sqlite_url, harvest_enabled="false", embed_enabled="false")
+    store = open_store(sqlite_url)
+    search = SearchService(tmp_path / "indexes")
+    folder = index_folder(tmp_path / "indexes", store)
+    with TestClient(create_app(settings, store=store, search=search)) as client:
+        store.upsert_papers([make_paper(arxiv_id=f"2503.0000{i}", title=f"Paper {i}") for i in (1, 2)], source="t")
+        deadline = time.monotonic() + WAIT_SECONDS
+        # no search runs meanwhile: only the index job can catch up
+        while search.indexes is None or len(search.indexes.lexical) < 2:
+            assert time.monotonic() < deadline, "the index job did not catch up"
+            time.sleep(0.02)
+        jobs = {job["name"]: job for job in client.get("/api/status").json()["jobs"]}
+        assert jobs["index"]["is_shared"] is False and jobs["index"]["looked_at"]
+        assert "Background jobs of this process" in client.get("/status").text
+        assert not (folder / LEXICAL_FILE).exists()  # too few changes to save while running
+    assert (folder / LEXICAL_FILE).is_file()  # saved as the app stopped
+    assert not [t for t in threading.enumerate() if t.name == "paperwire-index"]
+    saved = Indexes.open(folder)
+    assert len(saved.lexical) == 2 and saved.lexical.change_seq == store.last_change_seq()
+    store.close()
+
+
+def test_the_worker_command_offers_exactly_the_shared_jobs():
+    # The CLI names the choices itself, so `paperwire --help` need not import the table (SciPy).
+    from paperwire.cli.serve import worker
+
+    option = next(p for p in worker.params if p.name == "job_names")
+    assert tuple(option.type.choices) == table.WORKER_JOBS
