@@ -23,6 +23,10 @@ from paperwire.web import openapi
 from paperwire.web.app import create_app
 from tests.conftest import make_paper
 
+# About 10 s of CPU for both engines (more on a busy machine): over the default run's
+# budget, so `slow` (CI runs it; locally, --run-slow).
+pytestmark = pytest.mark.slow
+
 POSITIVE_EXAMPLES = 20  # requests the document allows, per operation and engine
 FINDING_EXAMPLES = 10  # per set of parameters that find papers (FINDING)
 NEGATIVE_EXAMPLES = 10  # requests it does not allow (bad types, out of range): 4xx, never 5xx
