@@ -23,13 +23,18 @@ ARXIV_PDF_URL = "https://arxiv.org/pdf/{arxiv_id}"
 
 # New-style ids since 2007-04: YYMM.NNNN (to 1412) or YYMM.NNNNN (from 1501),
 # optionally followed by vN. https://info.arxiv.org/help/arxiv_identifier.html
-_NEW_ID = re.compile(r"(?P<id>\d{4}\.\d{4,5})(?:v(?P<version>\d+))?")
+# MM is a month: "2599.00006" is no id (issue #15 stored one).
+_MONTH = r"(?:0[1-9]|1[0-2])"
+_NEW_ID = re.compile(rf"(?P<id>\d\d{_MONTH}\.\d{{4,5}})(?:v(?P<version>\d+))?", re.ASCII)
 # Old-style ids: archive(.SUBJ)/YYMMNNN, e.g. hep-th/9901001 or math.GT/0309136. The
 # subject class is not part of the identifier ("math.GT/0309136" and "math/0309136"
 # are one paper, https://info.arxiv.org/help/arxiv_identifier.html), so it is dropped.
 _OLD_ID = re.compile(
-    r"(?P<archive>[a-z][a-z\-]*)(?:\.[A-Z]{2})?(?P<number>/\d{7})(?:v(?P<version>\d+))?"
+    rf"(?P<archive>[a-z][a-z\-]*)(?:\.[A-Z]{{2}})?(?P<number>/\d\d{_MONTH}\d{{3}})(?:v(?P<version>\d+))?", re.ASCII
 )
+# No paper has had more than a few dozen versions; a larger number is a broken record
+# (v99999999999999999999 overflowed the store's integers, issue #15).
+MAX_VERSION = 1_000
 _ID_PREFIXES = re.compile(
     r"^(?:https?://(?:export\.|www\.)?arxiv\.org/(?:abs|pdf)/|oai:arxiv\.org:|arxiv:)", re.I
 )
@@ -57,12 +62,26 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None]:
     else:
         match = _OLD_ID.fullmatch(candidate)
         arxiv_id = match.group("archive") + match.group("number") if match else None
+    shown = repr(raw[:61])  # escapes make a repr up to 10 times longer: cut it too
+    shown = shown if len(raw) <= 60 and len(shown) <= 80 else shown[:80] + "…"
     if match:
         version = match.group("version")
+        if version and (len(version) > 4 or not 1 <= int(version) <= MAX_VERSION):
+            raise InvalidArxivId(f"{shown} names a version arXiv never numbers (v1 to v{MAX_VERSION})")
         return arxiv_id, int(version) if version else None
     raise InvalidArxivId(
-        f"{raw!r} is not an arXiv id; expected e.g. 2501.00001, 2501.00001v2 or hep-th/9901001"
+        f"{shown} is not an arXiv id; expected e.g. 2501.00001, 2501.00001v2 or hep-th/9901001"
     )
+
+
+def parse_version(text: str) -> int:
+    """The number of a version label, "v2" or "2"; raises ValueError for anything else,
+    including numbers past MAX_VERSION."""
+    digits = text.strip().removeprefix("v")
+    if not (digits.isdecimal() and digits.isascii() and len(digits) <= 4 and 1 <= int(digits) <= MAX_VERSION):
+        shown = repr(text) if len(text) <= 30 else repr(text[:30]) + "…"
+        raise ValueError(f"version {shown} is not a version arXiv numbers (v1 to v{MAX_VERSION})")
+    return int(digits)
 
 
 @dataclass(frozen=True)
@@ -210,7 +229,10 @@ def parse_time(value: str | datetime | None) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC (issue #15)
+        raise ValueError(f"{parsed.isoformat()} is out of range in UTC") from None
 
 
 def is_day_only(value: datetime | None) -> bool:

@@ -25,12 +25,34 @@ class FetchError(Exception):
     resumes = True
 
 
+# A skipped record is reported on the terminal and kept in memory (up to
+# ingest.MAX_SKIPPED_KEPT of them): its id and reason are cut to these lengths, so a
+# 10 MB id quoted in a reason stays a line, not 10 MB (issue #15).
+MAX_RECORD_ID_CHARS = 100
+MAX_REASON_CHARS = 300
+
+
 @dataclass(frozen=True)
 class Skipped:
-    """A record that was not ingested: its id (or position) and the reason."""
+    """A record that was not ingested: its id (or position) and the reason.
+
+    Both are cut to a line's length and made printable (control characters written
+    as escapes): they come from the record and go to a terminal.
+    """
 
     record_id: str
     reason: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "record_id", _printable(str(self.record_id), MAX_RECORD_ID_CHARS))
+        object.__setattr__(self, "reason", _printable(str(self.reason), MAX_REASON_CHARS))
+
+
+def _printable(text: str, limit: int) -> str:
+    text = text[: limit + 1]
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 @dataclass

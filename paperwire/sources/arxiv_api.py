@@ -27,9 +27,9 @@ from xml.etree.ElementTree import Element
 import httpx
 
 from paperwire.papers import (
-    Author, InvalidArxivId, Paper, Version, is_withdrawal_comment, parse_arxiv_id, parse_time,
+    Author, Paper, Version, is_withdrawal_comment, parse_arxiv_id, parse_time,
 )
-from paperwire.sources import Batch, FetchError, Skipped, taxonomy
+from paperwire.sources import Batch, FetchError, Skipped, schema, taxonomy
 from paperwire.sources.client import RETRY, Pacing, Retry, get, open_client
 from paperwire.sources.safexml import parse_xml
 
@@ -113,7 +113,8 @@ def query_url(base_url: str, params: dict[str, str]) -> str:
 
 
 def parse(data: bytes) -> Batch:
-    """The papers of one Atom page, with `total_count` = opensearch:totalResults.
+    """The papers of one Atom page, with `total_count` = opensearch:totalResults. Each
+    paper passes `schema.check`; an entry that does not is skipped alone.
 
     Raises FetchError for the API's error feed or for a document that is not XML.
     """
@@ -123,8 +124,8 @@ def parse(data: bytes) -> Batch:
     batch = Batch(total_count=_int(feed.findtext(f"{OPENSEARCH}totalResults")))
     for entry in entries:
         try:
-            batch.papers.append(parse_entry(entry))
-        except (ValueError, InvalidArxivId) as error:
+            batch.papers.append(schema.check(parse_entry(entry)))
+        except ValueError as error:  # InvalidRecord and InvalidArxivId are ValueErrors
             entry_id = (entry.findtext(f"{ATOM}id") or "").strip() or "entry without id"
             batch.skipped.append(Skipped(entry_id, str(error)))
     return batch
@@ -160,7 +161,7 @@ def parse_entry(entry: Element) -> Paper:
             for author in entry.findall(f"{ATOM}author")
         ),
         version=version,
-        primary_category=primary_category,
+        primary_category=categories[0] if categories else None,
         categories=categories,
         subject_classes=subject_classes,
         published_at=published_at,

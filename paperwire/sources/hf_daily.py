@@ -20,9 +20,10 @@ from typing import Iterable, Iterator
 import httpx
 
 from paperwire.papers import Author, InvalidArxivId, Paper, parse_arxiv_id, parse_time
-from paperwire.sources import Batch, FetchError, Skipped
+from paperwire.sources import Batch, FetchError, Skipped, schema
 from paperwire.sources.client import RETRY, Pacing, Retry, get, open_client
 from paperwire.feed import DailyEntry
+from paperwire.sources.schema import InvalidRecord
 
 log = logging.getLogger(__name__)
 
@@ -34,60 +35,61 @@ REQUEST_INTERVAL_SECONDS = 1.0  # HF allows about 500 requests per 5 minutes
 
 
 def parse(data: bytes, *, day: date | None = None, seen_at: datetime | None = None) -> Batch:
-    """Papers and daily entries of one page. `day` is the list day asked for (else each
-    item's `submittedOnDailyAt`). Items without an arXiv id are skipped; raises
-    FetchError when the page is not a JSON array."""
+    """Papers and daily entries of one page, each past `schema.check`/`check_entry`. `day`
+    is the list day asked for (else each item's `submittedOnDailyAt`). An item that is
+    unusable is skipped alone; raises FetchError when the page is not a JSON array."""
     try:
         items = json.loads(data)
-    except ValueError as error:
-        raise FetchError(f"the Hugging Face daily papers page is not JSON ({error})") from None
+    except (ValueError, RecursionError) as error:  # RecursionError: brackets nested past the limit
+        raise FetchError(f"the Hugging Face daily papers page is not JSON ({type(error).__name__}: "
+                         f"{str(error)[:200]})") from None
     if not isinstance(items, list):
-        raise FetchError(f"the Hugging Face daily papers page is a {type(items).__name__}, "
+        raise FetchError(f"the Hugging Face daily papers page is {schema.kind(items)}, "
                          "not a JSON array; check PAPERWIRE_HF_URL")
     batch = Batch()
     for position, item in enumerate(items, 1):
-        paper = item.get("paper") if isinstance(item, dict) else None
-        record_id = str(paper.get("id")) if isinstance(paper, dict) and paper.get("id") else f"item {position}"
         try:
             paper_record, entry = parse_item(item, day=day, seen_at=seen_at)
-        except (ValueError, TypeError, AttributeError, InvalidArxivId) as error:
-            batch.skipped.append(Skipped(record_id, str(error) or type(error).__name__))
+        except ValueError as error:  # InvalidRecord and InvalidArxivId are ValueErrors
+            batch.skipped.append(Skipped(_item_id(item) or f"item {position}", str(error)))
             continue
         batch.papers.append(paper_record)
         batch.daily_entries.append(entry)
     return batch
 
 
-def parse_item(item: dict, *, day: date | None = None,
+def parse_item(item: object, *, day: date | None = None,
                seen_at: datetime | None = None) -> tuple[Paper, DailyEntry]:
-    """One list item as (paper, daily entry); raises ValueError when it has no arXiv id,
-    no title or no list day."""
-    paper = item.get("paper")
+    """One list item as (paper, daily entry); raises InvalidRecord when it has no arXiv id,
+    no title or no list day, or breaks the schema."""
+    paper = item.get("paper") if isinstance(item, dict) else None
     if not isinstance(paper, dict):
-        raise ValueError("item has no paper object")
+        raise InvalidRecord("item has no paper object")
+    raw_id = paper.get("id")
     try:
-        arxiv_id, _ = parse_arxiv_id(str(paper.get("id") or ""))
+        arxiv_id, _ = parse_arxiv_id(raw_id if isinstance(raw_id, str) else "")
     except InvalidArxivId:
-        raise ValueError(f"paper id {paper.get('id')!r} is not an arXiv id") from None
-    title = (paper.get("title") or item.get("title") or "").strip()
+        raise InvalidRecord(f"paper id {schema.shown(raw_id)} is not an arXiv id") from None
+    title = (schema.text(paper, "title") or schema.text(item, "title") or "").strip()
     if not title:
-        raise ValueError(f"{arxiv_id} has no title")
-    listed_at = parse_time(paper.get("submittedOnDailyAt"))
+        raise InvalidRecord(f"{arxiv_id} has no title")
+    listed_at = _time(paper, "submittedOnDailyAt")
     list_day = day or (listed_at.date() if listed_at else None)
     if list_day is None:
-        raise ValueError(f"{arxiv_id} has no submittedOnDailyAt and no day was asked for")
+        raise InvalidRecord(f"{arxiv_id} has no submittedOnDailyAt and no day was asked for")
     record = Paper(
         arxiv_id=arxiv_id,
         title=title,
-        abstract=(paper.get("summary") or item.get("summary") or "").strip(),
+        abstract=(schema.text(paper, "summary") or schema.text(item, "summary") or "").strip(),
         authors=tuple(
-            Author(a["name"].strip()) for a in paper.get("authors") or ()
-            if isinstance(a, dict) and (a.get("name") or "").strip()
+            Author(name.strip()) for name in (
+                schema.text(a, "name") for a in schema.objects(paper, "authors")
+            ) if name and name.strip()
         ),
         version=0,
-        published_at=parse_time(paper.get("publishedAt")),
-        code_url=paper.get("githubRepo") or None,
-        project_url=paper.get("projectPage") or None,
+        published_at=_time(paper, "publishedAt"),
+        code_url=schema.text(paper, "githubRepo"),
+        project_url=schema.text(paper, "projectPage"),
         source=SOURCE,
         is_withdrawn=bool(paper.get("withdrawnAt")),
     )
@@ -98,19 +100,19 @@ def parse_item(item: dict, *, day: date | None = None,
         day=list_day,
         arxiv_id=arxiv_id,
         source=SOURCE,
-        upvote_count=int(paper.get("upvotes") or 0),
-        comment_count=int(item.get("numComments") or 0),
+        upvote_count=schema.integer(paper, "upvotes") or 0,
+        comment_count=schema.integer(item, "numComments") or 0,
         submitted_by=_user(paper.get("submittedOnDailyBy")) or _user(item.get("submittedBy")),
-        organization=organization.get("name") or None,
-        organization_name=organization.get("fullname") or None,
-        github_repo=paper.get("githubRepo") or None,
-        github_star_count=_optional_int(paper.get("githubStars")),
-        project_url=paper.get("projectPage") or None,
-        thumbnail_url=item.get("thumbnail") or None,
-        ai_summary=paper.get("ai_summary") or None,
+        organization=schema.text(organization, "name"),
+        organization_name=schema.text(organization, "fullname"),
+        github_repo=schema.text(paper, "githubRepo"),
+        github_star_count=schema.integer(paper, "githubStars"),
+        project_url=schema.text(paper, "projectPage"),
+        thumbnail_url=schema.text(item, "thumbnail"),
+        ai_summary=schema.text(paper, "ai_summary"),
         seen_at=seen_at,
     )
-    return record, entry
+    return schema.check(record), schema.check_entry(entry)
 
 
 def days_between(from_day: date, until_day: date) -> list[date]:
@@ -163,10 +165,22 @@ def _fetch_day(client, day, *, base_url, pacing, now, page_size, retry) -> Itera
     log.warning("daily papers for %s still had pages after %d; stopped there", day, MAX_PAGES_PER_DAY)
 
 
-def _user(value) -> str | None:
+def _user(value: object) -> str | None:
     """A user's handle: `user` inside a paper, `name` in an item's `submittedBy`."""
-    return (value.get("user") or value.get("name") or None) if isinstance(value, dict) else None
+    return (schema.text(value, "user") or schema.text(value, "name")) if isinstance(value, dict) else None
 
 
-def _optional_int(value) -> int | None:
-    return int(value) if value is not None and value != "" else None
+def _item_id(item: object) -> str | None:
+    paper = item.get("paper") if isinstance(item, dict) else None
+    value = paper.get("id") if isinstance(paper, dict) else None
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _time(record: dict, name: str) -> datetime | None:
+    value = schema.text(record, name)
+    try:
+        if value and len(value) > 40:  # no ISO time is longer; don't parse megabytes
+            raise ValueError("too long")
+        return parse_time(value)
+    except ValueError as error:
+        raise InvalidRecord(f"{name} {schema.shown(value)} is not an ISO time ({error})") from None

@@ -11,6 +11,7 @@ last one stopped. Pacing and retries (503 + Retry-After) are `client`'s.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 from datetime import date, datetime, timezone
@@ -21,9 +22,9 @@ from xml.etree.ElementTree import Element
 import httpx
 
 from paperwire.papers import (
-    Author, InvalidArxivId, Paper, Version, is_withdrawal_comment, parse_arxiv_id, parse_time,
+    Author, Paper, Version, is_withdrawal_comment, parse_arxiv_id, parse_time, parse_version,
 )
-from paperwire.sources import Batch, FetchError, Skipped, taxonomy
+from paperwire.sources import Batch, FetchError, Skipped, schema, taxonomy
 from paperwire.sources.client import RETRY, Pacing, Retry, get, open_client
 from paperwire.sources.safexml import parse_xml
 
@@ -38,8 +39,12 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 METADATA_PREFIXES = ("arXiv", "arXivRaw", "oai_dc")
 MAX_PAGES = 100_000  # a harvest that pages longer than this is looping on a token
 
-# "A, B and C"; commas inside parentheses belong to an affiliation.
-_AUTHOR_SEPARATOR = re.compile(r",\s*(?:and\s+)?(?![^()]*\))|\s+and\s+(?![^()]*\))")
+# "A, B and C"; a separator inside parentheses (next parenthesis a closing one) belongs
+# to an affiliation. Told apart by looking up the next parenthesis, not by a regex
+# lookahead: that rescanned the rest of the string at every comma, so 8,000 authors
+# took 10 s and a 1 MB author string hours (issue #15).
+_AUTHOR_SEPARATOR = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+_PARENTHESIS = re.compile(r"[()]")
 _AFFILIATION = re.compile(r"\s*\(([^()]*)\)\s*$")
 _SIZE = re.compile(r"\s*(\d+)\s*kb\s*", re.IGNORECASE)
 
@@ -58,7 +63,8 @@ def harvest_name(*, set_spec: str | None, from_day: date | None, until_day: date
 
 
 def parse(data: bytes, *, harvest: str = "oai") -> Batch:
-    """The papers and deletions of one ListRecords page. Its checkpoint is
+    """The papers and deletions of one ListRecords page, each paper past `schema.check`
+    (a record that fails is skipped alone). Its checkpoint is
     (`harvest`, the resumptionToken), with None on the last page; `noRecordsMatch`
     is an empty last page. Raises FetchError for other OAI-PMH errors and bad XML."""
     root = parse_xml(data, what="OAI-PMH response")
@@ -106,15 +112,15 @@ def _add_record(batch: Batch, record: Element) -> None:
         raw = metadata.find(f"{ARXIV_RAW}arXivRaw") if metadata is not None else None
         dublin_core = metadata.find(f"{OAI_DC}dc") if metadata is not None else None
         if arxiv is not None:
-            batch.papers.append(parse_arxiv(arxiv))
+            batch.papers.append(schema.check(parse_arxiv(arxiv)))
         elif raw is not None:
-            batch.papers.append(parse_arxiv_raw(raw))
+            batch.papers.append(schema.check(parse_arxiv_raw(raw)))
         elif dublin_core is not None:
-            batch.papers.append(parse_oai_dc(dublin_core, identifier=identifier))
+            batch.papers.append(schema.check(parse_oai_dc(dublin_core, identifier=identifier)))
         else:
             batch.skipped.append(Skipped(identifier or "record without identifier",
                                          "no arXiv, arXivRaw or oai_dc metadata"))
-    except (ValueError, TypeError, InvalidArxivId) as error:
+    except ValueError as error:  # InvalidRecord and InvalidArxivId are ValueErrors
         batch.skipped.append(Skipped(identifier or "record without identifier", str(error)))
 
 
@@ -162,7 +168,7 @@ def parse_arxiv_raw(element: Element) -> Paper:
     arxiv_id, _ = parse_arxiv_id(_text(element, f"{ns}id") or "")
     sized = sorted(
         (
-            (int((v.get("version") or "").lstrip("v")), parse_rfc2822(v.findtext(f"{ns}date")),
+            (parse_version(v.get("version") or ""), parse_rfc2822(v.findtext(f"{ns}date")),
              v.findtext(f"{ns}size"))
             for v in element.iterfind(f"{ns}version")
         ),
@@ -259,7 +265,7 @@ def _texts(element: Element, path: str) -> list[str]:
 def split_authors(text: str) -> tuple[Author, ...]:
     """Authors from arXiv's one-string form, `A. One (MIT, USA), B. Two and C. Three`."""
     authors = []
-    for part in _AUTHOR_SEPARATOR.split(" ".join(text.split())):
+    for part in _split_outside_parentheses(" ".join(text.split())):
         match = _AFFILIATION.search(part)
         name = part[: match.start()] if match else part
         if name.strip():
@@ -267,14 +273,33 @@ def split_authors(text: str) -> tuple[Author, ...]:
     return tuple(authors)
 
 
+def _split_outside_parentheses(text: str) -> list[str]:
+    """`text` split at each author separator whose next parenthesis is not a closing one."""
+    parentheses = [(m.start(), m.group()) for m in _PARENTHESIS.finditer(text)]
+    starts = [start for start, _ in parentheses]
+    parts, begin = [], 0
+    for separator in _AUTHOR_SEPARATOR.finditer(text):
+        following = bisect.bisect_left(starts, separator.end())
+        if following < len(parentheses) and parentheses[following][1] == ")":
+            continue
+        parts.append(text[begin:separator.start()])
+        begin = separator.end()
+    parts.append(text[begin:])
+    return parts
+
+
 def parse_rfc2822(text: str | None) -> datetime | None:
     """`Mon, 2 Apr 2007 19:18:42 GMT` as an aware UTC datetime; raises ValueError if unreadable."""
     if not text or not text.strip():
         return None
-    parsed = parsedate_to_datetime(text.strip())
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:
+        parsed = parsedate_to_datetime(text.strip())
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    except (TypeError, ValueError, OverflowError, IndexError):  # each is some malformed date
+        shown = repr(text) if len(text) <= 60 else repr(text[:60]) + "…"
+        raise ValueError(f"{shown} is not an RFC 2822 date such as 'Mon, 2 Apr 2007 19:18:42 GMT'") from None
 
 
 def fetch(

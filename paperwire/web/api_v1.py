@@ -4,7 +4,7 @@ v1 answers as the unversioned /api/ routes did (app.py keeps those as aliases)
 and adds `page_size` (1 to openapi.MAX_PAGE_SIZE) to the lists. Papers, similar
 papers and status are api.py's handlers as they are; the day and the search
 are here because they page. openapi.py describes every route; `/api/docs`
-renders that same document as a server-side page (the CSP allows no script).
+renders that same document as a server-side page that needs no script.
 """
 
 from __future__ import annotations

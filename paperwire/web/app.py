@@ -41,9 +41,10 @@ MAX_REQUEST_BYTES = 64 * 1024  # every form we have is a few fields; nothing upl
 STATIC_MAX_AGE_SECONDS = 7 * 24 * 3600  # pages link static files by content hash
 CORS_MAX_AGE_SECONDS = 600  # how long a browser may keep a preflight's answer
 SEARCH_RETRY_AFTER_SECONDS = 30  # while the search indexes are first built
-# No script at all, styles and images only from here, no framing, forms post only here.
+# Scripts, styles and images only from here (static/reading.js: shortcuts, copy; nothing
+# inline), no framing, forms post only here.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
@@ -119,6 +120,8 @@ ROUTES = [
     Route("/day/{day}.bib", exports.day_bibtex, name="day_bibtex"),
     Route("/day/{day}.csl.json", exports.day_csl, name="day_csl"),
     Route("/day/{day}", pages.day_page, name="day"),
+    Route("/day/{day}/map", pages.day_map, name="day_map"),
+    Route("/week/{week}/map", pages.week_map, name="week_map"),
     # Old-style ids have a slash (hep-th/9901001), so the id is a path; exports go first.
     Route("/paper/{arxiv_id:path}.bib", pages.paper_bibtex, name="paper_bibtex"),
     Route("/paper/{arxiv_id:path}.csl.json", exports.paper_csl, name="paper_csl"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 from typing import Iterable
@@ -23,12 +23,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from paperwire import __version__, feed
+from paperwire import __version__, activity, feed, topicmap
 from paperwire.jobs.runner import Job, JobState
 from paperwire.papers import Author, display_text, is_day_only
 from paperwire.search import Filters
 from paperwire.search.service import SearchBusy
-from paperwire.web import params
+from paperwire.web import charts, params
+from paperwire.web.math import to_html as math_html
 from paperwire.web.bibtex import to_bibtex
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -91,6 +92,12 @@ def short_day(day: date | None) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}" if day else ""
 
 
+def iso_week(day: date) -> str:
+    """The ISO week of `day` as YYYY-Www, as /week/<week>/map spells it."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def utc_time(value: datetime | None) -> str:
     """A time as the source gave it: a bare date when it gave only a day (is_day_only),
     rather than an invented "00:00 UTC"."""
@@ -143,7 +150,8 @@ def _environment() -> jinja2.Environment:
     )
     env.filters.update(
         display=display_text, preview=preview, short_authors=short_authors, safe_url=safe_url,
-        long_day=long_day, short_day=short_day, utc_time=utc_time, highlight=highlight,
+        long_day=long_day, short_day=short_day, utc_time=utc_time, highlight=highlight, math=math_html,
+        iso_week=iso_week,
     )
     env.globals.update(static_url=static_url, version=__version__, duration=duration)
     return env
@@ -199,6 +207,29 @@ def day_feed(request: Request, day: date) -> feed.DayFeed:
     if page.page > page.page_count:
         raise HTTPException(404, f"{day} has {page.page_count} page(s) of papers, not {page.page}")
     return page
+
+
+def day_map(request: Request) -> Response:
+    """`/day/YYYY-MM-DD/map`: the topic map of the papers first published that day."""
+    day = params.day(request.path_params["day"])
+    return _map_page(request, [day], heading=f"Topics of {long_day(day)}", day=day)
+
+
+def week_map(request: Request) -> Response:
+    """`/week/YYYY-Www/map`: the topic map of a week's papers, Monday to Sunday."""
+    monday = params.week(request.path_params["week"])
+    days = [monday + timedelta(days=n) for n in range(7)]
+    heading = f"Topics of the week {iso_week(monday)} ({short_day(days[0])} to {short_day(days[-1])})"
+    return _map_page(request, days, heading=heading, day=None)
+
+
+def _map_page(request: Request, days: list[date], *, heading: str, day: date | None) -> Response:
+    store = request.app.state.store
+    papers = [p for d in days for p in store.papers_on_day(d, limit=max(store.count_papers_on_day(d), 1))]
+    made = topicmap.for_papers(store, papers)
+    by_id = {p.arxiv_id: p for p in papers}
+    return render(request, "map.html", made=made, heading=heading, day=day, week=iso_week(days[0]), days=days,
+                  svg=charts.topic_map(made, title=heading), by_id=by_id, page_title=f"{heading} · paperwire")
 
 
 def _welcome(request: Request) -> Response:
@@ -287,8 +318,12 @@ def status(request: Request) -> Response:
     latest_by_job = {}
     for run in runs:  # newest first, so the first seen per job is its latest
         latest_by_job.setdefault(run.job, run)
+    counts = activity.recent(store)
     return render(
-        request, "status.html", runs=runs, stats=store.stats(),
+        request, "status.html", runs=runs, stats=store.stats(), counts=counts,
+        chart=charts.stacked_bars(counts.days, counts.series, title="Papers per day by primary category",
+                                  id_prefix="per-day"),
+        series_class=charts.series_class,
         failing=[r for r in latest_by_job.values() if r.status == "failed"],
         settings=request.app.state.settings, harvest=harvest_state(request), jobs=background_jobs(request),
         page_title="Status · paperwire",

@@ -22,6 +22,7 @@ from paperwire.search.service import MODES, SORTS
 
 MAX_PAGE = 10_000  # far past any real day (1,000 papers at 50 a page is 20 pages)
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
 _PAGE = re.compile(r"[0-9]{1,5}")
 _COUNT = re.compile(r"[0-9]{1,9}")
 _YEAR = re.compile(r"[0-9]{4}")
@@ -37,6 +38,17 @@ def day(text: str, *, status: int = 404) -> date:
         except ValueError:
             pass
     raise HTTPException(status, f"{text!r} is not a day; use YYYY-MM-DD, e.g. 2025-03-01")
+
+
+def week(text: str) -> date:
+    """The Monday of the ISO week `text` names as YYYY-Www; raises HTTPException(404) otherwise."""
+    match = _WEEK.fullmatch(text)
+    if match:
+        try:
+            return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        except ValueError:
+            pass
+    raise HTTPException(404, f"{text!r} is not a week; use YYYY-Www (ISO 8601), e.g. 2025-W09")
 
 
 def page(request: Request) -> int:

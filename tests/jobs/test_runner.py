@@ -32,8 +32,19 @@ def wait_for(condition) -> None:
         time.sleep(0.01)
 
 
+# Job threads alive before these tests (a live server of the browser tests, say): not theirs.
+_EARLIER = set()
+
+
+@pytest.fixture(autouse=True)
+def _earlier_job_threads():
+    _EARLIER.clear()
+    _EARLIER.update(t for t in threading.enumerate() if t.name.startswith("paperwire-"))
+
+
 def job_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("paperwire-")]
+    """Names of the job threads a test started that are still alive."""
+    return [t.name for t in threading.enumerate() if t.name.startswith("paperwire-") and t not in _EARLIER]
 
 
 def test_a_failure_is_logged_and_retried_at_the_next_look(sqlite_url, caplog):

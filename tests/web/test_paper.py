@@ -35,10 +35,12 @@ def test_paper_page_shows_everything_known(client, paper):
     assert response.status_code == 200
     html = response.text
     assert "<h1>A Placeholder Title</h1>" in html
-    assert "We study placeholders at α-scale, at length." in html
+    assert ('We study placeholders at <math display="inline"><semantics><mrow><mrow><mi>α</mi></mrow></mrow>'
+            '<annotation encoding="application/x-tex">\\alpha</annotation></semantics></math>-scale, at length.') in html
     assert 'Ada Lovelace <span class="muted">(Analytical Engines Ltd)</span>' in html
     assert "Alan Turing" in html
-    assert 'class="tag primary">cs.LG</span>' in html and ">cs.AI</span>" in html
+    assert 'class="tag primary" href="/search?q=cat%3Acs.LG&amp;sort=newest">cs.LG</a>' in html
+    assert 'class="tag" href="/search?q=cat%3Acs.AI&amp;sort=newest">cs.AI</a>' in html
     assert 'href="https://arxiv.org/abs/2503.00001v1">v1</a> · 2025-03-01 18:00 UTC' in html
     assert 'href="https://arxiv.org/abs/2503.00001v2">v2</a> · 2025-03-08 09:00 UTC' in html
     assert 'href="https://doi.org/10.1000/xyz_123"' in html

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from paperwire.web.app import SECURITY_HEADERS
@@ -15,7 +17,9 @@ def test_security_headers_on_every_answer(client, path):
     for name, value in SECURITY_HEADERS.items():
         assert response.headers[name] == value
     csp = response.headers["content-security-policy"]
-    assert "default-src 'none'" in csp and "script-src" not in csp  # so no script runs at all
+    assert "default-src 'none'" in csp
+    # Scripts only from our own /static files: no inline script, no eval, no other host.
+    assert [d.strip() for d in csp.split(";") if d.strip().startswith("script-src")] == ["script-src 'self'"]
     assert "frame-ancestors 'none'" in csp
 
 
@@ -31,4 +35,7 @@ def test_static_files_are_cached_and_versioned(client):
 
 def test_pages_use_no_inline_script_or_style(client):
     html = client.get("/status").text
-    assert "<script" not in html and "<style" not in html and "style=" not in html
+    scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, re.S)
+    assert scripts == [""] and html.count("<script") == 1  # only reading.js, from /static
+    assert f'<script src="{static_url("reading.js")}" defer></script>' in html
+    assert "<style" not in html and "style=" not in html and " on" + "click=" not in html
