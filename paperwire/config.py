@@ -60,7 +60,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Who may create an account: open (anyone), invite (with an invite link from a member) "
             "or closed (only an admin, with `paperwire user create`)."),
     Setting("base_url", "http://127.0.0.1:8000", "PAPERWIRE_BASE_URL",
-            "The public URL of this paperwire, for links in mail (paper pages, confirm and unsubscribe links)."),
+            "The public URL of this paperwire, for links in mail (paper pages, confirm and unsubscribe links) "
+            "and in feeds; feeds use the address each request came to while this is left at its default."),
+    Setting("cors_origins", "", "PAPERWIRE_CORS_ORIGINS",
+            "Web origins (https://app.example.org, space-separated, or *) whose pages may read the JSON API "
+            "and feeds from a browser; empty: none (CORS off)."),
     Setting("secret_key", "", "PAPERWIRE_SECRET_KEY",
             "Key that signs CSRF tokens and the confirmation and unsubscribe links in mail, at least 32 "
             "characters. Empty: one is generated on first start and kept in the database, shared by every "
@@ -103,6 +107,7 @@ class Settings:
     embed_enabled: bool
     signup: str
     base_url: str
+    cors_origins: str
     secret_key: str = field(repr=False)  # secrets stay out of logs and tracebacks
     smtp_host: str
     smtp_port: int
@@ -119,6 +124,10 @@ class Settings:
     @property
     def categories(self) -> list[str]:
         return self.harvest_categories.split()
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return self.cors_origins.split()
 
     @property
     def signup_policy(self) -> SignupPolicy:
@@ -201,6 +210,9 @@ def _validate(settings: Settings) -> None:
     if (problem := check_secret_key(settings.secret_key)) is not None:
         raise ConfigError(problem)
     _validate_mail(settings)
+    _validate_base_url(settings.base_url)
+    for origin in settings.allowed_origins:
+        _validate_origin(origin)
 
 
 def _validate_mail(settings: Settings) -> None:
@@ -215,6 +227,29 @@ def _validate_mail(settings: Settings) -> None:
         raise ConfigError(f"PAPERWIRE_SMTP_PORT={settings.smtp_port} must be between 0 (standard) and 65535")
     if settings.smtp_timeout_seconds <= 0:
         raise ConfigError(f"PAPERWIRE_SMTP_TIMEOUT_SECONDS={settings.smtp_timeout_seconds} must be positive")
+
+
+def _validate_base_url(url: str) -> None:
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment \
+            or url.endswith("/"):
+        raise ConfigError(
+            f"PAPERWIRE_BASE_URL {url!r} is not a base address; use scheme, host and an optional path "
+            "without a trailing slash, e.g. https://papers.example.org or https://example.org/paperwire"
+        )
+
+
+def _validate_origin(origin: str) -> None:
+    # An origin is scheme://host[:port] and nothing more (RFC 6454, section 6.1).
+    parts = urlsplit(origin)
+    is_origin = parts.scheme in ("http", "https") and parts.netloc and not parts.path and not parts.query
+    if origin != "*" and not (is_origin and not parts.fragment and "@" not in parts.netloc):
+        raise ConfigError(
+            f"PAPERWIRE_CORS_ORIGINS has {origin!r}, which is not an origin; "
+            "use e.g. https://app.example.org (no path), several separated by spaces, or *"
+        )
 
 
 assert {f.name for f in fields(Settings)} == {s.name for s in SETTINGS}

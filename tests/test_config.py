@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from paperwire.config import ConfigError, load
@@ -36,3 +38,29 @@ def test_redact_url_hides_only_the_password():
 
     assert redact_url("postgresql://pw:s3cret@db:5432/paperwire") == "postgresql://pw:***@db:5432/paperwire"
     assert redact_url("sqlite:///paperwire.db") == "sqlite:///paperwire.db"
+
+
+@pytest.mark.parametrize("url", ["https://papers.example.org", "http://localhost:8000/paperwire"])
+def test_base_url_takes_an_address(url):
+    assert load({"PAPERWIRE_BASE_URL": url}).base_url == url
+
+
+@pytest.mark.parametrize("url", ["https://papers.example.org/", "https://x.org/?a=1", "https://x.org/#top",
+                                 "https://"])
+def test_base_url_refuses_what_is_not_a_base_address(url):
+    with pytest.raises(ConfigError, match=f"PAPERWIRE_BASE_URL '{re.escape(url)}' is not a base address"):
+        load({"PAPERWIRE_BASE_URL": url})
+
+
+def test_cors_origins():
+    assert load({}).allowed_origins == []
+    both = load({"PAPERWIRE_CORS_ORIGINS": " https://a.example.org  http://localhost:3000 "})
+    assert both.allowed_origins == ["https://a.example.org", "http://localhost:3000"]
+    assert load({"PAPERWIRE_CORS_ORIGINS": "*"}).allowed_origins == ["*"]
+
+
+@pytest.mark.parametrize("origin", ["https://a.example.org/", "https://a.example.org/app", "a.example.org",
+                                    "https://user@a.example.org", "javascript:alert(1)"])
+def test_cors_origins_refuse_what_is_not_an_origin(origin):
+    with pytest.raises(ConfigError, match=f"PAPERWIRE_CORS_ORIGINS has '{re.escape(origin)}', which is not an origin"):
+        load({"PAPERWIRE_CORS_ORIGINS": f"https://ok.example {origin}"})

@@ -30,16 +30,25 @@ def error(status: int, message: str) -> JSONResponse:
 
 def day(request: Request) -> JSONResponse:
     """`/api/days/YYYY-MM-DD` or `/api/days/latest`, with `?page=`."""
-    store = request.app.state.store
+    wanted = latest_or_day(request)
+    return JSONResponse(day_to_dict(day_feed(request, wanted)))
+
+
+def latest_or_day(request: Request):
+    """The day the path names (YYYY-MM-DD, or `latest`: the newest day with papers);
+    raises HTTPException(404) for anything else, or for `latest` in an empty store."""
     text = request.path_params["day"]
-    if text == "latest":
-        wanted = store.latest_day()
-        if wanted is None:
-            raise HTTPException(404, "the store has no papers yet; bring some in with paperwire ingest")
-    else:
-        wanted = params.day(text)
-    page = day_feed(request, wanted)
-    return JSONResponse({
+    if text != "latest":
+        return params.day(text)
+    found = request.app.state.store.latest_day()
+    if found is None:
+        raise HTTPException(404, "the store has no papers yet; bring some in with paperwire ingest")
+    return found
+
+
+def day_to_dict(page) -> dict:
+    """A page of a day (feed.DayFeed) as the API's JSON."""
+    return {
         "ok": True,
         "day": page.day.isoformat(),
         "page": page.page,
@@ -51,7 +60,7 @@ def day(request: Request) -> JSONResponse:
         "items": [
             {"paper": to_dict(item.paper), "daily_entry": _entry(item.entry)} for item in page.items
         ],
-    })
+    }
 
 
 def paper(request: Request) -> JSONResponse:

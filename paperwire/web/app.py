@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
@@ -32,12 +33,13 @@ from paperwire.jobs import table
 from paperwire.jobs.runner import Runner
 from paperwire.search.service import SearchBusy, SearchService
 from paperwire.store import NotFound, Store, open_store
-from paperwire.web import api, pages
+from paperwire.web import api, api_v1, exports, feeds, pages
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 64 * 1024  # every form we have is a few fields; nothing uploads
 STATIC_MAX_AGE_SECONDS = 7 * 24 * 3600  # pages link static files by content hash
+CORS_MAX_AGE_SECONDS = 600  # how long a browser may keep a preflight's answer
 SEARCH_RETRY_AFTER_SECONDS = 30  # while the search indexes are first built
 # Scripts, styles and images only from here (static/reading.js: shortcuts, copy; nothing
 # inline), no framing, forms post only here.
@@ -78,7 +80,8 @@ def create_app(
 
     app = Starlette(
         routes=ROUTES,
-        middleware=[Middleware(SecurityHeaders), Middleware(LimitRequestSize, max_bytes=MAX_REQUEST_BYTES)],
+        middleware=[*_cors(settings), Middleware(SecurityHeaders),
+                    Middleware(LimitRequestSize, max_bytes=MAX_REQUEST_BYTES)],
         exception_handlers={
             HTTPException: _http_error, NotFound: _not_found, SearchBusy: _search_busy, Exception: _server_error,
         },
@@ -110,23 +113,53 @@ class CachedStaticFiles(StaticFiles):
 
 ROUTES = [
     Route("/", pages.latest, name="latest"),
+    Route("/feed.{format}", feeds.latest, name="latest_feed"),
     Route("/day", pages.pick_day, name="pick_day"),
+    # A day's feed and exports before /day/{day}, which would take "2025-03-01.bib" as the day.
+    Route("/day/{day}/feed.{format}", feeds.day, name="day_feed"),
+    Route("/day/{day}.bib", exports.day_bibtex, name="day_bibtex"),
+    Route("/day/{day}.csl.json", exports.day_csl, name="day_csl"),
     Route("/day/{day}", pages.day_page, name="day"),
     Route("/day/{day}/map", pages.day_map, name="day_map"),
     Route("/week/{week}/map", pages.week_map, name="week_map"),
-    # Old-style ids have a slash (hep-th/9901001), so the id is a path; .bib goes first.
+    # Old-style ids have a slash (hep-th/9901001), so the id is a path; exports go first.
     Route("/paper/{arxiv_id:path}.bib", pages.paper_bibtex, name="paper_bibtex"),
+    Route("/paper/{arxiv_id:path}.csl.json", exports.paper_csl, name="paper_csl"),
     Route("/paper/{arxiv_id:path}", pages.paper, name="paper"),
     Route("/search", pages.search, name="search"),
+    Route("/search/feed.{format}", feeds.search, name="search_feed"),
+    Route("/search.bib", exports.search_bibtex, name="search_bibtex"),
+    Route("/search.csl.json", exports.search_csl, name="search_csl"),
+    Route("/category/{category}/feed.{format}", feeds.category, name="category_feed"),
+    Route("/author/{name:path}/feed.{format}", feeds.author, name="author_feed"),
     Route("/status", pages.status, name="status"),
+    # The JSON API v1 (docs/api.md). Each /similar route goes before its paper route,
+    # whose {arxiv_id:path} would take "/similar" into the id.
+    Route("/api/v1/openapi.json", api_v1.openapi_json, name="api_v1_openapi"),
+    Route("/api/v1/days/{day}", api_v1.day, name="api_v1_day"),
+    Route("/api/v1/search", api_v1.search, name="api_v1_search"),
+    Route("/api/v1/papers/{arxiv_id:path}/similar", api_v1.similar, name="api_v1_similar"),
+    Route("/api/v1/papers/{arxiv_id:path}", api_v1.paper, name="api_v1_paper"),
+    Route("/api/v1/status", api_v1.status, name="api_v1_status"),
+    Route("/api/docs", api_v1.docs, name="api_docs"),
+    # The unversioned API of before v1, kept as aliases (docs/api.md says so).
     Route("/api/days/{day}", api.day, name="api_day"),
     Route("/api/search", api.search, name="api_search"),
-    # Before /api/papers/{arxiv_id:path}, which would take "/similar" into the id.
     Route("/api/papers/{arxiv_id:path}/similar", api.similar, name="api_similar"),
     Route("/api/papers/{arxiv_id:path}", api.paper, name="api_paper"),
     Route("/api/status", api.status, name="api_status"),
     Mount("/static", CachedStaticFiles(directory=pages.STATIC), name="static"),
 ]
+
+
+def _cors(settings: Settings) -> list[Middleware]:
+    """CORS for the origins PAPERWIRE_CORS_ORIGINS names, none when it is empty (the
+    default): every endpoint is a GET without credentials, so no cookies are allowed."""
+    if not settings.allowed_origins:
+        return []
+    return [Middleware(CORSMiddleware, allow_origins=settings.allowed_origins, allow_methods=["GET", "HEAD"],
+                       allow_credentials=False, expose_headers=["ETag", "Last-Modified", "Retry-After"],
+                       max_age=CORS_MAX_AGE_SECONDS)]
 
 
 # --- errors: one handler, two shapes --------------------------------------------

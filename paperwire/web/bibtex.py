@@ -9,6 +9,7 @@ an entry always parses, whatever the source wrote.
 from __future__ import annotations
 
 import re
+from itertools import chain, count
 
 from paperwire.papers import Paper, display_text, normalise_name
 
@@ -23,6 +24,7 @@ _KEY_STOPWORDS = frozenset(
     "a an the on of in for to and with from by at is are via towards toward".split()
 )
 _NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+_REPEAT_LETTERS = "bcdefghijklmnopqrstuvwxyz"
 _AND = re.compile(r"\band\b", re.IGNORECASE)
 
 
@@ -45,8 +47,23 @@ def cite_key(paper: Paper) -> str:
     return key or "paper"
 
 
-def to_bibtex(paper: Paper) -> str:
-    """The paper as one `@misc` entry, ending with a newline."""
+def to_bibliography(papers: list[Paper]) -> str:
+    """The papers as `@misc` entries in order, separated by blank lines. A key that an
+    earlier entry took gets a letter (lovelace2025placeholderb, ...c, then numbers):
+    BibTeX refuses a second entry under a key it has seen."""
+    used: set[str] = set()
+    entries = []
+    for paper in papers:
+        key = cite_key(paper)
+        candidates = chain([key], (key + letter for letter in _REPEAT_LETTERS), (f"{key}{n}" for n in count(2)))
+        key = next(k for k in candidates if k not in used)
+        used.add(key)
+        entries.append(to_bibtex(paper, key=key))
+    return "\n".join(entries)
+
+
+def to_bibtex(paper: Paper, *, key: str | None = None) -> str:
+    """The paper as one `@misc` entry (under `key`, default its cite_key), ending with a newline."""
     fields = [
         ("title", "{" + escape(display_text(paper.title)) + "}"),  # inner braces keep the case
         ("author", " and ".join(_author(a.name) for a in paper.authors)),
@@ -58,7 +75,7 @@ def to_bibtex(paper: Paper) -> str:
         ("url", paper.abs_url),
     ]
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
-    return f"@misc{{{cite_key(paper)},\n{body}\n}}\n"
+    return f"@misc{{{key or cite_key(paper)},\n{body}\n}}\n"
 
 
 def _verbatim(text: str) -> str:

@@ -24,6 +24,7 @@ MAX_PAGE = 10_000  # far past any real day (1,000 papers at 50 a page is 20 page
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
 _PAGE = re.compile(r"[0-9]{1,5}")
+_COUNT = re.compile(r"[0-9]{1,9}")
 _YEAR = re.compile(r"[0-9]{4}")
 _CATEGORY = re.compile(r"[A-Za-z\-]+(?:\.[A-Za-z\-]+)?")
 _TRUE = ("1", "on", "true", "yes")
@@ -55,6 +56,20 @@ def page(request: Request) -> int:
     text = request.query_params.get("page", "1")
     if not _PAGE.fullmatch(text) or not 1 <= int(text) <= MAX_PAGE:
         raise HTTPException(400, f"page {text!r} is not a page number; use 1, 2, 3, ...")
+    return int(text)
+
+
+def page_size(request: Request, *, default: int, maximum: int) -> int:
+    """The `page_size` query parameter, 1 to `maximum` (`default` when absent); raises
+    HTTPException(400) otherwise, naming the limit."""
+    text = request.query_params.get("page_size", "")
+    if not text:
+        return default
+    if not _COUNT.fullmatch(text) or int(text) < 1:
+        raise HTTPException(400, f"page_size {text!r} is not a number of papers; use 1 to {maximum}")
+    if int(text) > maximum:
+        raise HTTPException(400, f"page_size {text} is over the limit of {maximum} papers a page; "
+                                 "ask for more pages instead")
     return int(text)
 
 
@@ -112,8 +127,9 @@ class SearchForm:
     def is_empty(self) -> bool:
         return not self.text.strip() and self.filters == Filters()
 
-    def url(self, **changes) -> str:
-        """The /search address of this form with `changes` to its fields, defaults left out."""
+    def url(self, path: str = "/search", **changes) -> str:
+        """The address of this form at `path` (/search, or its feed and exports) with
+        `changes` to its fields, defaults left out."""
         form = replace(self, **changes)
         values = {
             "q": form.text, "mode": form.mode, "sort": form.sort, "cat": " ".join(form.filters.categories),
@@ -122,7 +138,14 @@ class SearchForm:
         }
         defaults = {"mode": MODES[0], "sort": SORTS[0], "page": 1}
         kept = {k: v for k, v in values.items() if v not in (None, "") and defaults.get(k) != v}
-        return f"/search?{urlencode(kept)}" if kept else "/search"
+        return f"{path}?{urlencode(kept)}" if kept else path
+
+
+def category(text: str) -> str:
+    """`text` if it reads as an arXiv category (cs.CL, hep-th); raises HTTPException(404) otherwise."""
+    if not _CATEGORY.fullmatch(text):
+        raise HTTPException(404, f"{text!r} is not an arXiv category; use e.g. cs.CL or hep-th")
+    return text
 
 
 def search_form(request: Request) -> SearchForm:

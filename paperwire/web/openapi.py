@@ -1,0 +1,204 @@
+"""The OpenAPI 3.1 document of the JSON API v1, built from the same constants the
+handlers check (page limits, modes, sorts, years), so it cannot promise what
+they refuse.
+
+`/api/v1/openapi.json` serves it and `/api/docs` renders it as HTML
+(api_v1.py); tests/web/test_api_schema.py holds the app to it with schemathesis.
+Schemas leave additionalProperties open: a new field is not a breaking change.
+"""
+
+from __future__ import annotations
+
+from paperwire import __version__
+from paperwire.search.query import MAX_YEAR, MIN_YEAR
+from paperwire.search.service import MODES, SORTS
+from paperwire.web.params import MAX_PAGE
+
+PREFIX = "/api/v1"
+MAX_PAGE_SIZE = 100  # papers per page of the API; larger pages are refused with 400
+DAY_PAGE_SIZE = 50  # feed.PAGE_SIZE: the daily page's
+SEARCH_PAGE_SIZE = 20  # pages.SEARCH_PAGE_SIZE: the search page's
+ERRORS = {
+    "400": "A query parameter has a value the API cannot use (the message names it).",
+    "404": "Nothing at this address: no such paper, day, or page past the last.",
+    "405": "The address exists but not for this method.",
+    "413": "The request body is over the limit.",
+    "500": "Something went wrong on the server.",
+    "503": "The search index is being built; try again after Retry-After seconds.",
+}
+
+
+def _nullable(schema: dict) -> dict:
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(properties: dict, *, required: list[str] | None = None, description: str = "") -> dict:
+    schema = {"type": "object", "properties": properties, "required": required or list(properties)}
+    return {**schema, "description": description} if description else schema
+
+
+STRING, INTEGER, NUMBER, BOOLEAN = ({"type": t} for t in ("string", "integer", "number", "boolean"))
+TIME = {"type": "string", "format": "date-time"}
+DAY = {"type": "string", "format": "date"}
+
+SCHEMAS = {
+    "Error": _object({
+        "ok": {"const": False}, "error": {**STRING, "description": "What was wrong and what to do next."},
+        "status": {**INTEGER, "description": "The HTTP status, repeated."},
+    }, description="Every error of the API, whatever its status."),
+    "Author": _object({"name": STRING, "affiliations": {"type": "array", "items": STRING}}),
+    "Version": _object({"number": INTEGER, "submitted_at": _nullable(TIME)}),
+    "Paper": _object({
+        "arxiv_id": {**STRING, "examples": ["2501.00001", "hep-th/9901001"]},
+        "version": {**INTEGER, "description": "The latest known version; 0 when the source did not say."},
+        "title": {**STRING, "description": "As the source wrote it (LaTeX and line breaks included)."},
+        "abstract": STRING,
+        "authors": {"type": "array", "items": _ref("Author")},
+        "primary_category": _nullable(STRING),
+        "categories": {"type": "array", "items": STRING},
+        "published_at": _nullable(TIME), "updated_at": _nullable(TIME),
+        "doi": _nullable(STRING), "journal_ref": _nullable(STRING), "comments": _nullable(STRING),
+        "license": _nullable(STRING), "code_url": _nullable(STRING), "project_url": _nullable(STRING),
+        "versions": {"type": "array", "items": _ref("Version")},
+        "source": STRING,
+        "is_withdrawn": {**BOOLEAN, "description": "Whether the authors withdrew it (arXiv keeps earlier versions)."},
+        "subject_classes": {"type": "array", "items": STRING,
+                            "description": "Other classification codes (MSC 94A29, ACM I.4.2)."},
+    }),
+    "DailyEntry": _object({
+        "day": DAY, "arxiv_id": STRING, "source": STRING, "upvote_count": INTEGER, "comment_count": INTEGER,
+        "submitted_by": _nullable(STRING), "organization": _nullable(STRING),
+        "organization_name": {**_nullable(STRING), "description": "The display name; organization is its slug."},
+        "github_repo": _nullable(STRING),
+        "github_star_count": _nullable(INTEGER), "project_url": _nullable(STRING),
+        "thumbnail_url": _nullable(STRING), "ai_summary": _nullable(STRING), "seen_at": _nullable(TIME),
+    }, description="A paper's place on a community daily list (Hugging Face Daily Papers)."),
+    "PaperWithEntries": _object({
+        "ok": {"const": True}, "paper": _ref("Paper"),
+        "daily_entries": {"type": "array", "items": _ref("DailyEntry")},
+    }),
+    "DayPage": _object({
+        "ok": {"const": True}, "day": DAY, "page": INTEGER, "page_size": INTEGER, "page_count": INTEGER,
+        "paper_count": {**INTEGER, "description": "Papers the day shows over all its pages."},
+        "listed_count": {**INTEGER, "description": "Of which on the community list (all on page 1)."},
+        "previous_day": _nullable(DAY), "next_day": _nullable(DAY),
+        "items": {"type": "array", "items": _object({
+            "paper": _ref("Paper"), "daily_entry": {"oneOf": [_ref("DailyEntry"), {"type": "null"}]},
+        })},
+    }),
+    "Hit": _object({
+        "paper": _ref("Paper"), "score": NUMBER,
+        "keyword_rank": _nullable(INTEGER), "meaning_rank": _nullable(INTEGER),
+        "matched_words": {"type": "array", "items": STRING},
+        "why": {**STRING, "description": "Why it matched, in words."},
+    }),
+    "SearchPage": _object({
+        "ok": {"const": True}, "q": STRING, "mode": {"enum": list(MODES)}, "sort": {"enum": list(SORTS)},
+        "page": INTEGER, "page_size": INTEGER,
+        "total_count": {**INTEGER, "description": "Papers found (an upper bound of what paging reaches)."},
+        "ignored": {"type": "array", "items": STRING, "description": "Parts of q that were not understood."},
+        "pending_count": {**INTEGER, "description": "Store changes the index had not applied yet."},
+        "is_semantic_ready": BOOLEAN,
+        "hits": {"type": "array", "items": _ref("Hit")},
+    }),
+    "Similar": _object({"ok": {"const": True}, "arxiv_id": STRING, "hits": {"type": "array", "items": _ref("Hit")}}),
+    "Status": _object({
+        "ok": {"const": True},
+        "stats": _object({
+            "paper_count": INTEGER, "deleted_count": INTEGER, "daily_entry_count": INTEGER,
+            "embedded_count": INTEGER, "first_day": _nullable(DAY), "last_day": _nullable(DAY),
+            "category_counts": {"type": "object", "additionalProperties": INTEGER},
+        }),
+        "harvest": _object({
+            "is_enabled": BOOLEAN, "interval_minutes": INTEGER, "categories": {"type": "array", "items": STRING},
+            "is_hf_daily_enabled": BOOLEAN, "next_run_at": _nullable(TIME),
+        }),
+        "job_runs": {"type": "array", "items": _object({
+            "id": _nullable(INTEGER), "job": STRING, "status": {"enum": ["running", "ok", "failed"]},
+            "started_at": TIME, "finished_at": _nullable(TIME), "summary": STRING,
+        })},
+    }),
+}
+
+
+def _param(name: str, where: str, schema: dict, description: str, *, required: bool = False) -> dict:
+    return {"name": name, "in": where, "required": required or where == "path", "schema": schema,
+            "description": description}
+
+
+def _page_params(default_size: int) -> list[dict]:
+    return [
+        _param("page", "query", {**INTEGER, "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "The page, from 1."),
+        _param("page_size", "query", {**INTEGER, "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": default_size},
+               f"Papers per page, at most {MAX_PAGE_SIZE}; more is refused with 400."),
+    ]
+
+
+ARXIV_ID = _param("arxiv_id", "path", {**STRING, "examples": ["2501.00001", "2501.00001v2"]},
+                  "An arXiv id, with or without a version (old-style ids such as hep-th/9901001 too).")
+SEARCH_PARAMS = [
+    _param("q", "query", {**STRING, "maxLength": 1000},
+           'What to find: words, "phrases", -excluded, author:, cat:, year:2024.., has:code.'),
+    _param("mode", "query", {"enum": list(MODES), "default": MODES[0]},
+           "hybrid: words and meaning; lexical: words only; semantic: meaning only."),
+    _param("sort", "query", {"enum": list(SORTS), "default": SORTS[0]}, "The order of the results."),
+    _param("cat", "query", {**STRING, "pattern": r"^[A-Za-z\-]+(\.[A-Za-z\-]+)?( [A-Za-z\-]+(\.[A-Za-z\-]+)?)*$"},
+           "arXiv categories, separated by spaces or commas, e.g. cs.CL."),
+    _param("from", "query", {**INTEGER, "minimum": MIN_YEAR, "maximum": MAX_YEAR}, "Papers from this year on."),
+    _param("until", "query", {**INTEGER, "minimum": MIN_YEAR, "maximum": MAX_YEAR}, "Papers up to this year."),
+    _param("has_code", "query", {"enum": ["1", "0", "true", "false"]}, "Only papers with a code link."),
+]
+
+
+def _operation(summary: str, description: str, schema: str, parameters: list[dict], errors: list[str],
+               tag: str) -> dict:
+    responses = {"200": {"description": "OK", "content": {"application/json": {"schema": _ref(schema)}}}}
+    for status in errors + ["405", "413", "500"]:
+        responses[status] = {"description": ERRORS[status],
+                             "content": {"application/json": {"schema": _ref("Error")}}}
+    return {"get": {"summary": summary, "description": description, "tags": [tag], "parameters": parameters,
+                    "operationId": summary.lower().replace(" ", "_").replace("'", ""), "responses": responses}}
+
+
+PATHS = {
+    f"{PREFIX}/papers/{{arxiv_id}}": _operation(
+        "Get a paper", "The paper at its latest known version, with its places on community daily lists.",
+        "PaperWithEntries", [ARXIV_ID], ["404"], "papers"),
+    f"{PREFIX}/papers/{{arxiv_id}}/similar": _operation(
+        "Similar papers", "Papers nearest in meaning (by title words until the paper has a vector).",
+        "Similar", [ARXIV_ID], ["404", "503"], "papers"),
+    f"{PREFIX}/days/{{day}}": _operation(
+        "List a day", "A page of one day's papers: the community list first (on page 1), then the day's other "
+        "papers, newest first. `latest` names the newest day with papers.", "DayPage",
+        [_param("day", "path", {**STRING, "examples": ["2025-03-01", "latest"]},
+                "A day as YYYY-MM-DD, or latest."), *_page_params(DAY_PAGE_SIZE)],
+        ["400", "404"], "papers"),
+    f"{PREFIX}/search": _operation(
+        "Search papers", "A page of papers for a query and filters, as /search shows them. A page past the last "
+        "answers 404.", "SearchPage", [*SEARCH_PARAMS, *_page_params(SEARCH_PAGE_SIZE)],
+        ["400", "404", "503"], "search"),
+    f"{PREFIX}/status": _operation(
+        "Status", "Store counts, the background harvest and recent job runs.", "Status", [], [], "status"),
+}
+
+
+def document() -> dict:
+    """The OpenAPI 3.1 document of /api/v1."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "paperwire API", "version": __version__,
+            "summary": "Research papers from arXiv and Hugging Face Daily Papers: by day, by search, by paper.",
+            "description": "Read-only and open (token auth for personal endpoints comes with accounts). Every "
+                           "error is `{\"ok\": false, \"error\": \"...\", \"status\": N}` with that HTTP status. "
+                           "See docs/api.md for feeds, exports and a Python client.",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "servers": [{"url": "/"}],
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS},
+    }
