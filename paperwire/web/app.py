@@ -32,7 +32,8 @@ from paperwire.jobs import table
 from paperwire.jobs.runner import Runner
 from paperwire.search.service import SearchBusy, SearchService
 from paperwire.store import NotFound, Store, open_store
-from paperwire.web import api, pages
+from paperwire.ratelimit import RateLimits
+from paperwire.web import accounts, api, pages, sessions
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.search = search
+    app.state.secret_key = sessions.secret_key(settings.secret_key, store)
+    app.state.rate_limits = RateLimits()  # per process (docs/community.md, "Defences")
     app.state.jobs = None  # the background jobs' Runner, once the lifespan starts it
     return app
 
@@ -107,6 +110,23 @@ class CachedStaticFiles(StaticFiles):
         return response
 
 
+# Accounts, upvotes, submissions and trending (issue #10; docs/community.md, "Routes and
+# forms"). Every state change is a POST: Starlette answers 405 to any other method.
+COMMUNITY_ROUTES = [
+    Route("/signup", accounts.signup_form, methods=["GET"], name="signup_form"),
+    Route("/signup", accounts.signup, methods=["POST"], name="signup"),
+    Route("/login", accounts.login_form, methods=["GET"], name="login_form"),
+    Route("/login", accounts.login, methods=["POST"], name="login"),
+    Route("/logout", accounts.logout, methods=["POST"], name="logout"),
+    Route("/settings/password", accounts.password_form, methods=["GET"], name="password_form"),
+    Route("/settings/password", accounts.change_password, methods=["POST"], name="change_password"),
+    Route("/reset", accounts.reset_info, methods=["GET"], name="reset_info"),
+    Route("/reset/{token}", accounts.reset_form, methods=["GET"], name="reset_form"),
+    Route("/reset/{token}", accounts.reset, methods=["POST"], name="reset"),
+    Route("/users", accounts.users_page, methods=["GET"], name="users"),
+    Route("/users/{name}/disable", accounts.disable_user, methods=["POST"], name="disable_user"),
+]
+
 ROUTES = [
     Route("/", pages.latest, name="latest"),
     Route("/day", pages.pick_day, name="pick_day"),
@@ -123,6 +143,7 @@ ROUTES = [
     Route("/api/papers/{arxiv_id:path}", api.paper, name="api_paper"),
     Route("/api/status", api.status, name="api_status"),
     Mount("/static", CachedStaticFiles(directory=pages.STATIC), name="static"),
+    *COMMUNITY_ROUTES,
 ]
 
 

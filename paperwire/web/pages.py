@@ -28,7 +28,7 @@ from paperwire.jobs.runner import Job, JobState
 from paperwire.papers import Author, display_text, is_day_only
 from paperwire.search import Filters
 from paperwire.search.service import SearchBusy
-from paperwire.web import params
+from paperwire.web import params, sessions
 from paperwire.web.bibtex import to_bibtex
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -153,7 +153,7 @@ ENV = _environment()
 
 
 def render(request: Request, template: str, *, status: int = 200, **context) -> HTMLResponse:
-    context.setdefault("page_title", "paperwire")
+    context = {**sessions.page_context(request), "page_title": "paperwire", **context}
     html = ENV.get_template(template).render(request=request, **context)
     return HTMLResponse(html, status_code=status)
 
