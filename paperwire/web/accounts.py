@@ -11,8 +11,6 @@ post again. The rules are accounts.py's; the records store/accounts.py's.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -25,7 +23,8 @@ from paperwire.store import NotFound
 from paperwire.store.accounts import User, UserExists
 from paperwire.web import csrf, pages
 from paperwire.web.sessions import (
-    checked_form, client_address, clock, current_user, now, refuse_if_limited, require_user, user_of,
+    checked_form, client_address, clock, current_user, local_path, now, refuse_if_limited, require_user,
+    user_of,
 )
 
 WRONG_LOGIN = "wrong username or password"  # one answer for both: no account enumeration
@@ -58,14 +57,6 @@ def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def _local_path(raw: str | None) -> str:
-    """`raw` if it is a path on this site, else "/": a `next=` must not send people elsewhere."""
-    if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
-        return "/"
-    parts = urlsplit(raw)
-    return raw if not parts.scheme and not parts.netloc else "/"
-
-
 def _logged_in(request: Request, user: User, target: str) -> Response:
     """Start a new session for `user` (the old or anonymous id is dropped: no session
     fixation, and the CSRF token rotates with it) and go to `target`."""
@@ -85,7 +76,7 @@ def _login_page(request: Request, *, status: int = 200, problem: str = "", usern
         request, heading="Log in", action="/login", status=status, problem=problem, notice=notice,
         fields=[_field("username", "Username", "text", "username", username),
                 _field("password", "Password", "password", "current-password")],
-        hidden=(("next", _local_path(request.query_params.get("next"))),), submit="Log in",
+        hidden=(("next", local_path(request.query_params.get("next"))),), submit="Log in",
         links=(("/signup", "No account yet? Sign up"), ("/reset", "Forgot your password?")),
     )
 
@@ -119,7 +110,7 @@ def _login(request: Request, form: FormData) -> Response:
     limits.login_succeeded(username)
     store.record_login(user.id, now=now(),
                        password_hash=accounts.hash_password(password) if check.needs_rehash else None)
-    return _logged_in(request, user, _local_path(str(form.get("next", ""))))
+    return _logged_in(request, user, local_path(str(form.get("next", ""))))
 
 
 async def logout(request: Request) -> Response:

@@ -33,7 +33,7 @@ from paperwire.jobs.runner import Runner
 from paperwire.search.service import SearchBusy, SearchService
 from paperwire.store import NotFound, Store, open_store
 from paperwire.ratelimit import RateLimits
-from paperwire.web import accounts, api, pages, sessions
+from paperwire.web import accounts, api, community, pages, sessions
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,8 @@ COMMUNITY_ROUTES = [
     Route("/reset/{token}", accounts.reset, methods=["POST"], name="reset"),
     Route("/users", accounts.users_page, methods=["GET"], name="users"),
     Route("/users/{name}/disable", accounts.disable_user, methods=["POST"], name="disable_user"),
+    Route("/paper/{arxiv_id:path}/upvote", community.upvote, methods=["POST"], name="upvote"),
+    Route("/paper/{arxiv_id:path}/unvote", community.unvote, methods=["POST"], name="unvote"),
 ]
 
 ROUTES = [

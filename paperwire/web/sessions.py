@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -53,11 +54,34 @@ def require_user(request: Request) -> User:
     return user
 
 
+class Upvotes:
+    """A page's view of local upvotes: each paper's count and whether this user upvoted
+    it, looked up when a card first asks and kept for the rest of the request."""
+
+    def __init__(self, store: Store, user: User | None):
+        self._store, self._user = store, user
+        self._counts: dict[str, int] = {}
+        self._mine: dict[str, bool] = {}
+
+    def count(self, arxiv_id: str) -> int:
+        if arxiv_id not in self._counts:
+            self._counts[arxiv_id] = self._store.upvote_count(arxiv_id)
+        return self._counts[arxiv_id]
+
+    def is_upvoted(self, arxiv_id: str) -> bool:
+        if self._user is None:
+            return False
+        if arxiv_id not in self._mine:
+            self._mine[arxiv_id] = bool(self._store.upvoted_by(self._user.id, [arxiv_id]))
+        return self._mine[arxiv_id]
+
+
 def page_context(request: Request) -> dict:
-    """What every page's header needs: the user, and their CSRF token for the log-out form."""
+    """What every page needs: the user, their CSRF token (for the log-out and upvote
+    forms), and the local upvotes of the papers it shows."""
     user = current_user(request)
     token = csrf.csrf_token(request.app.state.secret_key, csrf.session_id_of(request)) if user else ""
-    return {"user": user, "csrf_token": token}
+    return {"user": user, "csrf_token": token, "upvotes": Upvotes(request.app.state.store, user)}
 
 
 async def checked_form(request: Request) -> FormData:
@@ -69,6 +93,14 @@ async def checked_form(request: Request) -> FormData:
 async def user_of(request: Request) -> User | None:
     """current_user, run in the thread pool (the store is synchronous)."""
     return await run_in_threadpool(current_user, request)
+
+
+def local_path(raw: str | None) -> str:
+    """`raw` if it is a path on this site, else "/": a `next=` must not send people elsewhere."""
+    if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
+        return "/"
+    parts = urlsplit(raw)
+    return raw if not parts.scheme and not parts.netloc else "/"
 
 
 def client_address(request: Request) -> str:
