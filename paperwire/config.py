@@ -59,6 +59,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("signup", "invite", "PAPERWIRE_SIGNUP",
             "Who may create an account: open (anyone), invite (with an invite link from a member) "
             "or closed (only an admin, with `paperwire user create`)."),
+    Setting("submit_window_days", "14", "PAPERWIRE_SUBMIT_WINDOW_DAYS",
+            "How recent (days since first published) a paper must be to be submitted to the daily list.", int),
     Setting("secret_key", "", "PAPERWIRE_SECRET_KEY",
             "Key that signs CSRF tokens, at least 32 characters. Empty: one is generated on first "
             "start and kept in the database, shared by every process that uses it."),
@@ -82,6 +84,7 @@ class Settings:
     embed_threads: int
     embed_enabled: bool
     signup: str
+    submit_window_days: int
     secret_key: str = field(repr=False)  # kept out of logs and tracebacks
 
     @property
@@ -166,6 +169,8 @@ def _validate(settings: Settings) -> None:
             f"DATABASE_URL {settings.database_url!r} is not supported; "
             "use sqlite:///path/to/paperwire.db or postgresql://user:pass@host/dbname"
         )
+    if settings.submit_window_days < 1:
+        raise ConfigError(f"PAPERWIRE_SUBMIT_WINDOW_DAYS={settings.submit_window_days} must be at least 1")
     try:
         parse_signup_policy(settings.signup)
     except AccountError as error:

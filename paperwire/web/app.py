@@ -127,6 +127,8 @@ COMMUNITY_ROUTES = [
     Route("/users/{name}/disable", accounts.disable_user, methods=["POST"], name="disable_user"),
     Route("/paper/{arxiv_id:path}/upvote", community.upvote, methods=["POST"], name="upvote"),
     Route("/paper/{arxiv_id:path}/unvote", community.unvote, methods=["POST"], name="unvote"),
+    Route("/submit", community.submit_page, methods=["GET"], name="submit_page"),
+    Route("/submit", community.submit, methods=["POST"], name="submit"),
 ]
 
 ROUTES = [

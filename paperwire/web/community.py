@@ -1,9 +1,10 @@
-"""The community pages: upvoting a paper (and taking it back).
+"""The community pages: upvoting a paper (and taking it back), submitting one to today's list.
 
 An upvote is a plain form that posts and redirects back (303) to the page it came
 from, so it works without JavaScript; a script may post the same form with
 `Accept: application/json` and get the new count instead. The rule (one per user
 per paper, exact under concurrency) is the store's primary key (store/community.py).
+What may be submitted is submissions.py's; this module passes it the arXiv fetcher.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from paperwire.web import params
-from paperwire.web.sessions import checked_form, clock, local_path, now, refuse_if_limited, require_user
+from paperwire import submissions
+from paperwire.sources import arxiv_api, fetchers
+from paperwire.web import pages, params
+from paperwire.web.sessions import (
+    checked_form, client_address, clock, current_user, local_path, now, refuse_if_limited, require_user,
+)
 
 
 async def upvote(request: Request) -> Response:
@@ -42,3 +47,41 @@ def _vote(request: Request, form: FormData, *, is_upvote: bool) -> Response:
         return JSONResponse({"ok": True, "upvote_count": store.upvote_count(arxiv_id), "is_upvoted": is_upvote})
     back = local_path(str(form.get("next", ""))) if form.get("next") else f"/paper/{arxiv_id}"
     return RedirectResponse(back, status_code=303)
+
+
+# --- submissions ---------------------------------------------------------------------------
+
+def submit_page(request: Request) -> Response:
+    """`GET /submit`: today's community list, who submitted each paper, and the form."""
+    return _submit_page(request)
+
+
+def _submit_page(request: Request, *, status: int = 200, result: submissions.SubmitResult | None = None,
+                 text: str = "") -> Response:
+    store, today = request.app.state.store, now().date()
+    listed = store.submissions(today)
+    papers = store.get_papers(s.arxiv_id for s in listed) if listed else {}
+    return pages.render(
+        request, "submit.html", status=status, result=result, text=text, today=today,
+        items=[(papers[s.arxiv_id], s) for s in listed if s.arxiv_id in papers],
+        window_days=request.app.state.settings.submit_window_days, page_title="Submit a paper · paperwire",
+    )
+
+
+async def submit(request: Request) -> Response:
+    """`POST /submit`: an arXiv id or URL onto today's list; the page again with why if not."""
+    form = await checked_form(request)
+    return await run_in_threadpool(_submit, request, str(form.get("paper", "")))
+
+
+def _submit(request: Request, text: str) -> Response:
+    user = require_user(request)
+    refuse_if_limited(request.app.state.rate_limits.post(str(user.id), client_address(request), clock()))
+    settings = request.app.state.settings
+    result = submissions.submit(
+        request.app.state.store, text, user_id=user.id, now=now(), window_days=settings.submit_window_days,
+        fetch=lambda arxiv_id: fetchers.arxiv(settings, arxiv_api.Query(ids=(arxiv_id,)), max_results=1),
+    )
+    if result.is_submitted:
+        return RedirectResponse("/submit", status_code=303)
+    return _submit_page(request, status=400, result=result, text=text)

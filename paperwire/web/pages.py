@@ -222,6 +222,7 @@ def paper(request: Request) -> Response:
     found = store.get_paper(arxiv_id)  # NotFound becomes the 404 page
     return render(request, "paper.html", paper=found, entries=store.daily_entries_for(arxiv_id),
                   bibtex=to_bibtex(found), similar=_similar(request, arxiv_id),
+                  submission=store.submissions_for([arxiv_id]).get(arxiv_id),
                   page_title=f"{display_text(found.title)} · paperwire")
 
 
