@@ -1,4 +1,4 @@
-"""Local upvotes and submissions in the store, and the rows that /trending ranks.
+"""Local upvotes and submissions in the store, the rows that /trending ranks, an author's papers.
 
 An upvote is a row keyed by (user_id, arxiv_id): voting is `INSERT ... ON CONFLICT
 DO NOTHING` and undoing is `DELETE`, so the database's primary key, not a
@@ -10,11 +10,14 @@ Face's counts stay in daily_entries and are never added to these.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from typing import Iterable
 
+from paperwire.papers import Paper, normalise_name
+from paperwire.store.papers import select_papers
 from paperwire.store.records import as_day, as_time
 from paperwire.store.sql import Engine, Many, scalar
 from paperwire.trending import TrendingRow
@@ -115,6 +118,25 @@ class CommunityTables:
         ids = sorted(set(upvotes) | set(listings) | submitted)
         published = {a: p.published_at for a, p in self.get_papers(ids).items()} if ids else {}
         return [_trending_row(a, upvotes.get(a, ()), listings.get(a), published.get(a)) for a in ids]
+
+
+    # authors ------------------------------------------------------------------------------
+    def papers_by_author(self, name: str, *, limit: int = 100) -> list[Paper]:
+        """The papers with an author whose name matches `name` (papers.normalise_name: case,
+        accents and punctuation aside), newest first; [] for a name with no letters."""
+        wanted = normalise_name(name)
+        tokens = sorted(name.split(), key=len, reverse=True)
+        if not wanted or not tokens:
+            return []
+        # The longest word of the name narrows the scan in SQL (lower() folds ASCII on both
+        # engines); the exact rule is applied to the few papers that pass.
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", tokens[0].lower()) + "%"
+        rows = select_papers(
+            self.engine, self.engine.read(), "{live} AND lower(authors) LIKE ? ESCAPE '\\'", (pattern,),
+            order="ORDER BY published_at IS NULL, published_at DESC, arxiv_id",
+        )
+        found = [p for _, p in rows if any(normalise_name(a.name) == wanted for a in p.authors)]
+        return found[:limit]
 
 
 def _trending_row(arxiv_id: str, upvoted_at, listing: dict | None, published_at) -> TrendingRow:

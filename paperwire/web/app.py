@@ -129,6 +129,8 @@ COMMUNITY_ROUTES = [
     Route("/paper/{arxiv_id:path}/unvote", community.unvote, methods=["POST"], name="unvote"),
     Route("/submit", community.submit_page, methods=["GET"], name="submit_page"),
     Route("/submit", community.submit, methods=["POST"], name="submit"),
+    Route("/trending", community.trending_page, name="trending"),
+    Route("/author/{name:path}", community.author_page, name="author"),
 ]
 
 ROUTES = [

@@ -1,20 +1,23 @@
-"""The community pages: upvoting a paper (and taking it back), submitting one to today's list.
+"""The community pages: upvoting a paper (and taking it back), submitting one to today's
+list, /trending over a day, week or month, and an author's papers.
 
 An upvote is a plain form that posts and redirects back (303) to the page it came
 from, so it works without JavaScript; a script may post the same form with
 `Accept: application/json` and get the new count instead. The rule (one per user
 per paper, exact under concurrency) is the store's primary key (store/community.py).
 What may be submitted is submissions.py's; this module passes it the arXiv fetcher.
+The trending formula and its reasons are trending.py's; the store gathers the rows.
 """
 
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from paperwire import submissions
+from paperwire import submissions, trending
 from paperwire.sources import arxiv_api, fetchers
 from paperwire.web import pages, params
 from paperwire.web.sessions import (
@@ -85,3 +88,32 @@ def _submit(request: Request, text: str) -> Response:
     if result.is_submitted:
         return RedirectResponse("/submit", status_code=303)
     return _submit_page(request, status=400, result=result, text=text)
+
+
+# --- trending and authors -------------------------------------------------------------
+
+TRENDING_SHOWN = 50
+
+
+def trending_page(request: Request) -> Response:
+    """`/trending?window=day|week|month` (default week): papers by local upvotes, Hugging
+    Face's listings and stars, faded by age, each saying why it is there."""
+    name = request.query_params.get("window", "week")
+    window = trending.WINDOWS.get(name)
+    if window is None:
+        raise HTTPException(400, f"window {name!r} is not a trending window; use {', '.join(trending.WINDOWS)}")
+    store, at = request.app.state.store, now()
+    items = trending.trending(store.trending_rows(since=at - window.span), now=at, window=window)[:TRENDING_SHOWN]
+    papers = store.get_papers(item.arxiv_id for item in items) if items else {}
+    return pages.render(
+        request, "trending.html", window=window, windows=list(trending.WINDOWS),
+        items=[(item, papers[item.arxiv_id]) for item in items if item.arxiv_id in papers],
+        page_title=f"Trending this {window.name} · paperwire",
+    )
+
+
+def author_page(request: Request) -> Response:
+    """`/author/{name}`: the author's papers in this store, newest first."""
+    name = request.path_params["name"]
+    found = request.app.state.store.papers_by_author(name)
+    return pages.render(request, "author.html", name=name, papers=found, page_title=f"{name} · paperwire")

@@ -145,7 +145,7 @@ def _environment() -> jinja2.Environment:
         display=display_text, preview=preview, short_authors=short_authors, safe_url=safe_url,
         long_day=long_day, short_day=short_day, utc_time=utc_time, highlight=highlight,
     )
-    env.globals.update(static_url=static_url, version=__version__, duration=duration)
+    env.globals.update(static_url=static_url, version=__version__, duration=duration, authors_shown=AUTHORS_SHOWN)
     return env
 
 

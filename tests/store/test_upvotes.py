@@ -112,3 +112,23 @@ def test_200_concurrent_upvotes_by_200_users_give_200_and_by_one_user_give_1(com
     answers = _concurrent_upvotes(committed_url, [(users[0], "2601.00002")] * UPVOTE_COUNT)
     assert answers.count(True) == 1 and setup.upvote_count("2601.00002") == 1
     setup.close()
+
+
+def test_an_authors_papers_are_found_by_name_newest_first(store):
+    from paperwire.papers import Author
+
+    def paper(arxiv_id, day, *names):
+        return make_paper(arxiv_id=arxiv_id, authors=tuple(Author(n) for n in names),
+                          published_at=datetime(2025, 3, day, tzinfo=timezone.utc))
+
+    store.upsert_papers([
+        paper("2503.00001", 1, "Ada Lovelace", "Alan Turing"),
+        paper("2503.00002", 5, "ADA  LOVELACE"),
+        paper("2503.00003", 3, "Ada Lovelace-Byron"),  # the word matches, the name does not
+        paper("2503.00004", 4, "Kurt Gödel"),
+        paper("2503.00005", 2, "100%_Ada"),
+    ], source="test")
+    assert [p.arxiv_id for p in store.papers_by_author("Ada Lovelace")] == ["2503.00002", "2503.00001"]
+    assert [p.arxiv_id for p in store.papers_by_author("Kurt Gödel")] == ["2503.00004"]
+    assert [p.arxiv_id for p in store.papers_by_author("100%_Ada")] == ["2503.00005"]
+    assert store.papers_by_author("Nobody Here") == [] and store.papers_by_author("  ") == []

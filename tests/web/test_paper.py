@@ -36,7 +36,7 @@ def test_paper_page_shows_everything_known(client, paper):
     html = response.text
     assert "<h1>A Placeholder Title</h1>" in html
     assert "We study placeholders at α-scale, at length." in html
-    assert 'Ada Lovelace <span class="muted">(Analytical Engines Ltd)</span>' in html
+    assert '">Ada Lovelace</a> <span class="muted">(Analytical Engines Ltd)</span>' in html
     assert "Alan Turing" in html
     assert 'class="tag primary">cs.LG</span>' in html and ">cs.AI</span>" in html
     assert 'href="https://arxiv.org/abs/2503.00001v1">v1</a> · 2025-03-01 18:00 UTC' in html
