@@ -21,7 +21,7 @@ from paperwire import submissions, trending
 from paperwire.sources import arxiv_api, fetchers
 from paperwire.web import pages, params
 from paperwire.web.sessions import (
-    checked_form, client_address, clock, current_user, local_path, now, refuse_if_limited, require_user,
+    checked_form, client_address, clock, local_path, now, refuse_if_limited, require_user,
 )
 
 

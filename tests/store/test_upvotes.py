@@ -4,7 +4,7 @@ concurrency, and kept apart from Hugging Face's counts; the rows /trending ranks
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
