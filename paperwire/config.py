@@ -65,6 +65,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cors_origins", "", "PAPERWIRE_CORS_ORIGINS",
             "Web origins (https://app.example.org, space-separated, or *) whose pages may read the JSON API "
             "and feeds from a browser; empty: none (CORS off)."),
+    Setting("submit_window_days", "14", "PAPERWIRE_SUBMIT_WINDOW_DAYS",
+            "How recent (days since first published) a paper must be to be submitted to the daily list.", int),
     Setting("secret_key", "", "PAPERWIRE_SECRET_KEY",
             "Key that signs CSRF tokens and the confirmation and unsubscribe links in mail, at least 32 "
             "characters. Empty: one is generated on first start and kept in the database, shared by every "
@@ -106,6 +108,7 @@ class Settings:
     embed_threads: int
     embed_enabled: bool
     signup: str
+    submit_window_days: int
     base_url: str
     cors_origins: str
     secret_key: str = field(repr=False)  # secrets stay out of logs and tracebacks
@@ -203,6 +206,8 @@ def _validate(settings: Settings) -> None:
             f"DATABASE_URL {settings.database_url!r} is not supported; "
             "use sqlite:///path/to/paperwire.db or postgresql://user:pass@host/dbname"
         )
+    if settings.submit_window_days < 1:
+        raise ConfigError(f"PAPERWIRE_SUBMIT_WINDOW_DAYS={settings.submit_window_days} must be at least 1")
     try:
         parse_signup_policy(settings.signup)
     except AccountError as error:

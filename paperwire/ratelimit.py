@@ -42,6 +42,10 @@ SIGNUP_PER_ADDRESS = Rate(5, 3600)  # each sign-up costs an Argon2 hash and may 
 POST_PER_ACCOUNT = Rate(10, 10 * 60)  # comments, edits and submissions: a burst, then one a minute
 POST_PER_ADDRESS = Rate(30, 10 * 60)  # several accounts from one machine
 UPVOTE_PER_ACCOUNT = Rate(60, 60)  # a reader going down the daily list voting; not a script
+# A bucket this close to a whole token has it: `now - at` in floating point can come out a
+# last bit short (1.99999 - 0.99999 < 1.0), which would refuse a client that waited exactly
+# its Retry-After (found by tests/test_ratelimit.py's property test).
+TOKEN_EPSILON = 1e-9
 # About 200 bytes a key: 100,000 keys is about 20 MB at worst.
 MAX_KEYS = 100_000
 # RFC 6177: an end site gets a /48 to /64 of IPv6, so one machine can change its
@@ -65,8 +69,8 @@ class RateLimiter:
         until it may (for Retry-After); an allowed action spends one token."""
         with self._lock:
             tokens, at = self._tokens(key, now)
-            if tokens >= 1:
-                self._put(key, tokens - 1, at)
+            if tokens >= 1 - TOKEN_EPSILON:
+                self._put(key, max(tokens - 1, 0.0), at)
                 return True, 0.0
             self._put(key, tokens, at)
             return False, (1 - tokens) / self.rate.per_second

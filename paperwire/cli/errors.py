@@ -31,6 +31,7 @@ class ExitCode(IntEnum):
 # which `paperwire --help` should not pay to name an error it cannot raise.
 EXPECTED_ERRORS: tuple[tuple[str, str], ...] = (
     ("paperwire.config", "ConfigError"),
+    ("paperwire.accounts", "AccountError"),
     ("paperwire.store", "StoreError"),
     ("paperwire.sources", "FetchError"),
     ("paperwire.search.embed", "EmbedderError"),

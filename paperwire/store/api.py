@@ -1,7 +1,8 @@
 """The Store: every store method, written once, over the engine that DATABASE_URL picks.
 
 `Store` composes one class per group of tables (papers.py, embeddings.py,
-daily.py, jobs.py) over an engine adapter (sqlite.py, postgres.py; the contract
+daily.py, jobs.py, accounts.py,
+community.py) over an engine adapter (sqlite.py, postgres.py; the contract
 is sql.py). A new table is a migration per engine plus its methods in one of
 those modules (or a new one listed here). `open_store` picks the engine from
 the URL and migrates the database.
@@ -9,6 +10,8 @@ the URL and migrates the database.
 
 from __future__ import annotations
 
+from paperwire.store.accounts import AccountTables
+from paperwire.store.community import CommunityTables
 from paperwire.store.daily import DailyTables
 from paperwire.store.embeddings import EmbeddingTables
 from paperwire.store.errors import StoreError
@@ -19,7 +22,7 @@ from paperwire.store.sql import Engine
 SUPPORTED_URLS = "sqlite:///path/to/paperwire.db or postgresql://user:pass@host/dbname"
 
 
-class Store(PaperTables, EmbeddingTables, DailyTables, JobTables):
+class Store(PaperTables, EmbeddingTables, DailyTables, JobTables, AccountTables, CommunityTables):
     """The paper store on one database. Methods are safe to call from one thread at a time
     per Store object; open one Store per thread or process."""
 

@@ -50,6 +50,17 @@ class JobTables:
                 (name, value, self.engine.time(datetime.now(timezone.utc))),
             )
 
+    def claim_checkpoint(self, name: str, value: str) -> str:
+        """Save `value` as checkpoint `name` unless one is saved already; returns the saved one.
+        When several processes claim at once the first insert wins and all get its value
+        (the signing key: docs/community.md, "Settings")."""
+        with self.engine.write() as db:
+            db.execute(
+                "INSERT INTO checkpoints (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, value, self.engine.time(datetime.now(timezone.utc))),
+            )
+            return scalar(db, "SELECT value FROM checkpoints WHERE name = ?", (name,))
+
     def checkpoints(self) -> dict[str, str]:
         """Every saved checkpoint, by name."""
         rows = self.engine.read().rows("SELECT name, value FROM checkpoints ORDER BY name")

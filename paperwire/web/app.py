@@ -33,7 +33,8 @@ from paperwire.jobs import table
 from paperwire.jobs.runner import Runner
 from paperwire.search.service import SearchBusy, SearchService
 from paperwire.store import NotFound, Store, open_store
-from paperwire.web import api, api_v1, exports, feeds, pages
+from paperwire.ratelimit import RateLimits
+from paperwire.web import accounts, api, api_v1, community, exports, feeds, pages, sessions
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.search = search
+    app.state.secret_key = sessions.secret_key(settings.secret_key, store)
+    app.state.rate_limits = RateLimits()  # per process (docs/community.md, "Defences")
     app.state.jobs = None  # the background jobs' Runner, once the lifespan starts it
     return app
 
@@ -110,6 +113,29 @@ class CachedStaticFiles(StaticFiles):
         response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE_SECONDS}"
         return response
 
+
+# Accounts, upvotes, submissions and trending (issue #10; docs/community.md, "Routes and
+# forms"). Every state change is a POST: Starlette answers 405 to any other method.
+COMMUNITY_ROUTES = [
+    Route("/signup", accounts.signup_form, methods=["GET"], name="signup_form"),
+    Route("/signup", accounts.signup, methods=["POST"], name="signup"),
+    Route("/login", accounts.login_form, methods=["GET"], name="login_form"),
+    Route("/login", accounts.login, methods=["POST"], name="login"),
+    Route("/logout", accounts.logout, methods=["POST"], name="logout"),
+    Route("/settings/password", accounts.password_form, methods=["GET"], name="password_form"),
+    Route("/settings/password", accounts.change_password, methods=["POST"], name="change_password"),
+    Route("/reset", accounts.reset_info, methods=["GET"], name="reset_info"),
+    Route("/reset/{token}", accounts.reset_form, methods=["GET"], name="reset_form"),
+    Route("/reset/{token}", accounts.reset, methods=["POST"], name="reset"),
+    Route("/users", accounts.users_page, methods=["GET"], name="users"),
+    Route("/users/{name}/disable", accounts.disable_user, methods=["POST"], name="disable_user"),
+    Route("/paper/{arxiv_id:path}/upvote", community.upvote, methods=["POST"], name="upvote"),
+    Route("/paper/{arxiv_id:path}/unvote", community.unvote, methods=["POST"], name="unvote"),
+    Route("/submit", community.submit_page, methods=["GET"], name="submit_page"),
+    Route("/submit", community.submit, methods=["POST"], name="submit"),
+    Route("/trending", community.trending_page, name="trending"),
+    Route("/author/{name:path}", community.author_page, name="author"),
+]
 
 ROUTES = [
     Route("/", pages.latest, name="latest"),
@@ -149,6 +175,7 @@ ROUTES = [
     Route("/api/papers/{arxiv_id:path}", api.paper, name="api_paper"),
     Route("/api/status", api.status, name="api_status"),
     Mount("/static", CachedStaticFiles(directory=pages.STATIC), name="static"),
+    *COMMUNITY_ROUTES,
 ]
 
 

@@ -29,7 +29,7 @@ from paperwire.papers import Author, code_links, display_text, is_day_only
 from paperwire.search import Filters
 from paperwire.search.lexical import name_words
 from paperwire.search.service import SearchBusy
-from paperwire.web import charts, params
+from paperwire.web import charts, params, sessions
 from paperwire.web.math import to_html as math_html
 from paperwire.web.bibtex import to_bibtex
 
@@ -183,7 +183,7 @@ def _environment() -> jinja2.Environment:
         iso_week=iso_week, code_url=code_url,
         searched_authors=searched_authors,
     )
-    env.globals.update(static_url=static_url, version=__version__, duration=duration)
+    env.globals.update(static_url=static_url, version=__version__, duration=duration, authors_shown=AUTHORS_SHOWN)
     return env
 
 
@@ -191,7 +191,7 @@ ENV = _environment()
 
 
 def render(request: Request, template: str, *, status: int = 200, **context) -> HTMLResponse:
-    context.setdefault("page_title", "paperwire")
+    context = {**sessions.page_context(request), "page_title": "paperwire", **context}
     html = ENV.get_template(template).render(request=request, **context)
     return HTMLResponse(html, status_code=status)
 
@@ -283,6 +283,7 @@ def paper(request: Request) -> Response:
     found = store.get_paper(arxiv_id)  # NotFound becomes the 404 page
     return render(request, "paper.html", paper=found, entries=store.daily_entries_for(arxiv_id),
                   bibtex=to_bibtex(found), similar=_similar(request, arxiv_id),
+                  submission=store.submissions_for([arxiv_id]).get(arxiv_id),
                   page_title=f"{display_text(found.title)} · paperwire")
 
 

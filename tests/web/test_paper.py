@@ -37,7 +37,7 @@ def test_paper_page_shows_everything_known(client, paper):
     assert "<h1>A Placeholder Title</h1>" in html
     assert ('We study placeholders at <math display="inline"><semantics><mrow><mrow><mi>α</mi></mrow></mrow>'
             '<annotation encoding="application/x-tex">\\alpha</annotation></semantics></math>-scale, at length.') in html
-    assert 'Ada Lovelace <span class="muted">(Analytical Engines Ltd)</span>' in html
+    assert '">Ada Lovelace</a> <span class="muted">(Analytical Engines Ltd)</span>' in html
     assert "Alan Turing" in html
     assert 'class="tag primary" href="/search?q=cat%3Acs.LG&amp;sort=newest">cs.LG</a>' in html
     assert 'class="tag" href="/search?q=cat%3Acs.AI&amp;sort=newest">cs.AI</a>' in html

@@ -1,0 +1,110 @@
+"""`paperwire user create|list|disable|reset-link|invite`: accounts from the terminal.
+
+The first administrator is made here, on any sign-up policy. Until this instance
+sends mail, `reset-link` and `invite` print the links an administrator passes on.
+The rules are `paperwire.accounts`' and the records the store's; refusals are
+AccountError or StoreError, which `cli.errors` turns into one line.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+
+import click
+
+from paperwire import accounts, config
+from paperwire.accounts import AccountError, TokenKind
+from paperwire.cli.terminal import opened_store
+from paperwire.store import NotFound
+
+BASE_URL_HELP = "The site's address as people reach it (default: http://HOST:PORT of the settings)."
+
+
+@click.group("user")
+def user_group() -> None:
+    """Manage accounts: create, list, disable, and make reset and invite links."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _base_url(settings: config.Settings, base_url: str | None) -> str:
+    return (base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_group.command("create")
+@click.argument("name")
+@click.option("--email", required=True, help="The user's email address.")
+@click.option("--admin", is_flag=True, help="Make the user an administrator.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.pass_obj
+def create(settings: config.Settings, name: str, email: str, admin: bool, password_stdin: bool) -> None:
+    """Create the account NAME (asks for its password twice)."""
+    username, email = accounts.normalise_username(name), accounts.normalise_email(email)
+    password = _read_password(password_stdin)
+    if (problem := accounts.check_password(password, username=username, email=email)) is not None:
+        raise AccountError(problem)
+    with opened_store(settings.database_url) as store:
+        store.create_user(username=username, email=email, password_hash=accounts.hash_password(password),
+                          is_admin=admin, now=_now())
+    click.echo(f"created {'administrator' if admin else 'user'} {username}")
+
+
+@user_group.command("list")
+@click.pass_obj
+def list_users(settings: config.Settings) -> None:
+    """List every account: name, role, state, email."""
+    with opened_store(settings.database_url) as store:
+        users = store.users()
+    for user in users:
+        role = "admin" if user.is_admin else "member"
+        click.echo(f"{user.username}\t{role}\t{'disabled' if user.is_disabled else 'active'}\t{user.email}")
+    click.echo(f"{len(users)} users", err=True)
+
+
+@user_group.command("disable")
+@click.argument("name")
+@click.pass_obj
+def disable(settings: config.Settings, name: str) -> None:
+    """Disable the account NAME: its sessions end and it cannot log in."""
+    with opened_store(settings.database_url) as store:
+        store.set_disabled(name.strip().lower())
+    click.echo(f"disabled {name}")
+
+
+@user_group.command("reset-link")
+@click.argument("name")
+@click.option("--base-url", default=None, help=BASE_URL_HELP)
+@click.pass_obj
+def reset_link(settings: config.Settings, name: str, base_url: str | None) -> None:
+    """Print a password-reset link for NAME: it works once, within an hour."""
+    token = accounts.new_token(TokenKind.RESET)
+    with opened_store(settings.database_url) as store:
+        user = store.user_by_name(name.strip().lower())
+        if user is None:
+            raise NotFound(f"there is no user {name!r}; `paperwire user list` shows them")
+        store.create_reset_link(token.hash, user.id, now=_now())
+    click.echo(f"{_base_url(settings, base_url)}/reset/{token.value}")
+
+
+@user_group.command("invite")
+@click.argument("by")
+@click.option("--base-url", default=None, help=BASE_URL_HELP)
+@click.pass_obj
+def invite(settings: config.Settings, by: str, base_url: str | None) -> None:
+    """Print a sign-up link made by the user BY: it signs up one person within 14 days."""
+    token = accounts.new_token(TokenKind.INVITE)
+    with opened_store(settings.database_url) as store:
+        user = store.user_by_name(by.strip().lower())
+        if user is None:
+            raise NotFound(f"there is no user {by!r}; `paperwire user list` shows them")
+        store.create_invite(token.hash, created_by=user.id, now=_now())
+    click.echo(f"{_base_url(settings, base_url)}/signup?invite={token.value}")

@@ -1,0 +1,120 @@
+"""Who is asking: the signed-in user of a request, and what every page needs to show them.
+
+The session cookie (web/csrf.py sets it) holds a random session id; the store keeps
+its SHA-256 (store/accounts.py). A visitor who has not logged in may hold an
+anonymous id in the same cookie, which finds no row. This module looks the user up
+once per request, gives templates the user and their CSRF token, checks a form's
+token, and answers the rate limiter's 429. The signing key is resolved once at
+start-up (`secret_key`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from paperwire.accounts import SECRET_KEY_CHECKPOINT, resolve_secret_key, token_hash
+from paperwire.store import Store
+from paperwire.store.accounts import User
+from paperwire.web import csrf
+
+
+def secret_key(configured: str, store: Store) -> str:
+    """The key that signs CSRF tokens: PAPERWIRE_SECRET_KEY, else the one kept in the
+    store, else a new one that the first process to start saves for all (docs/community.md)."""
+    key, should_save = resolve_secret_key(configured, store.get_checkpoint(SECRET_KEY_CHECKPOINT))
+    return store.claim_checkpoint(SECRET_KEY_CHECKPOINT, key) if should_save else key
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def current_user(request: Request) -> User | None:
+    """The signed-in, enabled user of this request, or None (looked up once per request)."""
+    if "user" not in request.state._state:
+        session_id = csrf.session_id_of(request)
+        request.state.user = None if session_id is None else \
+            request.app.state.store.session_user(token_hash(session_id), now=now())
+    return request.state.user
+
+
+def require_user(request: Request) -> User:
+    """The signed-in user; raises HTTPException(401) with how to sign in otherwise."""
+    user = current_user(request)
+    if user is None:
+        raise HTTPException(401, "you need to log in for this; log in at /login and try again")
+    return user
+
+
+class Upvotes:
+    """A page's view of local upvotes: each paper's count and whether this user upvoted
+    it, looked up when a card first asks and kept for the rest of the request."""
+
+    def __init__(self, store: Store, user: User | None):
+        self._store, self._user = store, user
+        self._counts: dict[str, int] = {}
+        self._mine: dict[str, bool] = {}
+
+    def count(self, arxiv_id: str) -> int:
+        if arxiv_id not in self._counts:
+            self._counts[arxiv_id] = self._store.upvote_count(arxiv_id)
+        return self._counts[arxiv_id]
+
+    def is_upvoted(self, arxiv_id: str) -> bool:
+        if self._user is None:
+            return False
+        if arxiv_id not in self._mine:
+            self._mine[arxiv_id] = bool(self._store.upvoted_by(self._user.id, [arxiv_id]))
+        return self._mine[arxiv_id]
+
+
+def page_context(request: Request) -> dict:
+    """What every page needs: the user, their CSRF token (for the log-out and upvote
+    forms), and the local upvotes of the papers it shows."""
+    user = current_user(request)
+    token = csrf.csrf_token(request.app.state.secret_key, csrf.session_id_of(request)) if user else ""
+    return {"user": user, "csrf_token": token, "upvotes": Upvotes(request.app.state.store, user)}
+
+
+async def checked_form(request: Request) -> FormData:
+    """The request's form, once its CSRF token has passed (csrf.check_csrf raises 403)."""
+    await csrf.check_csrf(request, secret_key=request.app.state.secret_key, session_id=csrf.session_id_of(request))
+    return await request.form()
+
+
+async def user_of(request: Request) -> User | None:
+    """current_user, run in the thread pool (the store is synchronous)."""
+    return await run_in_threadpool(current_user, request)
+
+
+def local_path(raw: str | None) -> str:
+    """`raw` if it is a path on this site, else "/": a `next=` must not send people elsewhere."""
+    if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
+        return "/"
+    parts = urlsplit(raw)
+    return raw if not parts.scheme and not parts.netloc else "/"
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def refuse_if_limited(retry_after: float | None) -> None:
+    """Raises HTTPException(429) with Retry-After when a rate limit said to wait."""
+    if retry_after is not None:
+        seconds = max(1, math.ceil(retry_after))
+        raise HTTPException(429, f"too many attempts; wait {seconds} seconds and try again",
+                            headers={"Retry-After": str(seconds)})
+
+
+def clock() -> float:
+    """The rate limiter's clock: monotonic seconds."""
+    return time.monotonic()
