@@ -120,6 +120,7 @@ def paper_fields(paper_id: int, paper: Paper) -> PaperFields:
         paper_id=paper_id, title=display_text(paper.title), abstract=display_text(paper.abstract),
         authors=tuple(a.name for a in paper.authors), categories=paper.categories,
         day=paper.day, has_code=bool(paper.code_url or code_links(paper.abstract, paper.comments)),
+        is_withdrawn=paper.is_withdrawn,
     )
 
 

@@ -43,7 +43,7 @@ MAX_SMALL_SEGMENTS = 8
 MAIN_MERGE_FRACTION = 0.1  # merge into the main segment when the rest reach this share
 RARE_WORD_PAPERS = 2  # a word in this few papers may be a typo: "did you mean" looks further
 RARE_WORD_FACTOR = 20  # ...for a word in this many times more papers
-FORMAT_VERSION = 2  # 2: the text's tokens, for exact phrases
+FORMAT_VERSION = 3  # 2: the text's tokens, for exact phrases; 3: withdrawn papers
 
 NO_DAY = np.iinfo(np.int32).min  # a paper without a publication day
 _EPOCH = date(1970, 1, 1)
@@ -109,6 +109,7 @@ class PaperFields:
     categories: tuple[str, ...] = ()
     day: date | None = None
     has_code: bool = False
+    is_withdrawn: bool = False
 
 
 @dataclass
@@ -202,6 +203,7 @@ class LexicalIndex:
     _where: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     _day: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     _has_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    _is_withdrawn: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __len__(self) -> int:
         return int(sum(seg.live.sum() for seg in self._segments))
@@ -231,6 +233,7 @@ class LexicalIndex:
         for paper in batch:
             self._day[paper.paper_id] = _day_number(paper.day)
             self._has_code[paper.paper_id] = paper.has_code
+            self._is_withdrawn[paper.paper_id] = paper.is_withdrawn
         self._merge_if_due()
 
     def delete(self, paper_ids: list[int]) -> int:
@@ -265,6 +268,7 @@ class LexicalIndex:
         self._where = np.concatenate([self._where, np.full(extra, -1, dtype=np.int64)])
         self._day = np.concatenate([self._day, np.full(extra, NO_DAY, dtype=np.int32)])
         self._has_code = np.concatenate([self._has_code, np.zeros(extra, dtype=bool)])
+        self._is_withdrawn = np.concatenate([self._is_withdrawn, np.zeros(extra, dtype=bool)])
 
     def _build_segment(self, papers: list[PaperFields]) -> _Segment:
         rows, cols, counts = [], [], []
@@ -551,6 +555,8 @@ class LexicalIndex:
             mask &= (self._day <= _day_number(date(query.year_to, 12, 31))) & (self._day != NO_DAY)
         if query.has_code:
             mask &= self._has_code
+        if query.withdrawn is not None:
+            mask &= self._is_withdrawn if query.withdrawn else ~self._is_withdrawn
         return mask
 
     def _key_mask(self, key: str) -> np.ndarray:
@@ -567,7 +573,8 @@ class LexicalIndex:
     def save(self, path: Path) -> None:
         """Write the index to `path` atomically (a temporary file, then a rename)."""
         self.merge()
-        arrays = {"where": self._where, "day": self._day, "has_code": self._has_code}
+        arrays = {"where": self._where, "day": self._day, "has_code": self._has_code,
+                  "is_withdrawn": self._is_withdrawn}
         for i, seg in enumerate(self._segments):
             for name in ("paper_ids", "lengths", "indptr", "indices", "counts", "key_indptr", "key_indices",
                          "token_indptr", "tokens", "positions"):
@@ -598,6 +605,7 @@ class LexicalIndex:
             index._keys = {k: i for i, k in enumerate(meta["keys"])}
             index._grow(len(data["where"]))
             index._day[:], index._has_code[:] = data["day"], data["has_code"]
+            index._is_withdrawn[:] = data["is_withdrawn"]
             for i in range(meta["segments"]):
                 get = lambda name: data[f"s{i}_{name}"]  # noqa: E731
                 cols = np.repeat(np.arange(len(get("indptr")) - 1), np.diff(get("indptr")))

@@ -9,6 +9,7 @@ Syntax, a superset of plain words:
     author:hinton  author:"geoffrey hinton"                 author name words
     cat:cs.CL  year:2024  year:2020..2023  year:..2019      filters
     has:code                                                papers with a code link
+    is:withdrawn  -is:withdrawn                             only, or no, withdrawn papers
 
 Nothing a user types raises: unbalanced quotes close at the end, unknown
 `field:` prefixes and lone operators are read as plain words, values that make
@@ -33,7 +34,7 @@ _PART = re.compile(
 )
 _YEAR_RANGE = re.compile(r"(?P<start>\d{4})?(?P<dots>\.\.)?(?P<end>\d{4})?")
 _CATEGORY = re.compile(r"[A-Za-z\-]+(?:\.[A-Za-z\-]+)?")
-_FIELDS = {"author", "au", "cat", "category", "year", "has"}
+_FIELDS = {"author", "au", "cat", "category", "year", "has", "is"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Query:
     year_from: int | None = None
     year_to: int | None = None
     has_code: bool = False
+    withdrawn: bool | None = None  # True: only withdrawn papers; False: none; None: either
     ignored: tuple[str, ...] = ()  # operators that could not be used, as typed
 
     @property
@@ -59,7 +61,7 @@ class Query:
     @property
     def has_filters(self) -> bool:
         return bool(
-            self.authors or self.categories or self.has_code
+            self.authors or self.categories or self.has_code or self.withdrawn is not None
             or self.year_from is not None or self.year_to is not None
         )
 
@@ -71,6 +73,7 @@ def parse(text: str | None) -> Query:
     }
     years: list[tuple[int | None, int | None]] = []
     has_code = False
+    withdrawn: bool | None = None
     for match in list(_PART.finditer(_clean(text)))[:MAX_QUERY_PARTS]:
         minus, field = match["minus"], (match["field"] or "").lower()
         is_quoted = match["quoted"] is not None
@@ -79,14 +82,18 @@ def parse(text: str | None) -> Query:
             value, field = _squash(f"{match['field']}:{value}"), ""
         if not value or (not field and not any(ch.isalnum() for ch in value)):
             continue  # a lone "-" or '"' or "..." carries nothing to search for
-        if field and minus:
-            parts["ignored"].append(match[0])  # excluding by field is not supported
+        if field == "is" and value.lower() == "withdrawn":
+            withdrawn = not minus  # the last one typed wins
+        elif field and minus:
+            parts["ignored"].append(match[0])  # excluding by field is not supported, but -is:withdrawn
         elif field in ("author", "au"):
             parts["authors"].append(value.lower())
         elif field in ("cat", "category"):
             _add_category(value, match[0], parts)
         elif field == "year":
             _add_years(value, match[0], years, parts)
+        elif field == "is":
+            parts["ignored"].append(match[0])  # is: knows only "withdrawn"
         elif field == "has":
             has_code = has_code or value.lower() == "code"
             if value.lower() != "code":
@@ -100,7 +107,7 @@ def parse(text: str | None) -> Query:
     year_from, year_to = _intersect_years(years)
     return Query(
         **{name: tuple(_unique(values)) for name, values in parts.items()},
-        year_from=year_from, year_to=year_to, has_code=has_code,
+        year_from=year_from, year_to=year_to, has_code=has_code, withdrawn=withdrawn,
     )
 
 

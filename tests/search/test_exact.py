@@ -34,6 +34,7 @@ papers_strategy = st.lists(
         st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2, unique=True),
         st.one_of(st.none(), st.dates(date(2019, 1, 1), date(2025, 12, 31))),
         st.booleans(),
+        st.booleans(),  # withdrawn
     ),
     min_size=1, max_size=30,
 )
@@ -42,14 +43,15 @@ query_part = st.one_of(
     st.sampled_from(WORDS), phrase, st.sampled_from(WORDS).map(lambda w: "-" + w),
     phrase.map(lambda p: "-" + p),
     st.sampled_from(["author:ada", "author:turing", 'author:"ada lovelace"', "cat:cs.CL", "cat:stat.ML",
-                     "year:2023", "year:2021..2024", "year:..2020", "has:code", "unknownword"]),
+                     "year:2023", "year:2021..2024", "year:..2020", "has:code", "is:withdrawn", "-is:withdrawn",
+                     "unknownword"]),
 )
 queries = st.lists(query_part, min_size=1, max_size=4).map(" ".join)
 
 
 def as_fields(number: int, spec) -> PaperFields:
-    title, abstract, authors, categories, day, has_code = spec
-    return PaperFields(number, title, abstract, tuple(authors), tuple(categories), day, has_code)
+    title, abstract, authors, categories, day, has_code, is_withdrawn = spec
+    return PaperFields(number, title, abstract, tuple(authors), tuple(categories), day, has_code, is_withdrawn)
 
 
 def passes_filters(paper: PaperFields, query: Query) -> bool:
@@ -61,6 +63,8 @@ def passes_filters(paper: PaperFields, query: Query) -> bool:
     if query.year_from is not None and (paper.day is None or paper.day.year < query.year_from):
         return False
     if query.year_to is not None and (paper.day is None or paper.day.year > query.year_to):
+        return False
+    if query.withdrawn is not None and paper.is_withdrawn != query.withdrawn:
         return False
     return paper.has_code or not query.has_code
 
@@ -123,6 +127,7 @@ def as_paper(fields: PaperFields):
         categories=fields.categories, primary_category=fields.categories[0],
         published_at=datetime(day.year, day.month, day.day, tzinfo=timezone.utc) if day else None,
         code_url="https://github.com/example/code" if fields.has_code else None, versions=(),
+        is_withdrawn=fields.is_withdrawn,
     )
 
 
@@ -159,4 +164,4 @@ def test_paging_reaches_every_match_once_with_exact_counts(tmp_path_factory, spe
 def _fields(store, pid):
     paper = store.get_papers_by_row([pid]).get(pid)
     return (paper.title, paper.abstract, tuple(a.name for a in paper.authors), paper.categories,
-            paper.day, bool(paper.code_url))
+            paper.day, bool(paper.code_url), paper.is_withdrawn)

@@ -20,6 +20,10 @@ from paperwire.search.query import MAX_QUERY_CHARS, Query, parse
         ("year:2015..", Query(year_from=2015)),
         ("year:2020..2023 year:2022..", Query(year_from=2022, year_to=2023)),
         ("has:code", Query(has_code=True)),
+        ("is:withdrawn", Query(withdrawn=True)),
+        ("attention -is:withdrawn", Query(terms=("attention",), withdrawn=False)),
+        ("is:withdrawn -is:withdrawn", Query(withdrawn=False)),  # the last one typed wins
+        ("is:draft", Query(ignored=("is:draft",))),
         ("Transformers TRANSFORMERS", Query(terms=("transformers",))),
     ],
 )

@@ -164,3 +164,25 @@ def test_a_busy_index_is_a_503_for_the_api_a_notice_on_the_page(client, search, 
     assert 'value="attention"' in page.text  # the form, to try again
     assert api.status_code == 503 and api.json()["status"] == 503 and api.headers["retry-after"] == "30"
     assert paper.status_code == 200 and "Similar papers" not in paper.text
+
+
+def test_withdrawn_papers_can_be_left_out_or_asked_for(settings, store, search):
+    # Issue #8: a withdrawn state on the paper, filterable.
+    store.upsert_papers([
+        make_paper(arxiv_id="2503.00001", title="Attention kept"),
+        make_paper(arxiv_id="2503.00002", title="Attention withdrawn", is_withdrawn=True,
+                   comments="This paper has been withdrawn by the author"),
+    ], source="test")
+    client = TestClient(create_app(settings, store=store, search=search))
+
+    def found(q: str) -> list[str]:
+        answer = client.get("/api/search", params={"q": q, "mode": "lexical"})
+        assert answer.status_code == 200, answer.text
+        return sorted(hit["paper"]["arxiv_id"] for hit in answer.json()["hits"])
+
+    assert found("attention") == ["2503.00001", "2503.00002"]
+    assert found("attention -is:withdrawn") == ["2503.00001"]
+    assert found("attention is:withdrawn") == ["2503.00002"]
+    assert found("is:withdrawn") == ["2503.00002"]  # a filter alone lists what passes it
+    page = client.get("/search", params={"q": "attention -is:withdrawn"}).text
+    assert 'href="/paper/2503.00001"' in page and 'href="/paper/2503.00002"' not in page
