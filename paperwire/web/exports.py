@@ -17,8 +17,8 @@ from starlette.responses import Response
 
 from paperwire.papers import Paper
 from paperwire.web import params
-from paperwire.web.bibtex import to_bibliography
-from paperwire.web.csl import to_csl
+from paperwire.bibtex import to_bibliography
+from paperwire.csl import to_csl
 from paperwire.web.pages import day_feed, run_search
 
 # application/x-bibtex is what Zotero and citation managers send and expect (BibTeX

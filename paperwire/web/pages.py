@@ -31,7 +31,7 @@ from paperwire.search.lexical import name_words
 from paperwire.search.service import SearchBusy
 from paperwire.web import charts, params, sessions
 from paperwire.web.math import to_html as math_html
-from paperwire.web.bibtex import to_bibtex
+from paperwire.bibtex import to_bibtex
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"

@@ -28,7 +28,7 @@ def test_bibtex_reads_back_with_the_same_ids_in_order():
     assert [e.arxiv_id for e in entries] == [p.arxiv_id for p in COLLECTION]
     keys = [e.key for e in entries]
     assert len(set(keys)) == len(keys)
-    assert keys[-3:] == ["smith2025braces", "lovelace2025placeholder", "lovelace2025placeholdera"]
+    assert keys[-3:] == ["smith2025braces", "lovelace2025placeholder", "lovelace2025placeholderb"]
 
 
 def test_bibtex_entries_parse_without_failed_blocks_and_keep_authors_whole():
@@ -49,7 +49,8 @@ def test_csl_json_reads_back_with_the_same_ids_dois_and_surnames():
     assert entries[1].doi == "10.18653/v1/n19-1423"
     assert entries[0].surnames == ("vaswani", "shazeer")
     assert items[-3]["author"] == [
-        {"family": "Smith", "given": "Sam"}, {"family": "Roll", "given": "Rock and"}, {"literal": "Plato"},
+        {"family": "Smith", "given": "Sam", "suffix": "Jr."}, {"family": "Roll", "given": "Rock and"},
+        {"literal": "Plato"},
     ]
     assert items[0]["issued"] == {"date-parts": [[2017, 6, 12]]}
     assert (items[0]["type"], items[0]["number"], items[0]["publisher"]) == ("article", "arXiv:1706.03762", "arXiv")
@@ -66,8 +67,10 @@ def test_an_empty_collection_exports_empty_documents():
     assert exports.jsonl([]) == ""
 
 
-def test_cite_key_letters_run_past_z():
+def test_cite_keys_stay_unique_past_z():
+    # bibtex.to_bibliography's rule, shared with the day and search exports: b to z, then numbers.
     papers = [make_paper(arxiv_id=f"2503.{n:05d}") for n in range(30)]
     keys = [e.key for e in imports.read_bibtex(exports.bibtex(papers))[0]]
-    assert keys[:2] == ["lovelace2025placeholder", "lovelace2025placeholdera"]
-    assert keys[26:28] == ["lovelace2025placeholderz", "lovelace2025placeholderaa"]
+    assert keys[:2] == ["lovelace2025placeholder", "lovelace2025placeholderb"]
+    assert keys[25:28] == ["lovelace2025placeholderz", "lovelace2025placeholder2", "lovelace2025placeholder3"]
+    assert len(set(keys)) == 30

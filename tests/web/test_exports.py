@@ -11,8 +11,8 @@ from starlette.testclient import TestClient
 from paperwire.papers import Author
 from paperwire.search.service import SearchService
 from paperwire.web.app import create_app
-from paperwire.web.bibtex import to_bibliography
-from paperwire.web.csl import name_parts, to_csl
+from paperwire.bibtex import to_bibliography
+from paperwire.csl import name_parts, to_csl
 from tests.conftest import make_paper
 from tests.web.conftest import listed_ids
 

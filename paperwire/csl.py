@@ -32,6 +32,8 @@ def to_csl(paper: Paper) -> dict:
         item["issued"] = {"date-parts": [[day.year, day.month, day.day]]}
     if paper.doi:
         item["DOI"] = paper.doi
+    if paper.journal_ref:
+        item["note"] = paper.journal_ref  # free text ("Phys. Rev. D 12, 3 (2020)"), not a container title
     if paper.primary_category:
         item["genre"] = paper.primary_category
     return item

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paperwire.papers import Author
-from paperwire.web.bibtex import cite_key, escape, to_bibtex
+from paperwire.bibtex import cite_key, escape, to_bibtex
 from tests.conftest import make_paper
 
 
