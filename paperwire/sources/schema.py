@@ -202,8 +202,11 @@ def integer(record: dict, name: str) -> int | None:
     value = record.get(name)
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.strip().isdigit() and len(value) <= 18:
-        return int(value)
+    if isinstance(value, str):
+        text = value.strip()  # str.strip also takes \x1c-\x1f, which int() refuses: parse what is left
+        if text.isascii() and text.isdigit() and len(text) <= 18:  # "²" is a digit to isdigit, not to int()
+            return int(text)
+        raise InvalidRecord(f"{name} is {kind(value)}, not a whole number")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value \
             or value in (float("inf"), float("-inf")) or int(value) != value:
         raise InvalidRecord(f"{name} is {kind(value)}, not a whole number")

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 # Inputs per test for a weight of 1; a test scales it by how cheap its input is.
-EXAMPLES = {"dev": 40, "ci": 1_500, "long": 20_000}
+EXAMPLES = {"dev": 40, "ci": 3_000, "long": 20_000}
 
 
 def _examples() -> int:

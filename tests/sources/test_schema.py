@@ -102,3 +102,15 @@ def test_terms_split_one_string_and_refuse_other_items():
     assert schema.terms({"c": "cs.CL  cs.LG"}, "c") == ["cs.CL", "cs.LG"]
     with pytest.raises(schema.InvalidRecord, match="c item 2 is an object, not a string"):
         schema.terms({"c": ["cs.CL", {}]}, "c")
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0\x1f", 0), ("\x1c7", 7), (" 12 ", 12)])
+def test_a_number_in_a_string_is_read_without_the_separators_around_it(value, expected):
+    # Found by the fuzz tests: str.strip takes \x1c-\x1f too, and int() refused what was left.
+    assert schema.integer({"n": value}, "n") == expected
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "1 2"])
+def test_a_number_written_with_other_digits_is_refused_with_a_reason(value):
+    with pytest.raises(schema.InvalidRecord, match="not a whole number"):
+        schema.integer({"n": value}, "n")
