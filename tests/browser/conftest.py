@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 import socket
 import threading
 import time
@@ -74,16 +75,24 @@ def seed(store) -> None:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """The base URL of a running paperwire on a seeded SQLite store."""
-    import uvicorn
-
-    from paperwire.web.app import create_app
-
     folder = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{folder}/paperwire.db"
     store = open_store(url)
     seed(store)
     settings = config.load({}, database_url=url, harvest_enabled="false", embed_enabled="false",
                            model_cache_dir=str(folder / "cache"))
+    with serve(settings, store) as base_url:
+        yield base_url
+    store.close()
+
+
+@contextmanager
+def serve(settings, store):
+    """The app on `store` under uvicorn in a thread on a free loopback port: its base URL."""
+    import uvicorn
+
+    from paperwire.web.app import create_app
+
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port,
                                            log_level="warning", server_header=False))
@@ -94,10 +103,11 @@ def live_server(tmp_path_factory):
         if time.monotonic() > deadline or not thread.is_alive():
             raise AssertionError("the live server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    store.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 @pytest.fixture(scope="session")

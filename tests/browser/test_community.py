@@ -3,8 +3,6 @@ off (plain forms only), and no axe-core violations on the community pages."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,7 +10,7 @@ import pytest
 from paperwire import config
 from paperwire.papers import Author
 from paperwire.store import open_store
-from tests.browser.conftest import START_TIMEOUT_SECONDS, _free_port, axe_violations, screenshot
+from tests.browser.conftest import axe_violations, screenshot, serve
 from tests.conftest import make_paper
 
 ARXIV_ID = "2601.00042"
@@ -22,10 +20,6 @@ PASSWORD = "a long enough passphrase"
 @pytest.fixture(scope="module")
 def community_server(tmp_path_factory):
     """A running paperwire, open to sign-ups, with one paper published yesterday."""
-    import uvicorn
-
-    from paperwire.web.app import create_app
-
     folder = tmp_path_factory.mktemp("community")
     url = f"sqlite:///{folder}/paperwire.db"
     store = open_store(url)
@@ -35,19 +29,8 @@ def community_server(tmp_path_factory):
                         source="test")
     settings = config.load({}, database_url=url, harvest_enabled="false", embed_enabled="false",
                            model_cache_dir=str(folder / "cache"), signup="open")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port,
-                                           log_level="warning", server_header=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise AssertionError("the community server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve(settings, store) as base_url:
+        yield base_url
     store.close()
 
 

@@ -8,8 +8,6 @@ abstracts are long enough to fold, so the top pager and the <details> are there.
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,7 +15,7 @@ import pytest
 from paperwire import config
 from paperwire.papers import Author
 from paperwire.store import open_store
-from tests.browser.conftest import DAY, PHONE, START_TIMEOUT_SECONDS, _free_port, axe_violations, screenshot
+from tests.browser.conftest import DAY, PHONE, axe_violations, screenshot, serve
 from tests.conftest import make_paper
 
 PAPER_COUNT = 60  # more than feed.PAGE_SIZE: two pages
@@ -41,28 +39,14 @@ def _papers():
 
 @pytest.fixture(scope="module")
 def reading_server(tmp_path_factory):
-    import uvicorn
-
-    from paperwire.web.app import create_app
-
     folder = tmp_path_factory.mktemp("reading")
     url = f"sqlite:///{folder}/paperwire.db"
     store = open_store(url)
     store.upsert_papers(_papers(), source="test")
     settings = config.load({}, database_url=url, harvest_enabled="false", embed_enabled="false",
                            model_cache_dir=str(folder / "cache"))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port,
-                                           log_level="warning", server_header=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the reading server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve(settings, store) as base_url:
+        yield base_url
     store.close()
 
 
