@@ -170,10 +170,15 @@ class PostgresEngine:
         """Apply the numbered migrations this database has not seen; returns their names.
 
         All in one transaction under an advisory lock, so processes starting together
-        wait for the first one instead of racing it.
+        wait for the first one instead of racing it. A database that has them all is
+        left without taking the lock: the lock lasts until its transaction ends, so a
+        store opened inside a long transaction (tests/conftest.py's `postgres_store`)
+        would otherwise stall every other process's open until then.
         """
         applied = []
         db = self._db
+        if self._has_every_migration(db):
+            return applied
         with db.transaction():
             db.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             db.execute(
@@ -197,6 +202,16 @@ class PostgresEngine:
                 db.execute("INSERT INTO schema_migrations VALUES (%s, now())", (script.name,))
                 applied.append(script.name)
         return applied
+
+    @staticmethod
+    def _has_every_migration(db: psycopg.Connection) -> bool:
+        # In the schema that CREATE TABLE would use: a schema_migrations further along the
+        # search_path (public's, say) is another database's record.
+        # current_schema() comes first on the path, so the plain name below reads this one.
+        if db.execute("SELECT to_regclass(format('%I.schema_migrations', current_schema()))").fetchone()[0] is None:
+            return False
+        done = {row[0] for row in db.execute("SELECT name FROM schema_migrations")}
+        return {script.name for script in MIGRATIONS.glob("*.sql")} <= done
 
     @staticmethod
     def _load_column_types(db: psycopg.Connection) -> dict[tuple[str, str], str]:

@@ -123,3 +123,27 @@ def test_a_postgres_store_test_commits_nothing(postgres_store, postgres_url):
     with psycopg.connect(postgres_url) as other:
         counts = [other.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in ("papers", "checkpoints")]
     assert counts == [0, 0]
+
+
+def test_opening_a_migrated_database_takes_no_lock_that_a_long_transaction_holds(postgres_url):
+    """A store opened inside an open transaction (as `postgres_store` is, and as the web
+    app's store is in the API schema tests) must not stall a second process's open: the
+    schemathesis tests used to wait 30 s at teardown for the app's index thread here."""
+    from paperwire.store.postgres import PostgresEngine
+
+    url, drop = _fresh_schema(postgres_url)
+    holder = psycopg.connect(url, autocommit=False)
+    try:
+        open_store(url).close()  # migrated and committed
+        holder.execute("SELECT 1")  # the transaction is open, so migrate's own becomes a savepoint
+        PostgresEngine(url, connect=lambda: holder).migrate()
+        opened = []
+        thread = threading.Thread(target=lambda: opened.append(open_store(url)), daemon=True)
+        thread.start()
+        thread.join(timeout=20)
+        assert opened, "open_store waited on a lock held by another connection's transaction"
+        opened[0].close()
+    finally:
+        holder.rollback()  # releases the lock, so a waiting open ends and the schema can go
+        holder.close()
+        drop()
