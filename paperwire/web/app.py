@@ -34,7 +34,7 @@ from paperwire.jobs.runner import Runner
 from paperwire.search.service import SearchBusy, SearchService
 from paperwire.store import NotFound, Store, open_store
 from paperwire.ratelimit import RateLimits
-from paperwire.web import accounts, api, api_v1, community, exports, feeds, pages, sessions
+from paperwire.web import accounts, api, api_v1, community, exports, feeds, pages, periods, sessions
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +148,10 @@ ROUTES = [
     Route("/day/{day}", pages.day_page, name="day"),
     Route("/day/{day}/map", pages.day_map, name="day_map"),
     Route("/week/{week}/map", pages.week_map, name="week_map"),
+    Route("/week", periods.latest_week, name="latest_week"),
+    Route("/week/{week}", periods.week_page, name="week"),
+    Route("/month", periods.latest_month, name="latest_month"),
+    Route("/month/{month}", periods.month_page, name="month"),
     # Old-style ids have a slash (hep-th/9901001), so the id is a path; exports go first.
     Route("/paper/{arxiv_id:path}.bib", pages.paper_bibtex, name="paper_bibtex"),
     Route("/paper/{arxiv_id:path}.csl.json", exports.paper_csl, name="paper_csl"),

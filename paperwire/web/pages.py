@@ -183,7 +183,8 @@ def _environment() -> jinja2.Environment:
         iso_week=iso_week, code_url=code_url,
         searched_authors=searched_authors,
     )
-    env.globals.update(static_url=static_url, version=__version__, duration=duration, authors_shown=AUTHORS_SHOWN)
+    env.globals.update(static_url=static_url, version=__version__, duration=duration, authors_shown=AUTHORS_SHOWN,
+                       page_href=params.page_href)
     return env
 
 
@@ -226,14 +227,17 @@ def _day_page(request: Request, day: date) -> Response:
     latest_day = store.latest_day()
     if latest_day is None:
         return _welcome(request)
-    return render(request, "day.html", feed=day_feed(request, day), latest_day=latest_day,
-                  page_title=f"Papers of {short_day(day)} · paperwire")
+    category = params.category_filter(request)
+    return render(request, "day.html", feed=day_feed(request, day, category=category), latest_day=latest_day,
+                  category_path=f"/day/{day.isoformat()}",
+                  page_title=f"Papers of {short_day(day)}{f' in {category}' if category else ''} · paperwire")
 
 
-def day_feed(request: Request, day: date) -> feed.DayFeed:
-    """The page of `day` that the request's `?page=` asks for; raises HTTPException(404)
-    for a page past the day's last (the JSON API reads days through this too)."""
-    page = feed.day_feed(request.app.state.store, day, page=params.page(request))
+def day_feed(request: Request, day: date, *, category: str | None = None) -> feed.DayFeed:
+    """The page of `day` that the request's `?page=` asks for, only `category`'s papers if
+    given; raises HTTPException(404) for a page past the day's last (the JSON API reads
+    days through this too)."""
+    page = feed.day_feed(request.app.state.store, day, page=params.page(request), category=category)
     if page.page > page.page_count:
         raise HTTPException(404, f"{day} has {page.page_count} page(s) of papers, not {page.page}")
     return page
