@@ -42,10 +42,11 @@ MAX_REQUEST_BYTES = 64 * 1024  # every form we have is a few fields; nothing upl
 STATIC_MAX_AGE_SECONDS = 7 * 24 * 3600  # pages link static files by content hash
 CORS_MAX_AGE_SECONDS = 600  # how long a browser may keep a preflight's answer
 SEARCH_RETRY_AFTER_SECONDS = 30  # while the search indexes are first built
-# Scripts, styles and images only from here (static/reading.js: shortcuts, copy; nothing
-# inline), no framing, forms post only here.
+# Scripts, styles and images only from here (static/reading.js: shortcuts, copy; static/vote.js:
+# upvotes by fetch, hence connect-src; nothing inline), no framing, forms post only here.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
@@ -153,6 +154,7 @@ ROUTES = [
     Route("/month", periods.latest_month, name="latest_month"),
     Route("/month/{month}", periods.month_page, name="month"),
     # Old-style ids have a slash (hep-th/9901001), so the id is a path; exports go first.
+    Route("/thumbnail/{arxiv_id:path}.webp", pages.thumbnail, name="thumbnail"),
     Route("/paper/{arxiv_id:path}.bib", pages.paper_bibtex, name="paper_bibtex"),
     Route("/paper/{arxiv_id:path}.csl.json", exports.paper_csl, name="paper_csl"),
     Route("/paper/{arxiv_id:path}", pages.paper, name="paper"),
