@@ -118,3 +118,11 @@ def test_day_filter_with_no_papers_says_so(client, week):
 def test_tags_link_to_search_on_other_pages(client, week):
     text = client.get("/paper/2503.00007").text
     assert "/search?q=cat%3Acs.CL&sort=newest" in _hrefs(text, "/search")
+
+
+def test_period_pages_point_feed_readers_at_the_newest_papers(client, week):
+    assert 'rel="alternate" type="application/atom+xml" title="The latest papers (Atom)" href="/feed.atom"' \
+        in client.get("/week/2025-W10").text
+    text = client.get("/month/2025-03?cat=cs.CL").text
+    assert 'href="/category/cs.CL/feed.rss"' in text
+    assert client.get("/category/cs.CL/feed.rss").status_code == 200
