@@ -153,8 +153,8 @@ ROUTES = [
     Route("/week/{week}", periods.week_page, name="week"),
     Route("/month", periods.latest_month, name="latest_month"),
     Route("/month/{month}", periods.month_page, name="month"),
-    # Old-style ids have a slash (hep-th/9901001), so the id is a path; exports go first.
     Route("/thumbnail/{arxiv_id:path}.webp", pages.thumbnail, name="thumbnail"),
+    # Old-style ids have a slash (hep-th/9901001), so the id is a path; exports go first.
     Route("/paper/{arxiv_id:path}.bib", pages.paper_bibtex, name="paper_bibtex"),
     Route("/paper/{arxiv_id:path}.csl.json", exports.paper_csl, name="paper_csl"),
     Route("/paper/{arxiv_id:path}", pages.paper, name="paper"),

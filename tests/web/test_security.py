@@ -38,6 +38,7 @@ def test_static_files_are_cached_and_versioned(client):
 def test_pages_use_no_inline_script_or_style(client):
     html = client.get("/status").text
     scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, re.S)
-    assert scripts == [""] and html.count("<script") == 1  # only reading.js, from /static
+    assert scripts == ["", ""] and html.count("<script") == 2  # only reading.js and vote.js, from /static
     assert f'<script src="{static_url("reading.js")}" defer></script>' in html
+    assert f'<script src="{static_url("vote.js")}" defer></script>' in html
     assert "<style" not in html and "style=" not in html and " on" + "click=" not in html
