@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from paperwire import trending
-from paperwire.feed import PAGE_SIZE, DailyEntry, FeedItem, category_counts
+from paperwire.feed import PAGE_SIZE, DailyEntry, FeedItem, category_counts, published_count
 from paperwire.papers import Paper
 
 SORTS = ("list", "trending")  # the first is the default
@@ -118,7 +118,7 @@ def period_feed(
     lead = [FeedItem(listed[a], entries[a]) for a in entries if a in listed]
     if sort == "trending":
         lead = _trending_lead(store, period, lead, now=now, category=category)
-    count = store.count_papers_between(period.first, period.last, category=category)
+    count = published_count(store, period.first, period.last, category)
     in_period = sum(1 for p in listed.values() if p.day is not None and period.first <= p.day <= period.last)
     return PeriodFeed(
         period=period, items=_page(store, period, lead, page=page, page_size=page_size, category=category),

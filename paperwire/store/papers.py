@@ -228,9 +228,12 @@ class PaperTables:
         """Papers first published from day `first` to day `last` (UTC, both included), newest
         first; with `category`, only the papers in it (any of their categories)."""
         where, params = _between(self.engine, first, last, category)
+        # The page's ids are sorted alone, then their rows read: sorting whole rows (a month
+        # is thousands of abstracts) cost 60 ms at 75k papers, the ids alone a few.
         return [p for _, p in select_papers(
-            self.engine, self.engine.read(), where, (*params, limit, offset),
-            order="ORDER BY published_at DESC, arxiv_id LIMIT ? OFFSET ?",
+            self.engine, self.engine.read(),
+            f"id IN (SELECT id FROM papers WHERE {where} ORDER BY published_at DESC, arxiv_id LIMIT ? OFFSET ?)",
+            (*params, limit, offset), order="ORDER BY published_at DESC, arxiv_id",
         )]
 
     def count_papers_between(self, first: date, last: date, *, category: str | None = None) -> int:

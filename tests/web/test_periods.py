@@ -126,3 +126,13 @@ def test_period_pages_point_feed_readers_at_the_newest_papers(client, week):
     text = client.get("/month/2025-03?cat=cs.CL").text
     assert 'href="/category/cs.CL/feed.rss"' in text
     assert client.get("/category/cs.CL/feed.rss").status_code == 200
+
+
+def test_counts_follow_the_store_when_it_changes(client, week):
+    assert '<option value="cs.CL">cs.CL (30)</option>' in client.get("/week/2025-W10").text
+    assert "30 papers in cs.CL" in client.get("/week/2025-W10?cat=cs.CL").text
+    week.upsert_papers([_paper(61, MONDAY, ("cs.CL",))], source="test")
+    assert '<option value="cs.CL">cs.CL (31)</option>' in client.get("/week/2025-W10").text
+    assert "31 papers in cs.CL" in client.get("/week/2025-W10?cat=cs.CL").text
+    week.delete_papers(["2503.00061", "2503.00001"], source="test")
+    assert "29 papers in cs.CL" in client.get("/week/2025-W10?cat=cs.CL").text

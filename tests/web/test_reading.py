@@ -34,7 +34,7 @@ def test_long_abstract_is_folded_in_full(client, store):
 def test_short_abstract_is_shown_whole(client, store):
     _day(store, 1, abstract="A short one with $x^2$.")
     html = client.get("/day/2025-03-03").text
-    assert "<details" not in html
+    assert '<details class="abstract"' not in html
     assert re.search(r'<p class="abstract">A short one with <math display="inline">.*</math>\.</p>', html)
 
 
