@@ -1,11 +1,11 @@
 """Web latency under concurrent clients, against a running `paperwire serve` on loopback.
 
     .venv/bin/python bench/web.py [--papers N] [--clients 20,50] [--seconds 15] [--workers 1]
-                                  [--pages static,day,paper,search,trending,mixed] [--corpus PATH]
+                                  [--pages static,day,week,month,paper,search,trending,mixed] [--corpus PATH]
 
-What a reader waits for: the day page, a paper page (with its similar papers),
-a search, the trending page (skipped while the server has no /trending) and a
-mix of the three first, each under N concurrent clients for a fixed time. A
+What a reader waits for: the day page, a week's and a month's page, a paper page
+(with its similar papers), a search, the trending page (skipped while the server
+has no /trending) and a mix of day, paper and search, each under N concurrent clients for a fixed time. A
 static file (/static/style.css) is fetched the same way in the same run as the
 baseline, because this machine is shared and noisy: compare ratios to it.
 
@@ -21,8 +21,9 @@ per client), on the same 2 cores as the server: the baseline row shows what
 the client and the loopback cost alone. The server's resident memory (all its
 processes) is read from /proc before and after each phase.
 
-Prints a table and writes bench/results/web.json. Targets: p95 <= 100 ms for
-the day, paper, trending and search pages at 20 clients (issues #10, #14, #15),
+Prints a table (with each page's p95 over the static file's p95 at the same
+client count) and writes bench/results/web.json. Targets: p95 <= 100 ms for
+the day, week, month, paper, trending and search pages at 20 clients (issues #10, #14, #15),
 <= 300 ms at 50 clients, no non-2xx answer, memory flat after warm-up (#15).
 """
 
@@ -53,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
 RESULTS = Path(__file__).parent / "results" / "web.json"
 CACHE = Path("~/.cache/paperwire-bench").expanduser()
-PAGES = ("static", "day", "paper", "search", "trending", "mixed")
+PAGES = ("static", "day", "week", "month", "paper", "search", "trending", "mixed")
 SAMPLE_SIZE = 300  # distinct URLs per page kind
 START_TIMEOUT_SECONDS = 600  # loading saved indexes of 75k papers takes a while
 WARM_UP_SECONDS = 3.0
@@ -115,9 +116,16 @@ def sample_urls(folder: Path, rng: random.Random) -> dict[str, list[str]]:
         "paper": [f"/paper/{p.arxiv_id}" for p in chosen],
         "search": [f"/search?q={q}" for q in queries],
         "trending": ["/trending", "/trending?window=week", "/trending?window=month"],
+        "week": [f"/week/{_iso_week(rng.choice(days))}" for _ in range(SAMPLE_SIZE)],
+        "month": [f"/month/{rng.choice(days):%Y-%m}" for _ in range(SAMPLE_SIZE)],
     }
     urls["mixed"] = urls["day"][:100] + urls["paper"][:100] + urls["search"][:100]
     return urls
+
+
+def _iso_week(day) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def free_port() -> int:
@@ -236,6 +244,9 @@ def run(args) -> dict:
                     "rss_mb_before": before["rss_mb"], "rss_mb_after": after["rss_mb"],
                     "pss_mb_after": after["pss_mb"],
                 })
+                static = next((r for r in rows if r["page"] == "static" and r["clients"] == clients), None)
+                if static and static["p95_ms"]:  # the same run's baseline: what the machine costs alone
+                    rows[-1]["p95_vs_static"] = round(rows[-1]["p95_ms"] / static["p95_ms"], 1)
                 print_row(rows[-1])
     finally:
         server.terminate()
@@ -249,7 +260,7 @@ def run(args) -> dict:
 def print_row(row: dict) -> None:
     print(f"{row['page']:<9} {row['clients']:>7} {row['requests']:>8} {row['per_s']:>7} {row['p50_ms']:>8}"
           f" {row['p95_ms']:>8} {row['p99_ms']:>8} {row['non_2xx']:>7} {row['rss_mb_before']:>8.0f}"
-          f" {row['rss_mb_after']:>8.0f}", flush=True)
+          f" {row['rss_mb_after']:>8.0f} {row.get('p95_vs_static', ''):>8}", flush=True)
 
 
 def main() -> None:
@@ -264,7 +275,7 @@ def main() -> None:
     if not args.corpus.exists():
         raise SystemExit(f"no corpus at {args.corpus}; pass --corpus")
     print(f"{'page':<9} {'clients':>7} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
-          f" {'non-2xx':>7} {'RSS0 MB':>8} {'RSS1 MB':>8}")
+          f" {'non-2xx':>7} {'RSS0 MB':>8} {'RSS1 MB':>8} {'p95/stat':>8}")
     results = run(args)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

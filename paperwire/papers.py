@@ -388,6 +388,12 @@ _TEXT_STYLE = re.compile(r"\\(?:textbf|textit|emph|mathrm|mathbf|mathcal|mathbb|
 _WHITESPACE = re.compile(r"\s+")
 
 
+# What display_text could change besides the ends: every rule below needs a backslash, a
+# dollar, a brace, a double dash or whitespace other than single spaces.
+_NEEDS_DISPLAY_WORK = re.compile(r"[\\${}]|--|\s\s|[^\S ]")
+DISPLAY_CACHE_SIZE = 16_384  # titles, abstracts and names of a few hundred pages' papers
+
+
 def display_text(text: str | None) -> str:
     """Collapse line wrapping and render common LaTeX for reading; the stored text is unchanged.
 
@@ -395,6 +401,15 @@ def display_text(text: str | None) -> str:
     """
     if not text:
         return ""
+    if not _NEEDS_DISPLAY_WORK.search(text):  # most author names: nothing to do
+        return text.strip()
+    return _display_text(text)
+
+
+# A page of 50 cards asked this ~500 times (every author name, title and abstract), 40% of
+# its time at 75k papers (bench/web.py); readers ask for the same days, so kept per process.
+@functools.lru_cache(maxsize=DISPLAY_CACHE_SIZE)
+def _display_text(text: str) -> str:
     out = _LATEX_ACCENT.sub(
         lambda m: unicodedata.normalize("NFC", m.group(2) + _LATEX_ACCENTS[m.group(1)]),
         text,

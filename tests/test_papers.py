@@ -1,6 +1,7 @@
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from paperwire.papers import (
     InvalidArxivId, Version, display_text, from_dict, is_day_only, is_withdrawal_comment, merge,
@@ -128,3 +129,12 @@ def test_merge_keeps_a_withdrawal_only_an_unplaced_source_reports():
     assert merge(arxiv, hf).is_withdrawn and merge(hf, arxiv).is_withdrawn
     withdrawn_v3 = make_paper(version=3, is_withdrawn=True)
     assert merge(withdrawn_v3, arxiv).is_withdrawn and not merge(make_paper(version=1, is_withdrawn=True), arxiv).is_withdrawn
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab é-{}$\\\t\n\u00a0\u2003`'^~ct")), max_size=30))
+def test_display_text_shortcut_changes_nothing(text):
+    """The shortcut for text that needs no work gives what the full rules give."""
+    from paperwire.papers import _display_text
+
+    assert display_text(text) == (_display_text(text) if text else "")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from paperwire import harvest
+from paperwire import harvest, thumbnails
 from paperwire.config import Settings
 from paperwire.jobs.runner import Job
 from paperwire.search import pipeline
@@ -57,6 +57,13 @@ def _index(settings: Settings, stop: threading.Event, search: SearchService | No
                stop_timeout_seconds=search_service.STOP_TIMEOUT_SECONDS)
 
 
+def _thumbnails(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
+    """The daily lists' thumbnails fetched once, checked, re-encoded and kept under the cache
+    directory for /thumbnail/ to serve (thumbnails.py); per process, as the cache is."""
+    return Job("thumbnails", lambda store, now: thumbnails.fetch_missing(store, settings.cache_path, stop=stop),
+               is_shared=False, poll_seconds=POLL_SECONDS)
+
+
 @dataclass(frozen=True)
 class _Entry:
     build: Callable[[Settings, threading.Event, SearchService | None], Job]
@@ -67,6 +74,7 @@ TABLE = {
     "harvest": _Entry(_harvest, harvest.is_wanted),
     "embed": _Entry(_embed, lambda settings: settings.embed_enabled),
     "index": _Entry(_index, lambda settings: True),
+    "thumbnails": _Entry(_thumbnails, lambda settings: settings.harvest_enabled and settings.harvest_hf_daily),
 }
 
 

@@ -61,6 +61,27 @@ class DailyTables:
         )
         return [_entry(row) for row in rows]
 
+    def daily_entries_between(self, first: date, last: date) -> list[DailyEntry]:
+        """The lists of the days from `first` to `last` (both included), most upvoted first;
+        a paper listed on several of those days appears once for each."""
+        rows = self.engine.read().rows(
+            "SELECT * FROM daily_entries WHERE day >= ? AND day <= ? ORDER BY upvote_count DESC, arxiv_id, day",
+            (self.engine.day(first), self.engine.day(last)),
+        )
+        return [_entry(row) for row in rows]
+
+    def thumbnail_urls(self, *, limit: int = 1000) -> list[tuple[str, str]]:
+        """(arxiv_id, thumbnail_url) of listed papers with a thumbnail, latest list day first,
+        each paper once (its latest listing's address)."""
+        rows = self.engine.read().rows(
+            "SELECT arxiv_id, thumbnail_url FROM daily_entries WHERE thumbnail_url IS NOT NULL"
+            " ORDER BY day DESC, arxiv_id LIMIT ?", (limit,),
+        )
+        found: dict[str, str] = {}
+        for row in rows:
+            found.setdefault(row["arxiv_id"], row["thumbnail_url"])
+        return list(found.items())
+
     def iter_daily_entries(self) -> Iterator[DailyEntry]:
         """Every daily entry, by day, then arxiv_id and source: one day's list at a time."""
         db = self.engine.read()

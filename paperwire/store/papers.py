@@ -9,6 +9,7 @@ written once here, for both engines (sql.py says what an engine provides).
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from typing import Iterable, Iterator
@@ -221,6 +222,35 @@ class PaperTables:
             (self.engine.day(day), False),
         )
 
+    def papers_between(
+        self, first: date, last: date, *, category: str | None = None, limit: int = 200, offset: int = 0,
+    ) -> list[Paper]:
+        """Papers first published from day `first` to day `last` (UTC, both included), newest
+        first; with `category`, only the papers in it (any of their categories)."""
+        where, params = _between(self.engine, first, last, category)
+        # The page's ids are sorted alone, then their rows read: sorting whole rows (a month
+        # is thousands of abstracts) cost 60 ms at 75k papers, the ids alone a few.
+        return [p for _, p in select_papers(
+            self.engine, self.engine.read(),
+            f"id IN (SELECT id FROM papers WHERE {where} ORDER BY published_at DESC, arxiv_id LIMIT ? OFFSET ?)",
+            (*params, limit, offset), order="ORDER BY published_at DESC, arxiv_id",
+        )]
+
+    def count_papers_between(self, first: date, last: date, *, category: str | None = None) -> int:
+        """How many live papers `papers_between` has over all its pages."""
+        where, params = _between(self.engine, first, last, category)
+        return scalar(self.engine.read(), f"SELECT COUNT(*) FROM papers WHERE {where}", params)
+
+    def categories_between(self, first: date, last: date) -> list[list[str]]:
+        """The category lists of the live papers first published from `first` to `last`:
+        one JSON column read by the (is_deleted, day) index, cheaper on both engines than a
+        join through paper_categories, whose key starts with the category."""
+        rows = self.engine.read().rows(
+            "SELECT categories FROM papers WHERE is_deleted = ? AND day >= ? AND day <= ?",
+            (False, self.engine.day(first), self.engine.day(last)),
+        )
+        return [json.loads(row["categories"]) for row in rows]  # JSON text on both engines
+
     def iter_papers(self, *, batch_size: int = 1000, deleted: bool = False) -> Iterator[Paper]:
         """Every live paper, in arxiv_id order; with `deleted`, every tombstone instead (the
         deleted paper's last record, which an export carries)."""
@@ -284,3 +314,14 @@ class PaperTables:
 def _row_ids(db: Session, arxiv_ids: list[str], *, live: str = "true") -> dict[str, int]:
     rows = db.rows(f"SELECT arxiv_id, id FROM papers WHERE arxiv_id IN ? AND {live}", (Many(arxiv_ids),))
     return {row["arxiv_id"]: row["id"] for row in rows}
+
+
+def _between(engine: Engine, first: date, last: date, category: str | None) -> tuple[str, tuple]:
+    """The WHERE clause and parameters of the live papers first published from `first` to `last`."""
+    where = "is_deleted = ? AND day >= ? AND day <= ?"
+    params: tuple = (False, engine.day(first), engine.day(last))
+    if category:
+        where += " AND id IN (SELECT paper_id FROM paper_categories WHERE category = ?)"
+        params += (category,)
+    return where, params
+

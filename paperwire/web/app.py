@@ -34,7 +34,7 @@ from paperwire.jobs.runner import Runner
 from paperwire.search.service import SearchBusy, SearchService
 from paperwire.store import NotFound, Store, open_store
 from paperwire.ratelimit import RateLimits
-from paperwire.web import accounts, api, api_v1, community, exports, feeds, pages, sessions
+from paperwire.web import accounts, api, api_v1, community, exports, feeds, pages, periods, sessions
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,11 @@ MAX_REQUEST_BYTES = 64 * 1024  # every form we have is a few fields; nothing upl
 STATIC_MAX_AGE_SECONDS = 7 * 24 * 3600  # pages link static files by content hash
 CORS_MAX_AGE_SECONDS = 600  # how long a browser may keep a preflight's answer
 SEARCH_RETRY_AFTER_SECONDS = 30  # while the search indexes are first built
-# Scripts, styles and images only from here (static/reading.js: shortcuts, copy; nothing
-# inline), no framing, forms post only here.
+# Scripts, styles and images only from here (static/reading.js: shortcuts, copy; static/vote.js:
+# upvotes by fetch, hence connect-src; nothing inline), no framing, forms post only here.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
@@ -148,6 +149,11 @@ ROUTES = [
     Route("/day/{day}", pages.day_page, name="day"),
     Route("/day/{day}/map", pages.day_map, name="day_map"),
     Route("/week/{week}/map", pages.week_map, name="week_map"),
+    Route("/week", periods.latest_week, name="latest_week"),
+    Route("/week/{week}", periods.week_page, name="week"),
+    Route("/month", periods.latest_month, name="latest_month"),
+    Route("/month/{month}", periods.month_page, name="month"),
+    Route("/thumbnail/{arxiv_id:path}.webp", pages.thumbnail, name="thumbnail"),
     # Old-style ids have a slash (hep-th/9901001), so the id is a path; exports go first.
     Route("/paper/{arxiv_id:path}.bib", pages.paper_bibtex, name="paper_bibtex"),
     Route("/paper/{arxiv_id:path}.csl.json", exports.paper_csl, name="paper_csl"),

@@ -21,9 +21,9 @@ import jinja2
 from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from paperwire import __version__, activity, feed, topicmap
+from paperwire import __version__, activity, feed, thumbnails, topicmap
 from paperwire.jobs.runner import Job, JobState
 from paperwire.papers import Author, code_links, display_text, is_day_only
 from paperwire.search import Filters
@@ -40,6 +40,7 @@ PREVIEW_CHARS = 320  # of an abstract on the daily page
 STATUS_RUN_COUNT = 30
 SEARCH_PAGE_SIZE = 20
 SIMILAR_COUNT = 6  # on a paper's page
+THUMBNAIL_MAX_AGE_SECONDS = 365 * 24 * 3600  # a kept thumbnail never changes
 # What the empty search page offers to try: (query, what it shows).
 SEARCH_EXAMPLES = (
     ("diffusion models for protein design", "words and meaning, fused"),
@@ -162,6 +163,13 @@ def code_url(paper) -> str | None:
     return safe_url(paper.code_url) or next(iter(code_links(paper.abstract, paper.comments)), None)
 
 
+def thumbnail_src(request: Request, arxiv_id: str) -> str | None:
+    """The address of the paper's thumbnail if one is kept, else None (the card shows none)."""
+    if thumbnails.has_thumbnail(request.app.state.settings.cache_path, arxiv_id):
+        return f"/thumbnail/{arxiv_id}.webp"
+    return None
+
+
 @cache
 def static_url(name: str) -> str:
     """The address of a static file, versioned by its content so it can be cached for long."""
@@ -183,7 +191,8 @@ def _environment() -> jinja2.Environment:
         iso_week=iso_week, code_url=code_url,
         searched_authors=searched_authors,
     )
-    env.globals.update(static_url=static_url, version=__version__, duration=duration, authors_shown=AUTHORS_SHOWN)
+    env.globals.update(static_url=static_url, version=__version__, duration=duration, authors_shown=AUTHORS_SHOWN,
+                       page_href=params.page_href, thumbnail_src=thumbnail_src)
     return env
 
 
@@ -226,14 +235,17 @@ def _day_page(request: Request, day: date) -> Response:
     latest_day = store.latest_day()
     if latest_day is None:
         return _welcome(request)
-    return render(request, "day.html", feed=day_feed(request, day), latest_day=latest_day,
-                  page_title=f"Papers of {short_day(day)} · paperwire")
+    category = params.category_filter(request)
+    return render(request, "day.html", feed=day_feed(request, day, category=category), latest_day=latest_day,
+                  category_path=f"/day/{day.isoformat()}",
+                  page_title=f"Papers of {short_day(day)}{f' in {category}' if category else ''} · paperwire")
 
 
-def day_feed(request: Request, day: date) -> feed.DayFeed:
-    """The page of `day` that the request's `?page=` asks for; raises HTTPException(404)
-    for a page past the day's last (the JSON API reads days through this too)."""
-    page = feed.day_feed(request.app.state.store, day, page=params.page(request))
+def day_feed(request: Request, day: date, *, category: str | None = None) -> feed.DayFeed:
+    """The page of `day` that the request's `?page=` asks for, only `category`'s papers if
+    given; raises HTTPException(404) for a page past the day's last (the JSON API reads
+    days through this too)."""
+    page = feed.day_feed(request.app.state.store, day, page=params.page(request), category=category)
     if page.page > page.page_count:
         raise HTTPException(404, f"{day} has {page.page_count} page(s) of papers, not {page.page}")
     return page
@@ -352,6 +364,17 @@ def run_search(request: Request, form: params.SearchForm):
     if form.page > 1 and not results.page.hits:
         raise HTTPException(404, f"this search has {results.page.total_count} results, fewer than page {form.page}")
     return results
+
+
+def thumbnail(request: Request) -> Response:
+    """`/thumbnail/<arxiv_id>.webp`: the paper's thumbnail as the thumbnails job kept it
+    (re-encoded, never the original), cached for long: it is fetched once and never changes."""
+    arxiv_id = params.arxiv_id(request.path_params["arxiv_id"])
+    path = thumbnails.path_for(request.app.state.settings.cache_path, arxiv_id)
+    if not path.is_file():
+        raise HTTPException(404, f"there is no thumbnail of {arxiv_id} here")
+    return FileResponse(path, media_type="image/webp",
+                        headers={"Cache-Control": f"public, max-age={THUMBNAIL_MAX_AGE_SECONDS}, immutable"})
 
 
 def paper_bibtex(request: Request) -> Response:

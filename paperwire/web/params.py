@@ -154,3 +154,32 @@ def search_form(request: Request) -> SearchForm:
         text=request.query_params.get("q", ""), mode=choice(request, "mode", MODES),
         sort=choice(request, "sort", SORTS), filters=search_filters(request), page=page(request),
     )
+
+
+def category_filter(request: Request) -> str | None:
+    """The `cat` filter of a day, week or month page: one arXiv category, None when absent
+    or empty (the form's "all categories"); raises HTTPException(400) otherwise."""
+    text = request.query_params.get("cat", "").strip()
+    if not text:
+        return None
+    if len(text) > 40 or not _CATEGORY.fullmatch(text):
+        raise HTTPException(400, f"cat {text[:40]!r} is not an arXiv category; use one, e.g. cs.CL")
+    return text
+
+
+def period_sort(request: Request, sorts: tuple[str, ...]) -> str:
+    """The `sort` of a week or month page, one of `sorts` (the first by default); raises
+    HTTPException(400) naming them otherwise."""
+    text = request.query_params.get("sort", "") or sorts[0]
+    if text not in sorts:
+        raise HTTPException(400, f"sort {text[:40]!r} is not a sort of this page; use {' or '.join(sorts)}")
+    return text
+
+
+def page_href(path: str, *, page: int = 1, **query: str | None) -> str:
+    """`path` with the non-empty `query` values and `page` (left out when 1), as pagers,
+    filters and sort switches link: the filter and sort stay in the URL from page to page."""
+    pairs = [(name, value) for name, value in query.items() if value]
+    if page > 1:
+        pairs.append(("page", str(page)))
+    return path + ("?" + urlencode(pairs) if pairs else "")

@@ -201,5 +201,11 @@ def test_category_tag_finds_the_category(reading_server, open_page):
     page = open_page(reading_server + DAY_PATH, javascript=False)
     page.locator("article.paper a.tag", has_text="stat.ML").first.click()
     page.wait_for_load_state()
+    assert page.url.endswith(DAY_PATH + "?cat=stat.ML")  # the day, filtered by the tag
+    cards = page.locator("article.paper").all()
+    assert cards and all("stat.ML" in card.locator("a.tag").all_inner_texts() for card in cards)
+    page.goto(reading_server + "/paper/2503.00002")  # elsewhere, the category's newest papers
+    page.locator("a.tag", has_text="stat.ML").first.click()
+    page.wait_for_load_state()
     assert "cat%3Astat.ML" in page.url
     assert page.locator("h3.title a").count() > 0

@@ -22,17 +22,19 @@ WAIT_SECONDS = 10.0
 
 
 @pytest.mark.parametrize("overrides, names", [
-    ({}, ["harvest", "embed", "index"]),
+    ({}, ["harvest", "embed", "index", "thumbnails"]),
     ({"harvest_enabled": "false"}, ["embed", "index"]),
     ({"harvest_categories": "", "harvest_hf_daily": "false"}, ["embed", "index"]),  # nothing to harvest
-    ({"harvest_categories": ""}, ["harvest", "embed", "index"]),  # the HF list alone
+    ({"harvest_categories": ""}, ["harvest", "embed", "index", "thumbnails"]),  # the HF list alone
+    ({"harvest_hf_daily": "false"}, ["harvest", "embed", "index"]),  # no list, no thumbnails
     ({"embed_enabled": "false", "harvest_enabled": "false"}, ["index"]),
 ])
 def test_serve_runs_the_jobs_its_settings_ask_for(sqlite_url, overrides, names):
     settings = config.load({}, database_url=sqlite_url, **overrides)
     jobs = table.for_serve(settings, search=SearchService(None), stop=threading.Event())
     assert [job.name for job in jobs] == names
-    assert {job.name: job.is_shared for job in jobs} == {name: name != "index" for name in names}
+    # The index and the thumbnails are each process's own (its memory, its cache directory).
+    assert {job.name: job.is_shared for job in jobs} == {name: name not in ("index", "thumbnails") for name in names}
 
 
 def test_the_worker_runs_shared_jobs_whatever_serve_settings_say(sqlite_url):

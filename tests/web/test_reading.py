@@ -34,13 +34,17 @@ def test_long_abstract_is_folded_in_full(client, store):
 def test_short_abstract_is_shown_whole(client, store):
     _day(store, 1, abstract="A short one with $x^2$.")
     html = client.get("/day/2025-03-03").text
-    assert "<details" not in html
+    assert '<details class="abstract"' not in html
     assert re.search(r'<p class="abstract">A short one with <math display="inline">.*</math>\.</p>', html)
 
 
-def test_categories_link_to_their_newest_papers(client, store):
+def test_categories_link_to_the_day_filtered_and_elsewhere_to_their_newest_papers(client, store):
     _day(store, 1)
     html = client.get("/day/2025-03-03").text
+    assert '<a class="tag primary" href="/day/2025-03-03?cat=cs.LG">cs.LG</a>' in html
+    assert '<a class="tag" href="/day/2025-03-03?cat=cs.AI">cs.AI</a>' in html
+    arxiv_id = re.search(r'href="/paper/([^"]+)"', html)[1]
+    html = client.get(f"/paper/{arxiv_id}").text
     assert '<a class="tag primary" href="/search?q=cat%3Acs.LG&amp;sort=newest">cs.LG</a>' in html
     assert '<a class="tag" href="/search?q=cat%3Acs.AI&amp;sort=newest">cs.AI</a>' in html
 

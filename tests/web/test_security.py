@@ -21,6 +21,8 @@ def test_security_headers_on_every_answer(client, path):
     # Scripts only from our own /static files: no inline script, no eval, no other host.
     assert [d.strip() for d in csp.split(";") if d.strip().startswith("script-src")] == ["script-src 'self'"]
     assert "frame-ancestors 'none'" in csp
+    # static/vote.js posts upvotes by fetch to this site alone.
+    assert [d.strip() for d in csp.split(";") if d.strip().startswith("connect-src")] == ["connect-src 'self'"]
 
 
 def test_static_files_are_cached_and_versioned(client):
@@ -36,6 +38,7 @@ def test_static_files_are_cached_and_versioned(client):
 def test_pages_use_no_inline_script_or_style(client):
     html = client.get("/status").text
     scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, re.S)
-    assert scripts == [""] and html.count("<script") == 1  # only reading.js, from /static
+    assert scripts == ["", ""] and html.count("<script") == 2  # only reading.js and vote.js, from /static
     assert f'<script src="{static_url("reading.js")}" defer></script>' in html
+    assert f'<script src="{static_url("vote.js")}" defer></script>' in html
     assert "<style" not in html and "style=" not in html and " on" + "click=" not in html
