@@ -24,7 +24,9 @@ from paperwire.search.service import SearchService
 from paperwire.store import Store
 
 POLL_SECONDS = 60.0  # how often a shared job looks for due work
-WORKER_JOBS = ("harvest", "embed")  # what `paperwire worker` runs (shared across processes)
+# Expired rows are refused by time when looked up; the sweep only keeps the tables small.
+SWEEP_POLL_SECONDS = 3600.0
+WORKER_JOBS = ("harvest", "embed", "sweep")  # what `paperwire worker` runs (shared across processes)
 
 
 def _harvest(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
@@ -57,6 +59,20 @@ def _index(settings: Settings, stop: threading.Event, search: SearchService | No
                stop_timeout_seconds=search_service.STOP_TIMEOUT_SECONDS)
 
 
+def _sweep(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
+    """Expired sessions, used or expired reset links and invites deleted, hourly
+    (store/accounts.py, `sweep_expired`)."""
+
+    def run(store: Store, now: datetime) -> str | None:
+        swept = store.sweep_expired(now=now)
+        if not swept.total_count:
+            return None
+        return (f"deleted {swept.session_count} expired sessions, {swept.reset_link_count} reset links, "
+                f"{swept.invite_count} invites")
+
+    return Job("sweep", run, is_shared=True, poll_seconds=SWEEP_POLL_SECONDS)
+
+
 @dataclass(frozen=True)
 class _Entry:
     build: Callable[[Settings, threading.Event, SearchService | None], Job]
@@ -67,6 +83,7 @@ TABLE = {
     "harvest": _Entry(_harvest, harvest.is_wanted),
     "embed": _Entry(_embed, lambda settings: settings.embed_enabled),
     "index": _Entry(_index, lambda settings: True),
+    "sweep": _Entry(_sweep, lambda settings: True),
 }
 
 

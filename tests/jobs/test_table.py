@@ -22,11 +22,11 @@ WAIT_SECONDS = 10.0
 
 
 @pytest.mark.parametrize("overrides, names", [
-    ({}, ["harvest", "embed", "index"]),
-    ({"harvest_enabled": "false"}, ["embed", "index"]),
-    ({"harvest_categories": "", "harvest_hf_daily": "false"}, ["embed", "index"]),  # nothing to harvest
-    ({"harvest_categories": ""}, ["harvest", "embed", "index"]),  # the HF list alone
-    ({"embed_enabled": "false", "harvest_enabled": "false"}, ["index"]),
+    ({}, ["harvest", "embed", "index", "sweep"]),
+    ({"harvest_enabled": "false"}, ["embed", "index", "sweep"]),
+    ({"harvest_categories": "", "harvest_hf_daily": "false"}, ["embed", "index", "sweep"]),  # nothing to harvest
+    ({"harvest_categories": ""}, ["harvest", "embed", "index", "sweep"]),  # the HF list alone
+    ({"embed_enabled": "false", "harvest_enabled": "false"}, ["index", "sweep"]),
 ])
 def test_serve_runs_the_jobs_its_settings_ask_for(sqlite_url, overrides, names):
     settings = config.load({}, database_url=sqlite_url, **overrides)
@@ -39,7 +39,8 @@ def test_the_worker_runs_shared_jobs_whatever_serve_settings_say(sqlite_url):
     settings = config.load({}, database_url=sqlite_url, harvest_enabled="false", embed_enabled="false")
     jobs = table.for_worker(settings, table.WORKER_JOBS, stop=threading.Event())
     assert [(job.name, job.is_shared, job.poll_seconds) for job in jobs] == [
-        ("harvest", True, table.POLL_SECONDS), ("embed", True, table.POLL_SECONDS)]
+        ("harvest", True, table.POLL_SECONDS), ("embed", True, table.POLL_SECONDS),
+        ("sweep", True, table.SWEEP_POLL_SECONDS)]
 
 
 def test_serve_keeps_its_indexes_current_in_the_background_and_saves_them_at_shutdown(sqlite_url, tmp_path):
