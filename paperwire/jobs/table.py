@@ -60,15 +60,15 @@ def _index(settings: Settings, stop: threading.Event, search: SearchService | No
 
 
 def _sweep(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
-    """Expired sessions, used or expired reset links and invites deleted, hourly
-    (store/accounts.py, `sweep_expired`)."""
+    """Expired sessions, used or expired reset links and invites, and idle rate buckets
+    deleted, hourly (store/accounts.py `sweep_expired`, store/ratebuckets.py)."""
 
     def run(store: Store, now: datetime) -> str | None:
-        swept = store.sweep_expired(now=now)
-        if not swept.total_count:
+        swept, bucket_count = store.sweep_expired(now=now), store.sweep_rate_buckets(now=now)
+        if not swept.total_count and not bucket_count:
             return None
         return (f"deleted {swept.session_count} expired sessions, {swept.reset_link_count} reset links, "
-                f"{swept.invite_count} invites")
+                f"{swept.invite_count} invites, {bucket_count} idle rate buckets")
 
     return Job("sweep", run, is_shared=True, poll_seconds=SWEEP_POLL_SECONDS)
 

@@ -92,7 +92,9 @@ def create_app(
     app.state.store = store
     app.state.search = search
     app.state.secret_key = sessions.secret_key(settings.secret_key, store)
-    app.state.rate_limits = RateLimits()  # per process (docs/community.md, "Defences")
+    # Login, sign-up and posting buckets in the store, shared by every process on it
+    # (docs/community.md, "Rate limits across processes").
+    app.state.rate_limits = RateLimits(store=store)
     app.state.jobs = None  # the background jobs' Runner, once the lifespan starts it
     return app
 

@@ -152,5 +152,8 @@ def refuse_if_limited(retry_after: float | None) -> None:
 
 
 def clock() -> float:
-    """The rate limiter's clock: monotonic seconds."""
-    return time.monotonic()
+    """The rate limiter's clock: wall-clock seconds, the one clock that the processes
+    sharing buckets in the store agree on. A clock stepped back refills nothing
+    (ratelimit.RateLimiter._tokens and store/ratebuckets.py); one stepped forward
+    refills early by at most the step."""
+    return time.time()
