@@ -61,8 +61,9 @@ def _vote(request: Request, user: User, is_upvote: bool) -> JSONResponse:
 def list_comments(request: Request) -> JSONResponse:
     """`GET /api/v1/papers/{arxiv_id}/comments`: the threads as the page shows them to a visitor."""
     arxiv_id = _paper_id(request)
-    threads = Comments(request.app.state.store, None).threads(arxiv_id)
-    return JSONResponse({"ok": True, "arxiv_id": arxiv_id, "comment_count": sum(1 + len(r) for _, r in threads),
+    view = Comments(request.app.state.store, None)
+    threads = view.threads(arxiv_id)  # hidden and deleted ones only where they hold replies
+    return JSONResponse({"ok": True, "arxiv_id": arxiv_id, "comment_count": view.count(arxiv_id),
                          "comments": [{**comment_to_dict(top), "replies": [comment_to_dict(r) for r in replies]}
                                       for top, replies in threads]})
 

@@ -144,7 +144,8 @@ SCHEMAS = {
     "CommentThread": _object({**COMMENT_FIELDS, "replies": {"type": "array", "items": _ref("Comment")}},
                              description="A top-level comment and its replies, oldest first."),
     "Comments": _object({
-        "ok": {"const": True}, "arxiv_id": STRING, "comment_count": INTEGER,
+        "ok": {"const": True}, "arxiv_id": STRING,
+        "comment_count": {**INTEGER, "description": "Shown comments: neither deleted nor hidden."},
         "comments": {"type": "array", "items": _ref("CommentThread")},
     }),
     "CommentPosted": _object({"ok": {"const": True}, "comment": _ref("Comment")}),
