@@ -84,7 +84,7 @@ class AccountTables:
 
     def users(self) -> list[User]:
         """Every user, oldest first."""
-        return [_user(row) for row in self.engine.read().rows("SELECT * FROM users ORDER BY id")]
+        return [user_from_row(row) for row in self.engine.read().rows("SELECT * FROM users ORDER BY id")]
 
     def record_login(self, user_id: int, *, now: datetime, password_hash: str | None = None) -> None:
         """Note a successful login; with `password_hash`, store it (a rehash with newer parameters)."""
@@ -119,7 +119,7 @@ class AccountTables:
 
     def _user_where(self, db: Session, column: str, value) -> User | None:
         rows = db.rows(f"SELECT * FROM users WHERE {column} = ?", (value,))
-        return _user(rows[0]) if rows else None
+        return user_from_row(rows[0]) if rows else None
 
     # sessions -----------------------------------------------------------------------
     def create_session(self, token_hash: str, user_id: int, *, now: datetime, user_agent: str = "") -> None:
@@ -148,7 +148,7 @@ class AccountTables:
             with self.engine.write() as db:
                 db.execute("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?",
                            (self.engine.time(now), token_hash))
-        user = _user(row)
+        user = user_from_row(row)
         return None if user.is_disabled else user
 
     def delete_session(self, token_hash: str) -> None:
@@ -236,7 +236,8 @@ class SweepReport:
         return self.session_count + self.reset_link_count + self.invite_count
 
 
-def _user(row: dict) -> User:
+def user_from_row(row: dict) -> User:
+    """A users row (from either engine) as a User."""
     return User(
         id=row["id"], username=row["username"], email=row["email"], password_hash=row["password_hash"],
         is_admin=bool(row["is_admin"]), is_disabled=bool(row["is_disabled"]),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from paperwire.store.accounts import SESSION_TOUCH_SECONDS, User, _user
+from paperwire.store.accounts import SESSION_TOUCH_SECONDS, User, user_from_row
 from paperwire.store.records import as_time
 from paperwire.store.sql import Engine, Session, scalar
 
@@ -74,7 +74,7 @@ class TokenTables:
         token = ApiToken(id=row.pop("token_id"), user_id=row["id"], name=row.pop("token_name"),
                          scopes=row.pop("scopes"), created_at=as_time(row.pop("token_created_at")),
                          last_used_at=as_time(row.pop("last_used_at")), revoked_at=as_time(row.pop("revoked_at")))
-        user = _user(row)
+        user = user_from_row(row)
         if token.revoked_at is not None or user.is_disabled:
             return None
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > SESSION_TOUCH_SECONDS:
