@@ -73,3 +73,22 @@ def test_the_worker_command_offers_exactly_the_shared_jobs():
 
     option = next(p for p in worker.params if p.name == "job_names")
     assert tuple(option.type.choices) == table.WORKER_JOBS
+
+
+def test_the_sweep_job_deletes_expired_account_rows_and_says_how_many(sqlite_url):
+    from datetime import datetime, timedelta, timezone
+
+    from paperwire.accounts import SESSION_LIFETIME
+
+    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    settings = config.load({}, database_url=sqlite_url, harvest_enabled="false", embed_enabled="false")
+    store = open_store(sqlite_url)
+    ada = store.create_user(username="ada", email="ada@example.org", password_hash="x", now=now)
+    store.create_session("old", ada.id, now=now - SESSION_LIFETIME - timedelta(days=1))
+    store.create_session("live", ada.id, now=now)
+    store.take_token("login-account:ada", capacity=1, per_second=1.0, now=now.timestamp() - 2 * 86400)
+    [job] = table.for_worker(settings, ("sweep",), stop=threading.Event())
+    assert job.run(store, now) == "deleted 1 expired sessions, 0 reset links, 0 invites, 1 idle rate buckets"
+    assert job.run(store, now) is None  # nothing left: no job run recorded
+    assert store.session_count(ada.id) == 1
+    store.close()
