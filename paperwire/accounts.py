@@ -44,6 +44,7 @@ RESERVED_USERNAMES = frozenset({
 })
 _USERNAME = re.compile(r"[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf"})  # Unicode control and format characters
 
 SECRET_BYTES = 32  # 256 bits: no online or offline guessing (OWASP Session Management: >= 64 bits)
 API_TOKEN_PREFIX = "pw_"  # lets secret scanners and people recognise a leaked token
@@ -147,6 +148,10 @@ def normalise_email(raw: str) -> str:
     """The email address trimmed, its domain in lower case (RFC 5321 2.4: only the domain
     is case-insensitive); raises AccountError. Whether it works is for a confirmation mail."""
     email = raw.strip()
+    if any(unicodedata.category(c) in _INVISIBLE_CATEGORIES for c in email):
+        # NUL cannot be stored in PostgreSQL text, and a right-to-left override or a
+        # zero-width character makes an address look like another (Unicode TR 36, 3.1).
+        raise AccountError(f"the email address {raw!r} has control or invisible characters; type it plainly")
     if len(email) > EMAIL_MAX_CHARS:
         raise AccountError(f"the email address has {len(email)} characters; the limit is {EMAIL_MAX_CHARS}")
     if not _EMAIL.fullmatch(email):

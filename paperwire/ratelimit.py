@@ -6,9 +6,11 @@ and the limits the web layer applies (login, sign-up, posting, upvotes; per
 account and per address). Time is passed in as `now` in seconds from a monotonic
 clock (time.monotonic), so a wall clock stepping back never frees anyone early and
 tests need no sleeping. What counts as "the address" behind a proxy, and the 429
-answer with its Retry-After, are the web layer's. Buckets live in one process: with
-`paperwire serve --workers N` each worker keeps its own, so an attacker gets at most
-N times each limit (docs/community.md).
+answer with its Retry-After, are the web layer's. Given a store, the login,
+sign-up and posting buckets live in it (`StoreRateLimiter`, store/ratebuckets.py),
+so that with `paperwire serve --workers N` (or N machines on one PostgreSQL) an
+attacker still gets each limit once, not N times; upvotes stay in each process
+(docs/community.md, "Rate limits across processes").
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import ipaddress
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,33 @@ class RateLimiter:
             self._buckets.popitem(last=False)
 
 
+class BucketStore(Protocol):
+    """What StoreRateLimiter needs of the store (store/ratebuckets.py)."""
+
+    def take_token(self, key: str, *, capacity: int, per_second: float, now: float) -> float | None: ...
+
+    def forget_bucket(self, key: str) -> None: ...
+
+
+class StoreRateLimiter:
+    """RateLimiter's `allow` and `forget` over buckets kept in the store, shared by every
+    process on the database. `now` must be wall-clock seconds (time.time): processes
+    share no monotonic clock. Keys are prefixed with `name`, one table for all limits."""
+
+    def __init__(self, rate: Rate, store: BucketStore, name: str):
+        if rate.count < 1 or rate.per_seconds <= 0:
+            raise ValueError(f"{rate} admits nothing; use count >= 1, time > 0")
+        self.rate, self._store, self._name = rate, store, name
+
+    def allow(self, key: str, now: float) -> tuple[bool, float]:
+        wait = self._store.take_token(f"{self._name}:{key}", capacity=self.rate.count,
+                                      per_second=self.rate.per_second, now=now)
+        return (True, 0.0) if wait is None else (False, wait)
+
+    def forget(self, key: str) -> None:
+        self._store.forget_bucket(f"{self._name}:{key}")
+
+
 def address_key(address: str) -> str:
     """The key for a client address: IPv4 as it is, IPv6 as its /64 network, anything
     else (a Unix socket, a test client's name) as given."""
@@ -120,16 +150,21 @@ class RateLimits:
     """Every limit the site applies, one limiter each; make one per process at start-up.
     Each check returns None when the action may go ahead, or the seconds to wait."""
 
-    def __init__(self, *, max_keys: int = MAX_KEYS):
-        def limiter(rate: Rate) -> RateLimiter:
-            return RateLimiter(rate, max_keys=max_keys)
+    def __init__(self, *, max_keys: int = MAX_KEYS, store: BucketStore | None = None):
+        """With `store`, the login, sign-up and posting limits are kept in it for every
+        process; upvotes stay in memory (a vote is one row per user and paper whatever
+        the rate, so N processes only let a script vote N times faster)."""
+        def limiter(rate: Rate, name: str) -> RateLimiter | StoreRateLimiter:
+            if store is None:
+                return RateLimiter(rate, max_keys=max_keys)
+            return StoreRateLimiter(rate, store, name)
 
-        self.login_account = limiter(LOGIN_PER_ACCOUNT)
-        self.login_address = limiter(LOGIN_PER_ADDRESS)
-        self.signup_address = limiter(SIGNUP_PER_ADDRESS)
-        self.post_account = limiter(POST_PER_ACCOUNT)
-        self.post_address = limiter(POST_PER_ADDRESS)
-        self.upvote_account = limiter(UPVOTE_PER_ACCOUNT)
+        self.login_account = limiter(LOGIN_PER_ACCOUNT, "login-account")
+        self.login_address = limiter(LOGIN_PER_ADDRESS, "login-address")
+        self.signup_address = limiter(SIGNUP_PER_ADDRESS, "signup-address")
+        self.post_account = limiter(POST_PER_ACCOUNT, "post-account")
+        self.post_address = limiter(POST_PER_ADDRESS, "post-address")
+        self.upvote_account = RateLimiter(UPVOTE_PER_ACCOUNT, max_keys=max_keys)
 
     def login(self, username: str, address: str, now: float) -> float | None:
         """`username` as `accounts.normalise_username` gives it (or as typed when that
@@ -152,7 +187,7 @@ class RateLimits:
         return _first_refusal(now, (self.upvote_account, user_id))
 
 
-def _first_refusal(now: float, *checks: tuple[RateLimiter, str]) -> float | None:
+def _first_refusal(now: float, *checks: tuple[RateLimiter | StoreRateLimiter, str]) -> float | None:
     for limiter, key in checks:
         allowed, retry_after = limiter.allow(key, now)
         if not allowed:

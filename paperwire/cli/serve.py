@@ -54,8 +54,8 @@ def serve(settings: config.Settings, host: str | None, port: int | None, no_harv
 
 @click.command()
 @click.option("--once", is_flag=True, help="Run each due job once, then exit.")
-@click.option("--job", "job_names", type=click.Choice(["harvest", "embed"]), multiple=True,
-              help="Run only this job (repeatable; default: harvest and embed).")
+@click.option("--job", "job_names", type=click.Choice(["harvest", "embed", "sweep"]), multiple=True,
+              help="Run only this job (repeatable; default: harvest, embed and sweep).")
 @click.pass_obj
 def worker(settings: config.Settings, once: bool, job_names: tuple[str, ...]) -> None:
     """Run background jobs (harvest, embedding) under leases, so any number of workers

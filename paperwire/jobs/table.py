@@ -24,7 +24,9 @@ from paperwire.search.service import SearchService
 from paperwire.store import Store
 
 POLL_SECONDS = 60.0  # how often a shared job looks for due work
-WORKER_JOBS = ("harvest", "embed")  # what `paperwire worker` runs (shared across processes)
+# Expired rows are refused by time when looked up; the sweep only keeps the tables small.
+SWEEP_POLL_SECONDS = 3600.0
+WORKER_JOBS = ("harvest", "embed", "sweep")  # what `paperwire worker` runs (shared across processes)
 
 
 def _harvest(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
@@ -62,6 +64,18 @@ def _thumbnails(settings: Settings, stop: threading.Event, search: SearchService
     directory for /thumbnail/ to serve (thumbnails.py); per process, as the cache is."""
     return Job("thumbnails", lambda store, now: thumbnails.fetch_missing(store, settings.cache_path, stop=stop),
                is_shared=False, poll_seconds=POLL_SECONDS)
+def _sweep(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
+    """Expired sessions, used or expired reset links and invites, and idle rate buckets
+    deleted, hourly (store/accounts.py `sweep_expired`, store/ratebuckets.py)."""
+
+    def run(store: Store, now: datetime) -> str | None:
+        swept, bucket_count = store.sweep_expired(now=now), store.sweep_rate_buckets(now=now)
+        if not swept.total_count and not bucket_count:
+            return None
+        return (f"deleted {swept.session_count} expired sessions, {swept.reset_link_count} reset links, "
+                f"{swept.invite_count} invites, {bucket_count} idle rate buckets")
+
+    return Job("sweep", run, is_shared=True, poll_seconds=SWEEP_POLL_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,7 @@ TABLE = {
     "embed": _Entry(_embed, lambda settings: settings.embed_enabled),
     "index": _Entry(_index, lambda settings: True),
     "thumbnails": _Entry(_thumbnails, lambda settings: settings.harvest_enabled and settings.harvest_hf_daily),
+    "sweep": _Entry(_sweep, lambda settings: True),
 }
 
 

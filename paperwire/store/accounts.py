@@ -10,9 +10,11 @@ conditional UPDATE, so two requests racing for it cannot both win.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
-from paperwire.accounts import INVITE_LIFETIME, RESET_LINK_LIFETIME, is_session_live
+from paperwire.accounts import (
+    INVITE_LIFETIME, RESET_LINK_LIFETIME, SESSION_IDLE_TIMEOUT, SESSION_LIFETIME, is_session_live,
+)
 from paperwire.store.errors import NotFound, StoreError
 from paperwire.store.records import as_time
 from paperwire.store.sql import Engine, Session, scalar
@@ -82,7 +84,7 @@ class AccountTables:
 
     def users(self) -> list[User]:
         """Every user, oldest first."""
-        return [_user(row) for row in self.engine.read().rows("SELECT * FROM users ORDER BY id")]
+        return [user_from_row(row) for row in self.engine.read().rows("SELECT * FROM users ORDER BY id")]
 
     def record_login(self, user_id: int, *, now: datetime, password_hash: str | None = None) -> None:
         """Note a successful login; with `password_hash`, store it (a rehash with newer parameters)."""
@@ -102,19 +104,22 @@ class AccountTables:
             db.execute("DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?",
                        (user_id, keep_session_hash or ""))
 
-    def set_disabled(self, username: str, is_disabled: bool = True) -> User:
-        """Disable (or enable) a user; disabling ends their sessions. Raises NotFound."""
+    def set_disabled(self, username: str, is_disabled: bool = True, *, now: datetime | None = None) -> User:
+        """Disable (or enable) a user; disabling ends their sessions and revokes their API
+        tokens (enabling again brings neither back). Raises NotFound."""
         with self.engine.write() as db:
             if not db.execute("UPDATE users SET is_disabled = ? WHERE username = ?", (is_disabled, username)):
                 raise NotFound(f"there is no user {username!r}; `paperwire user list` shows them")
             user = self._user_where(db, "username", username)
             if is_disabled:
                 db.execute("DELETE FROM sessions WHERE user_id = ?", (user.id,))
+                db.execute("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                           (self.engine.time(now or datetime.now(timezone.utc)), user.id))
             return user
 
     def _user_where(self, db: Session, column: str, value) -> User | None:
         rows = db.rows(f"SELECT * FROM users WHERE {column} = ?", (value,))
-        return _user(rows[0]) if rows else None
+        return user_from_row(rows[0]) if rows else None
 
     # sessions -----------------------------------------------------------------------
     def create_session(self, token_hash: str, user_id: int, *, now: datetime, user_agent: str = "") -> None:
@@ -143,7 +148,7 @@ class AccountTables:
             with self.engine.write() as db:
                 db.execute("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?",
                            (self.engine.time(now), token_hash))
-        user = _user(row)
+        user = user_from_row(row)
         return None if user.is_disabled else user
 
     def delete_session(self, token_hash: str) -> None:
@@ -202,8 +207,37 @@ class AccountTables:
             db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
             return self._user_where(db, "id", user_id)
 
+    # housekeeping -------------------------------------------------------------------
+    def sweep_expired(self, *, now: datetime) -> SweepReport:
+        """Delete what can no longer be used: sessions past their absolute or idle
+        lifetime, reset links used or past their hour, invites used or expired. Lookups
+        refuse these already (by time); the sweep keeps the tables from growing."""
+        t = self.engine.time
+        with self.engine.write() as db:
+            sessions = db.execute("DELETE FROM sessions WHERE created_at <= ? OR last_seen_at <= ?",
+                                  (t(now - SESSION_LIFETIME), t(now - SESSION_IDLE_TIMEOUT)))
+            links = db.execute("DELETE FROM reset_links WHERE used_at IS NOT NULL OR created_at <= ?",
+                               (t(now - RESET_LINK_LIFETIME),))
+            invites = db.execute("DELETE FROM invites WHERE used_at IS NOT NULL OR created_at <= ?",
+                                 (t(now - INVITE_LIFETIME),))
+        return SweepReport(session_count=sessions, reset_link_count=links, invite_count=invites)
 
-def _user(row: dict) -> User:
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What `sweep_expired` deleted."""
+
+    session_count: int
+    reset_link_count: int
+    invite_count: int
+
+    @property
+    def total_count(self) -> int:
+        return self.session_count + self.reset_link_count + self.invite_count
+
+
+def user_from_row(row: dict) -> User:
+    """A users row (from either engine) as a User."""
     return User(
         id=row["id"], username=row["username"], email=row["email"], password_hash=row["password_hash"],
         is_admin=bool(row["is_admin"]), is_disabled=bool(row["is_disabled"]),

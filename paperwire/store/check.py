@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from paperwire.store.api import Store
+from paperwire.store.rows import COMMUNITY_TABLES
 from paperwire.store.sql import scalar
 
 # Rows that belong to a paper, and the condition that makes one an orphan: no row in
@@ -30,6 +31,10 @@ _ORPHANS = (
     ("paper source", "paper_sources t",
      "NOT EXISTS (SELECT 1 FROM papers p WHERE p.arxiv_id = t.arxiv_id AND p.is_deleted = ?)"),
     ("daily entry", "daily_entries t", "NOT EXISTS (SELECT 1 FROM papers p WHERE p.arxiv_id = t.arxiv_id)"),
+    # The community's rows name papers by arxiv_id (no foreign key, so db copy moves them as they are).
+    ("upvote", "upvotes t", "NOT EXISTS (SELECT 1 FROM papers p WHERE p.arxiv_id = t.arxiv_id)"),
+    ("submission", "submissions t", "NOT EXISTS (SELECT 1 FROM papers p WHERE p.arxiv_id = t.arxiv_id)"),
+    ("comment", "comments t", "NOT EXISTS (SELECT 1 FROM papers p WHERE p.arxiv_id = t.arxiv_id)"),
 )
 REBUILD_HINT = "run `paperwire index rebuild` (or let `paperwire serve` catch up and save)"
 
@@ -73,6 +78,7 @@ def _count(store: Store, report: CheckReport) -> None:
         "daily entries": stats.daily_entry_count,
         "embeddings": stats.embedded_count,
         "last change_seq": store.last_change_seq(),
+        **{table.name.replace("_", " "): store.table_count(table) for table in COMMUNITY_TABLES},
     }
 
 

@@ -1,11 +1,13 @@
 """Copy everything one store holds into another, empty one, on either engine, and prove it.
 
 `copy` moves live papers (with their versions and first source), daily entries,
-vectors (copied, never recomputed), checkpoints and job runs through the Store
-API only, so SQLite to PostgreSQL and back are the same code. `digest`
+vectors (copied, never recomputed), checkpoints, job runs and the community
+tables (users, sessions, invites, reset links, upvotes, submissions, comments,
+API tokens; store/rows.py) through the Store API only, so SQLite to PostgreSQL
+and back are the same code. `digest`
 fingerprints what a store holds; the copy is good when both stores' digests are
-equal. Tombstones of deleted papers and leases are not copied: a new store has
-no index that needs the first, and the second belong to running processes.
+equal. Tombstones of deleted papers, leases and rate buckets are not copied: a new store has
+no index that needs the first, and the others belong to running processes.
 
 A copy marks its target (the COPY_CHECKPOINT checkpoint) until it ends, so a
 copy that was killed is resumed by running it again: upserts of what is already
@@ -24,6 +26,7 @@ import numpy as np
 
 from paperwire.papers import Paper, text_hash
 from paperwire.store import Store, StoreError
+from paperwire.store.rows import COMMUNITY_TABLES
 
 BATCH_SIZE = 2_000  # papers per upsert: the size the PostgreSQL bulk path is tuned for
 JOB_RUN_LIMIT = 1_000_000  # "all of them" for recent_job_runs
@@ -49,6 +52,8 @@ class Digest:
     checkpoint_count: int
     checkpoint_digest: str
     job_run_count: int
+    community_count: int  # rows of the community tables, all together
+    community_digest: str  # over every column of every row, by table
 
     def lines(self) -> list[str]:
         return [
@@ -57,6 +62,7 @@ class Digest:
             f"embeddings {self.embedding_count} {self.embedding_digest}",
             f"checkpoints {self.checkpoint_count} {self.checkpoint_digest}",
             f"job runs {self.job_run_count}",
+            f"community rows {self.community_count} {self.community_digest}",
         ]
 
 
@@ -100,6 +106,10 @@ def copy(source: Store, target: Store, *, on_progress: Progress | None = None) -
         if name != COPY_CHECKPOINT:
             target.set_checkpoint(name, value)
     _copy_job_runs(source, target)
+    for table in COMMUNITY_TABLES:
+        for rows in source.table_rows(table):
+            target.put_table_rows(table, rows)
+            progress(table.name.replace("_", " "), len(rows))
     target.set_checkpoint(COPY_CHECKPOINT, None)
     return CopyReport(digest(source), digest(target), stale_count)
 
@@ -204,9 +214,15 @@ def digest(store: Store) -> Digest:
     checkpoints = _Fingerprint()
     for name, value in store.checkpoints().items():
         checkpoints.add(name, value)
+    community = _Fingerprint()
+    for table in COMMUNITY_TABLES:
+        for rows in store.table_rows(table):
+            for row in rows:
+                community.add(table.name, *(_text(row[column]) for column in table.columns))
     return Digest(
         papers.count, papers.hexdigest(), daily.count, daily.hexdigest(), vectors.count, vectors.hexdigest(),
         checkpoints.count, checkpoints.hexdigest(), len(store.recent_job_runs(limit=JOB_RUN_LIMIT)),
+        community.count, community.hexdigest(),
     )
 
 

@@ -34,7 +34,8 @@ from paperwire.jobs.runner import Runner
 from paperwire.search.service import SearchBusy, SearchService
 from paperwire.store import NotFound, Store, open_store
 from paperwire.ratelimit import RateLimits
-from paperwire.web import accounts, api, api_v1, community, exports, feeds, pages, periods, sessions
+from paperwire.web import (accounts, api, api_community, api_v1, comments, community, exports, feeds, pages, periods,
+                           sessions, tokens)
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,9 @@ def create_app(
     app.state.store = store
     app.state.search = search
     app.state.secret_key = sessions.secret_key(settings.secret_key, store)
-    app.state.rate_limits = RateLimits()  # per process (docs/community.md, "Defences")
+    # Login, sign-up and posting buckets in the store, shared by every process on it
+    # (docs/community.md, "Rate limits across processes").
+    app.state.rate_limits = RateLimits(store=store)
     app.state.jobs = None  # the background jobs' Runner, once the lifespan starts it
     return app
 
@@ -136,6 +139,27 @@ COMMUNITY_ROUTES = [
     Route("/submit", community.submit, methods=["POST"], name="submit"),
     Route("/trending", community.trending_page, name="trending"),
     Route("/author/{name:path}", community.author_page, name="author"),
+    Route("/paper/{arxiv_id:path}/comments", comments.post, methods=["POST"], name="post_comment"),
+    Route("/comments/{comment_id}/edit", comments.edit_form, methods=["GET"], name="edit_comment_form"),
+    Route("/comments/{comment_id}/edit", comments.edit, methods=["POST"], name="edit_comment"),
+    Route("/comments/{comment_id}/delete", comments.delete, methods=["POST"], name="delete_comment"),
+    Route("/comments/{comment_id}/hide", comments.hide, methods=["POST"], name="hide_comment"),
+    Route("/comments/{comment_id}/unhide", comments.unhide, methods=["POST"], name="unhide_comment"),
+    Route("/settings/tokens", tokens.tokens_page, methods=["GET"], name="tokens"),
+    Route("/settings/tokens", tokens.create, methods=["POST"], name="create_token"),
+    Route("/settings/tokens/{token_id}/revoke", tokens.revoke, methods=["POST"], name="revoke_token"),
+]
+
+# The API's community endpoints (docs/api.md): personal ones take a bearer token (web/auth.py).
+# They go before /api/v1/papers/{arxiv_id:path}, which would take "/comments" into the id.
+COMMUNITY_API_ROUTES = [
+    Route("/api/v1/me", api_community.me, methods=["GET"], name="api_v1_me"),
+    Route("/api/v1/papers/{arxiv_id:path}/upvote", api_community.upvote, methods=["POST"], name="api_v1_upvote"),
+    Route("/api/v1/papers/{arxiv_id:path}/upvote", api_community.unvote, methods=["DELETE"], name="api_v1_unvote"),
+    Route("/api/v1/papers/{arxiv_id:path}/comments", api_community.list_comments, methods=["GET"],
+          name="api_v1_comments"),
+    Route("/api/v1/papers/{arxiv_id:path}/comments", api_community.post_comment, methods=["POST"],
+          name="api_v1_post_comment"),
 ]
 
 ROUTES = [
@@ -170,6 +194,7 @@ ROUTES = [
     Route("/api/v1/openapi.json", api_v1.openapi_json, name="api_v1_openapi"),
     Route("/api/v1/days/{day}", api_v1.day, name="api_v1_day"),
     Route("/api/v1/search", api_v1.search, name="api_v1_search"),
+    *COMMUNITY_API_ROUTES,
     Route("/api/v1/papers/{arxiv_id:path}/similar", api_v1.similar, name="api_v1_similar"),
     Route("/api/v1/papers/{arxiv_id:path}", api_v1.paper, name="api_v1_paper"),
     Route("/api/v1/status", api_v1.status, name="api_v1_status"),

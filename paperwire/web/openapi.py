@@ -20,6 +20,9 @@ DAY_PAGE_SIZE = 50  # feed.PAGE_SIZE: the daily page's
 SEARCH_PAGE_SIZE = 20  # pages.SEARCH_PAGE_SIZE: the search page's
 ERRORS = {
     "400": "A query parameter has a value the API cannot use (the message names it).",
+    "401": "No API token, or one that is unknown or revoked, or whose account is disabled.",
+    "403": "The API token lacks the scope this needs (a read token cannot change anything).",
+    "429": "Too many requests from this account or address; wait Retry-After seconds.",
     "404": "Nothing at this address: no such paper, day, or page past the last.",
     "405": "The address exists but not for this method.",
     "413": "The request body is over the limit.",
@@ -44,6 +47,14 @@ def _object(properties: dict, *, required: list[str] | None = None, description:
 STRING, INTEGER, NUMBER, BOOLEAN = ({"type": t} for t in ("string", "integer", "number", "boolean"))
 TIME = {"type": "string", "format": "date-time"}
 DAY = {"type": "string", "format": "date"}
+
+COMMENT_FIELDS = {
+    "id": INTEGER, "parent_id": {**_nullable(INTEGER), "description": "The top-level comment a reply is under."},
+    "username": _nullable(STRING),
+    "body": {**_nullable(STRING), "description": "Markdown; null when deleted or hidden."},
+    "body_html": {**_nullable(STRING), "description": "The Markdown rendered and sanitised, as the page shows it."},
+    "created_at": TIME, "edited_at": _nullable(TIME), "is_deleted": BOOLEAN, "is_hidden": BOOLEAN,
+}
 
 SCHEMAS = {
     "Error": _object({
@@ -122,6 +133,33 @@ SCHEMAS = {
             "started_at": TIME, "finished_at": _nullable(TIME), "summary": STRING,
         })},
     }),
+    "Me": _object({"ok": {"const": True}, "username": STRING, "is_admin": BOOLEAN}),
+    "Vote": _object({
+        "ok": {"const": True}, "arxiv_id": STRING,
+        "upvote_count": {**INTEGER, "description": "Upvotes on this site (Hugging Face's count is apart)."},
+        "is_upvoted": {**BOOLEAN, "description": "Whether the token's user now upvotes the paper."},
+    }),
+    "Comment": _object(COMMENT_FIELDS, description="A comment on a paper; a deleted or hidden one keeps its "
+                                                    "place while it has replies."),
+    "CommentThread": _object({**COMMENT_FIELDS, "replies": {"type": "array", "items": _ref("Comment")}},
+                             description="A top-level comment and its replies, oldest first."),
+    "Comments": _object({
+        "ok": {"const": True}, "arxiv_id": STRING,
+        "comment_count": {**INTEGER, "description": "Shown comments: neither deleted nor hidden."},
+        "comments": {"type": "array", "items": _ref("CommentThread")},
+    }),
+    "CommentPosted": _object({"ok": {"const": True}, "comment": _ref("Comment")}),
+    "NewComment": _object({
+        "body": {**STRING, "maxLength": 10_000, "description": "Markdown, at most 10,000 characters."},
+        "parent_id": {**INTEGER, "minimum": 1, "description": "Reply to this comment (a reply to a reply "
+                                                             "joins its thread)."},
+    }, required=["body"]),
+}
+# The bearer token of RFC 6750; each personal operation names the scope it needs.
+SECURITY_SCHEMES = {
+    "token": {"type": "http", "scheme": "bearer",
+              "description": "A personal API token (pw_...) from /settings/tokens, scope read or write "
+                             "(write implies read)."},
 }
 
 
@@ -164,6 +202,42 @@ def _operation(summary: str, description: str, schema: str, parameters: list[dic
                     "operationId": summary.lower().replace(" ", "_").replace("'", ""), "responses": responses}}
 
 
+def _personal(method: str, summary: str, description: str, schema: str, *, scope: str | None,
+              parameters: list[dict], errors: list[str], body: str | None = None, status: str = "200") -> dict:
+    """An operation that may change things or needs a token (`scope`), with a JSON `body`."""
+    operation = _operation(summary, description, schema, parameters, errors, "community")["get"]
+    if status != "200":
+        operation["responses"] = {status: {**operation["responses"].pop("200"), "description": "Created"},
+                                  **operation["responses"]}
+    if scope is not None:
+        operation["security"] = [{"token": [scope]}]
+        operation["description"] += f" Needs an API token with scope `{scope}`."
+        for code in ("401", "403"):
+            operation["responses"][code] = {"description": ERRORS[code],
+                                            "content": {"application/json": {"schema": _ref("Error")}}}
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+    return {method: operation}
+
+
+COMMUNITY_PATHS = {
+    f"{PREFIX}/me": _personal(
+        "get", "Who am I", "The account the API token belongs to.", "Me", scope="read", parameters=[], errors=[]),
+    f"{PREFIX}/papers/{{arxiv_id}}/upvote": {
+        **_personal("post", "Upvote a paper", "Upvote as the token's user; again changes nothing.", "Vote",
+                    scope="write", parameters=[ARXIV_ID], errors=["404", "429"]),
+        **_personal("delete", "Take back an upvote", "Remove the token user's upvote, if any.", "Vote",
+                    scope="write", parameters=[ARXIV_ID], errors=["404", "429"]),
+    },
+    f"{PREFIX}/papers/{{arxiv_id}}/comments": {
+        **_personal("get", "List comments", "The discussion as a visitor sees it: top-level comments oldest "
+                    "first, each with its replies.", "Comments", scope=None, parameters=[ARXIV_ID], errors=["404"]),
+        **_personal("post", "Post a comment", "A comment (or a reply, with parent_id) in Markdown; rendered "
+                    "with raw HTML off and sanitised.", "CommentPosted", scope="write", parameters=[ARXIV_ID],
+                    errors=["400", "404", "429"], body="NewComment", status="201"),
+    },
+}
+
 PATHS = {
     f"{PREFIX}/papers/{{arxiv_id}}": _operation(
         "Get a paper", "The paper at its latest known version, with its places on community daily lists.",
@@ -183,6 +257,7 @@ PATHS = {
         ["400", "404", "503"], "search"),
     f"{PREFIX}/status": _operation(
         "Status", "Store counts, the background harvest and recent job runs.", "Status", [], [], "status"),
+    **COMMUNITY_PATHS,
 }
 
 
@@ -193,12 +268,13 @@ def document() -> dict:
         "info": {
             "title": "paperwire API", "version": __version__,
             "summary": "Research papers from arXiv and Hugging Face Daily Papers: by day, by search, by paper.",
-            "description": "Read-only and open (token auth for personal endpoints comes with accounts). Every "
+            "description": "Reading is open; personal endpoints take a bearer token (`Authorization: Bearer "
+                           "pw_...`, made at /settings/tokens) with scope read or write. Every "
                            "error is `{\"ok\": false, \"error\": \"...\", \"status\": N}` with that HTTP status. "
                            "See docs/api.md for feeds, exports and a Python client.",
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "servers": [{"url": "/"}],
         "paths": PATHS,
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": SCHEMAS, "securitySchemes": SECURITY_SCHEMES},
     }

@@ -10,6 +10,7 @@ start-up (`secret_key`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from datetime import datetime, timezone
@@ -20,9 +21,11 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from paperwire import discussion
 from paperwire.accounts import SECRET_KEY_CHECKPOINT, resolve_secret_key, token_hash
 from paperwire.store import Store
 from paperwire.store.accounts import User
+from paperwire.store.comments import Comment
 from paperwire.web import csrf
 
 
@@ -76,12 +79,45 @@ class Upvotes:
         return self._mine[arxiv_id]
 
 
+class Comments:
+    """A page's view of the discussion: each paper's count of shown comments (for the
+    lists), and a paper's threads as this user may see them (for the paper page)."""
+
+    def __init__(self, store: Store, user: User | None):
+        self._store, self._user = store, user
+        self._counts: dict[str, int] = {}
+
+    def count(self, arxiv_id: str) -> int:
+        if arxiv_id not in self._counts:
+            self._counts[arxiv_id] = self._store.comment_counts([arxiv_id]).get(arxiv_id, 0)
+        return self._counts[arxiv_id]
+
+    def threads(self, arxiv_id: str) -> list[tuple[Comment, list[Comment]]]:
+        """The paper's threads, oldest first: hidden comments are left out for everyone but
+        admins unless they hold replies (then they keep their place, their text withheld)."""
+        is_admin = self._user is not None and self._user.is_admin
+        shown = [c for c in self._store.comments_for(arxiv_id) if is_admin or not c.is_hidden or c.parent_id is None]
+        threads = discussion.thread(fresh_html(c) for c in shown)
+        return [(top, replies) for top, replies in threads
+                if is_admin or not top.is_hidden or any(not r.is_hidden for r in replies)]
+
+
+def fresh_html(comment: Comment) -> Comment:
+    """The comment with HTML from today's rules: a row rendered by an older
+    discussion.RENDER_VERSION is rendered again as it is read (docs/community.md)."""
+    if comment.render_version >= discussion.RENDER_VERSION or comment.is_deleted:
+        return comment
+    return dataclasses.replace(comment, body_html=discussion.render(comment.body),
+                               render_version=discussion.RENDER_VERSION)
+
+
 def page_context(request: Request) -> dict:
     """What every page needs: the user, their CSRF token (for the log-out and upvote
-    forms), and the local upvotes of the papers it shows."""
+    forms), and the local upvotes and comment counts of the papers it shows."""
     user = current_user(request)
     token = csrf.csrf_token(request.app.state.secret_key, csrf.session_id_of(request)) if user else ""
-    return {"user": user, "csrf_token": token, "upvotes": Upvotes(request.app.state.store, user)}
+    store = request.app.state.store
+    return {"user": user, "csrf_token": token, "upvotes": Upvotes(store, user), "comments": Comments(store, user)}
 
 
 async def checked_form(request: Request) -> FormData:
@@ -116,5 +152,8 @@ def refuse_if_limited(retry_after: float | None) -> None:
 
 
 def clock() -> float:
-    """The rate limiter's clock: monotonic seconds."""
-    return time.monotonic()
+    """The rate limiter's clock: wall-clock seconds, the one clock that the processes
+    sharing buckets in the store agree on. A clock stepped back refills nothing
+    (ratelimit.RateLimiter._tokens and store/ratebuckets.py); one stepped forward
+    refills early by at most the step."""
+    return time.time()

@@ -80,7 +80,7 @@ def live_server(tmp_path_factory):
     store = open_store(url)
     seed(store)
     settings = config.load({}, database_url=url, harvest_enabled="false", embed_enabled="false",
-                           model_cache_dir=str(folder / "cache"))
+                           model_cache_dir=str(folder / "cache"), signup="open")  # /signup shows its form
     with serve(settings, store) as base_url:
         yield base_url
     store.close()

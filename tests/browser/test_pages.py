@@ -15,6 +15,13 @@ PAGES = {
     "search-empty": "/search",
     "status": "/status",
     "not-found": "/paper/2503.99999",
+    # the community's pages (a visitor's view; test_community.py signs in)
+    "trending": "/trending?window=month",
+    "author": "/author/Author%201-0",
+    "submit": "/submit",
+    "signup": "/signup",
+    "login": "/login",
+    "tokens": "/settings/tokens",  # a visitor is sent to log in
 }
 
 

@@ -22,12 +22,12 @@ WAIT_SECONDS = 10.0
 
 
 @pytest.mark.parametrize("overrides, names", [
-    ({}, ["harvest", "embed", "index", "thumbnails"]),
-    ({"harvest_enabled": "false"}, ["embed", "index"]),
-    ({"harvest_categories": "", "harvest_hf_daily": "false"}, ["embed", "index"]),  # nothing to harvest
-    ({"harvest_categories": ""}, ["harvest", "embed", "index", "thumbnails"]),  # the HF list alone
-    ({"harvest_hf_daily": "false"}, ["harvest", "embed", "index"]),  # no list, no thumbnails
-    ({"embed_enabled": "false", "harvest_enabled": "false"}, ["index"]),
+    ({}, ["harvest", "embed", "index", "thumbnails", "sweep"]),
+    ({"harvest_enabled": "false"}, ["embed", "index", "sweep"]),
+    ({"harvest_categories": "", "harvest_hf_daily": "false"}, ["embed", "index", "sweep"]),  # nothing to harvest
+    ({"harvest_categories": ""}, ["harvest", "embed", "index", "thumbnails", "sweep"]),  # the HF list alone
+    ({"harvest_hf_daily": "false"}, ["harvest", "embed", "index", "sweep"]),  # no list, no thumbnails
+    ({"embed_enabled": "false", "harvest_enabled": "false"}, ["index", "sweep"]),
 ])
 def test_serve_runs_the_jobs_its_settings_ask_for(sqlite_url, overrides, names):
     settings = config.load({}, database_url=sqlite_url, **overrides)
@@ -41,7 +41,8 @@ def test_the_worker_runs_shared_jobs_whatever_serve_settings_say(sqlite_url):
     settings = config.load({}, database_url=sqlite_url, harvest_enabled="false", embed_enabled="false")
     jobs = table.for_worker(settings, table.WORKER_JOBS, stop=threading.Event())
     assert [(job.name, job.is_shared, job.poll_seconds) for job in jobs] == [
-        ("harvest", True, table.POLL_SECONDS), ("embed", True, table.POLL_SECONDS)]
+        ("harvest", True, table.POLL_SECONDS), ("embed", True, table.POLL_SECONDS),
+        ("sweep", True, table.SWEEP_POLL_SECONDS)]
 
 
 def test_serve_keeps_its_indexes_current_in_the_background_and_saves_them_at_shutdown(sqlite_url, tmp_path):
@@ -74,3 +75,22 @@ def test_the_worker_command_offers_exactly_the_shared_jobs():
 
     option = next(p for p in worker.params if p.name == "job_names")
     assert tuple(option.type.choices) == table.WORKER_JOBS
+
+
+def test_the_sweep_job_deletes_expired_account_rows_and_says_how_many(sqlite_url):
+    from datetime import datetime, timedelta, timezone
+
+    from paperwire.accounts import SESSION_LIFETIME
+
+    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    settings = config.load({}, database_url=sqlite_url, harvest_enabled="false", embed_enabled="false")
+    store = open_store(sqlite_url)
+    ada = store.create_user(username="ada", email="ada@example.org", password_hash="x", now=now)
+    store.create_session("old", ada.id, now=now - SESSION_LIFETIME - timedelta(days=1))
+    store.create_session("live", ada.id, now=now)
+    store.take_token("login-account:ada", capacity=1, per_second=1.0, now=now.timestamp() - 2 * 86400)
+    [job] = table.for_worker(settings, ("sweep",), stop=threading.Event())
+    assert job.run(store, now) == "deleted 1 expired sessions, 0 reset links, 0 invites, 1 idle rate buckets"
+    assert job.run(store, now) is None  # nothing left: no job run recorded
+    assert store.session_count(ada.id) == 1
+    store.close()

@@ -17,7 +17,7 @@ from paperwire.search.service import SearchService
 from paperwire.store import open_store
 from paperwire.store.check import check
 from paperwire.store.sqlite import SQLiteEngine
-from tests.conftest import make_paper
+from tests.conftest import NOW, make_paper
 from tests.store.test_copy import _fill
 
 
@@ -43,6 +43,7 @@ def test_a_healthy_store_passes_with_its_stale_vector_as_a_note(store, tmp_path)
     assert report.is_healthy, report.problems
     assert report.counts["papers"] == 4 and report.counts["deleted papers"] == 1
     assert report.counts["embeddings"] == 4  # one of them stale
+    assert report.counts["users"] == report.counts["comments"] == report.counts["api tokens"] == 0
     assert len(report.notes) == 1 and report.notes[0].startswith("1 vectors are stale")
 
 
@@ -62,7 +63,18 @@ ORPHANS = [
      "VALUES ('2599.99999', 'files', 'h', '2025-01-01')", lambda s: ()),
     ("daily entry", "INSERT INTO daily_entries (day, arxiv_id, source) VALUES ('2025-03-03', '2599.99999', 'hf')",
      lambda s: ()),
+    # the community's rows name their paper by arxiv_id
+    ("upvote", "INSERT INTO upvotes (user_id, arxiv_id, created_at) VALUES (?, '2599.99999', '2025-01-01')",
+     lambda s: (_user_id(s),)),
+    ("submission", "INSERT INTO submissions (day, arxiv_id, user_id, created_at) "
+     "VALUES ('2025-03-03', '2599.99999', ?, '2025-01-01')", lambda s: (_user_id(s),)),
+    ("comment", "INSERT INTO comments (arxiv_id, user_id, body, body_html, render_version, created_at) "
+     "VALUES ('2599.99999', ?, 'x', 'x', 1, '2025-01-01')", lambda s: (_user_id(s),)),
 ]
+
+
+def _user_id(store) -> int:
+    return store.create_user(username="ada", email="ada@example.org", password_hash="x", now=NOW).id
 
 
 def _tombstone(store) -> int:

@@ -87,3 +87,53 @@ def test_cli_db_copy_prints_matching_checksums(tmp_path, postgres_database):
     other.close()
     refused = CliRunner().invoke(cli, ["db", "copy", other_url, postgres_url])
     assert refused.exit_code == 1 and "already holds 4 papers" in refused.output
+
+
+def _fill_community(store) -> None:
+    """A row in each community table, with times, days, booleans, a reply and nulls."""
+    from datetime import timedelta
+
+    ada = store.create_user(username="ada", email="ada@example.org", password_hash="h-ada", now=NOW, is_admin=True)
+    store.create_invite("invite-1", created_by=ada.id, now=NOW)
+    bob = store.create_user(username="bob", email="bob@example.org", password_hash="h-bob", now=NOW,
+                            invite_hash="invite-1")
+    store.create_session("session-1", ada.id, now=NOW, user_agent="Firefox")
+    store.create_reset_link("reset-1", bob.id, now=NOW)
+    store.upvote(bob.id, "2503.00001", now=NOW)
+    store.submit(date(2025, 3, 3), "2503.00005", ada.id, now=NOW)
+    top = store.add_comment("2503.00001", ada.id, body="*hi*", body_html="<p><em>hi</em></p>", render_version=1,
+                            now=NOW)
+    store.add_comment("2503.00001", bob.id, body="yes", body_html="<p>yes</p>", render_version=1,
+                      now=NOW + timedelta(minutes=1), parent_id=top.id)
+    store.set_comment_hidden(top.id, hidden_by=ada.id, now=NOW)
+    store.create_api_token(bob.id, name="ci", token_hash="token-1", scopes="read write", now=NOW)
+    store.set_disabled("bob", now=NOW)
+
+
+def test_the_community_tables_copy_from_sqlite_to_postgres_and_back(tmp_path, postgres_store):
+    from paperwire.store.rows import COMMUNITY_TABLES
+
+    first = open_store(f"sqlite:///{tmp_path}/first.db")
+    _fill(first)
+    _fill_community(first)
+    there = copy(first, postgres_store)
+    assert there.is_identical and there.source.community_count == 10
+    assert {t.name: postgres_store.table_count(t) for t in COMMUNITY_TABLES} == {
+        "users": 2, "sessions": 1, "invites": 1, "reset_links": 1, "upvotes": 1, "submissions": 1,
+        "comments": 2, "api_tokens": 1}
+    ada = postgres_store.user_by_name("ada")
+    assert ada == first.user_by_name("ada") and ada.is_admin and postgres_store.user_by_name("bob").is_disabled
+    assert postgres_store.comments_for("2503.00001") == first.comments_for("2503.00001")
+    assert postgres_store.session_user("session-1", now=NOW) == ada
+    # New rows on the copy take ids after the copied ones (PostgreSQL's identities moved on).
+    carol = postgres_store.create_user(username="carol", email="c@example.org", password_hash="h", now=NOW)
+    assert carol.id > postgres_store.user_by_name("bob").id
+    note = postgres_store.add_comment("2503.00001", carol.id, body="x", body_html="x", render_version=1, now=NOW)
+    assert note.id > max(c.id for c in first.comments_for("2503.00001"))
+    back_store = open_store(f"sqlite:///{tmp_path}/back.db")
+    assert copy(postgres_store, back_store).is_identical
+    copied = {c.id: c for c in back_store.comments_for("2503.00001")}
+    assert [copied[c.id] for c in first.comments_for("2503.00001")] == first.comments_for("2503.00001")
+    assert copy(first, open_store(f"sqlite:///{tmp_path}/again.db")).target == there.source
+    first.close()
+    back_store.close()

@@ -115,12 +115,18 @@ def test_the_document_describes_every_v1_route(client):
     assert document["openapi"] == "3.1.0"
     served = {r.path.replace(":path", "") for r in ROUTES if isinstance(r, Route) and r.path.startswith("/api/v1/")}
     assert set(document["paths"]) == served - {"/api/v1/openapi.json"}
+    methods = {}
+    for r in ROUTES:
+        if isinstance(r, Route) and r.path.startswith("/api/v1/"):
+            methods.setdefault(r.path.replace(":path", ""), set()).update(m.lower() for m in r.methods - {"HEAD"})
     for path, operations in document["paths"].items():
-        responses = operations["get"]["responses"]
-        assert responses["404" if "{" in path else "500"]["content"]["application/json"]["schema"] == \
-            {"$ref": "#/components/schemas/Error"}
-        for parameter in operations["get"]["parameters"]:
-            assert parameter["description"] and parameter["schema"], (path, parameter["name"])
+        assert set(operations) == methods[path], path
+        for operation in operations.values():
+            responses = operation["responses"]
+            assert responses["404" if "{" in path else "500"]["content"]["application/json"]["schema"] == \
+                {"$ref": "#/components/schemas/Error"}
+            for parameter in operation["parameters"]:
+                assert parameter["description"] and parameter["schema"], (path, parameter["name"])
 
 
 @pytest.mark.parametrize("schema, fields", [
@@ -136,8 +142,9 @@ def test_the_docs_page_lists_the_document(client):
     assert response.status_code == 200 and response.headers["content-type"] == "text/html; charset=utf-8"
     # Server-rendered: no script beyond the one every page has (base.html's).
     assert response.text.count("<script") == client.get("/status").text.count("<script")
-    for path in openapi.PATHS:
-        assert f"<code>GET {path}</code>" in response.text
+    for path, operations in openapi.PATHS.items():
+        for method in operations:
+            assert f"<code>{method.upper()} {path}</code>" in response.text
     for name in openapi.SCHEMAS:
         assert f'id="schema-{name}"' in response.text
     assert "1 to 100; default 20" in response.text  # page_size of search, from the schema
