@@ -2,7 +2,7 @@
 
 `Store` composes one class per group of tables (papers.py, embeddings.py,
 daily.py, jobs.py, accounts.py,
-community.py) over an engine adapter (sqlite.py, postgres.py; the contract
+community.py, library.py) over an engine adapter (sqlite.py, postgres.py; the contract
 is sql.py). A new table is a migration per engine plus its methods in one of
 those modules (or a new one listed here). `open_store` picks the engine from
 the URL and migrates the database.
@@ -16,13 +16,15 @@ from paperwire.store.daily import DailyTables
 from paperwire.store.embeddings import EmbeddingTables
 from paperwire.store.errors import StoreError
 from paperwire.store.jobs import JobTables
+from paperwire.store.library import LibraryTables
 from paperwire.store.papers import PaperTables
 from paperwire.store.sql import Engine
 
 SUPPORTED_URLS = "sqlite:///path/to/paperwire.db or postgresql://user:pass@host/dbname"
 
 
-class Store(PaperTables, EmbeddingTables, DailyTables, JobTables, AccountTables, CommunityTables):
+class Store(PaperTables, EmbeddingTables, DailyTables, JobTables, AccountTables, CommunityTables,
+            LibraryTables):
     """The paper store on one database. Methods are safe to call from one thread at a time
     per Store object; open one Store per thread or process."""
 
