@@ -23,6 +23,7 @@ docs/library.md.
 from __future__ import annotations
 
 import functools
+import io
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -75,6 +76,20 @@ class Keywords:
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         return self.vectorizer.transform(list(texts)).tocsr()
+
+    def to_bytes(self) -> bytes:
+        """The vocabulary and its idf weights, to keep in the store (no pickle: the bytes
+        are numpy arrays only, read back with allow_pickle=False)."""
+        terms = sorted(self.vectorizer.vocabulary_, key=self.vectorizer.vocabulary_.get)
+        return _to_npz(terms=np.array(terms, dtype=str), idf=self.vectorizer.idf_.astype(np.float64))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Keywords":
+        """The vocabulary `to_bytes` kept; transforms exactly as the fitted one did."""
+        arrays = _from_npz(data)
+        vectorizer = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(arrays["terms"].tolist())}, **_TFIDF)
+        vectorizer.idf_ = arrays["idf"]
+        return cls(vectorizer)
 
 
 @dataclass(frozen=True)
@@ -156,6 +171,45 @@ class Recommendation:
     arxiv_id: str
     score: float
     because_id: str
+
+
+def model_to_bytes(model: UserModel) -> bytes:
+    """A user model as bytes to keep in the store (numpy arrays only, no pickle)."""
+    words = model.saved_keywords.tocsr()
+    return _to_npz(
+        vector_weights=model.vector_weights, keyword_weights=model.keyword_weights,
+        keyword_only_weights=model.keyword_only_weights,
+        scalars=np.array([model.bias, model.keyword_only_bias, float(model.has_vector_head)]),
+        saved_ids=np.array(model.saved_ids, dtype=str), saved_vectors=model.saved_vectors,
+        saved_data=words.data, saved_indices=words.indices, saved_indptr=words.indptr,
+        saved_shape=np.array(words.shape), excluded_ids=np.array(sorted(model.excluded_ids), dtype=str),
+    )
+
+
+def model_from_bytes(data: bytes) -> UserModel:
+    """The model `model_to_bytes` kept."""
+    a = _from_npz(data)
+    bias, keyword_only_bias, has_vector_head = a["scalars"].tolist()
+    return UserModel(
+        vector_weights=a["vector_weights"], keyword_weights=a["keyword_weights"], bias=bias,
+        keyword_only_weights=a["keyword_only_weights"], keyword_only_bias=keyword_only_bias,
+        has_vector_head=bool(has_vector_head), saved_ids=tuple(a["saved_ids"].tolist()),
+        saved_vectors=a["saved_vectors"],
+        saved_keywords=sp.csr_matrix((a["saved_data"], a["saved_indices"], a["saved_indptr"]),
+                                     shape=tuple(a["saved_shape"].tolist())),
+        excluded_ids=frozenset(a["excluded_ids"].tolist()),
+    )
+
+
+def _to_npz(**arrays: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _from_npz(data: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        return {name: arrays[name] for name in arrays.files}
 
 
 class NothingSaved(ValueError):

@@ -17,6 +17,7 @@ from typing import Callable
 from paperwire import harvest
 from paperwire.config import Settings
 from paperwire.jobs.runner import Job
+from paperwire.library import foryou
 from paperwire.search import pipeline
 from paperwire.search import service as search_service
 from paperwire.search.embed import Embedder
@@ -57,6 +58,13 @@ def _index(settings: Settings, stop: threading.Event, search: SearchService | No
                stop_timeout_seconds=search_service.STOP_TIMEOUT_SECONDS)
 
 
+def _recommend(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
+    """Each user's "for you" list kept current: models retrained when a library changes,
+    new papers scored as they arrive (library/foryou.py); never per page view."""
+    return Job(foryou.JOB, lambda store, now: foryou.refresh(store, now=now, stop=stop), is_shared=True,
+               poll_seconds=POLL_SECONDS)
+
+
 @dataclass(frozen=True)
 class _Entry:
     build: Callable[[Settings, threading.Event, SearchService | None], Job]
@@ -67,6 +75,7 @@ TABLE = {
     "harvest": _Entry(_harvest, harvest.is_wanted),
     "embed": _Entry(_embed, lambda settings: settings.embed_enabled),
     "index": _Entry(_index, lambda settings: True),
+    "recommend": _Entry(_recommend, lambda settings: True),
 }
 
 

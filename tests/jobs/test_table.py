@@ -22,11 +22,11 @@ WAIT_SECONDS = 10.0
 
 
 @pytest.mark.parametrize("overrides, names", [
-    ({}, ["harvest", "embed", "index"]),
-    ({"harvest_enabled": "false"}, ["embed", "index"]),
-    ({"harvest_categories": "", "harvest_hf_daily": "false"}, ["embed", "index"]),  # nothing to harvest
-    ({"harvest_categories": ""}, ["harvest", "embed", "index"]),  # the HF list alone
-    ({"embed_enabled": "false", "harvest_enabled": "false"}, ["index"]),
+    ({}, ["harvest", "embed", "index", "recommend"]),
+    ({"harvest_enabled": "false"}, ["embed", "index", "recommend"]),
+    ({"harvest_categories": "", "harvest_hf_daily": "false"}, ["embed", "index", "recommend"]),  # nothing to harvest
+    ({"harvest_categories": ""}, ["harvest", "embed", "index", "recommend"]),  # the HF list alone
+    ({"embed_enabled": "false", "harvest_enabled": "false"}, ["index", "recommend"]),
 ])
 def test_serve_runs_the_jobs_its_settings_ask_for(sqlite_url, overrides, names):
     settings = config.load({}, database_url=sqlite_url, **overrides)
