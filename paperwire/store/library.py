@@ -345,6 +345,12 @@ class LibraryTables:
             self.engine, self.engine.read(), "{live}", (limit,),
             order="ORDER BY published_at IS NULL, published_at DESC, arxiv_id LIMIT ?")]
 
+    def paper_by_doi(self, doi: str) -> Paper | None:
+        """The live paper with this DOI (case-insensitive), or None; by the papers_doi index."""
+        found = select_papers(self.engine, self.engine.read(), "lower(doi) = ? AND {live}", (doi.lower(),),
+                              order="ORDER BY arxiv_id LIMIT 1")
+        return found[0][1] if found else None
+
     # follow-ups --------------------------------------------------------------------------
     def write_followups(self, db: Session, changed: list[tuple[Paper, Paper]]) -> int:
         """Inside the papers upsert: one row per follow-up of each (old, merged) pair whose

@@ -187,7 +187,9 @@ PATHS = {
 
 
 def document() -> dict:
-    """The OpenAPI 3.1 document of /api/v1."""
+    """The OpenAPI 3.1 document of /api/v1 (the library's operations from openapi_library.py)."""
+    from paperwire.web import openapi_library  # it builds on this module's helpers
+
     return {
         "openapi": "3.1.0",
         "info": {
@@ -199,6 +201,6 @@ def document() -> dict:
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "servers": [{"url": "/"}],
-        "paths": PATHS,
-        "components": {"schemas": SCHEMAS},
+        "paths": {**PATHS, **openapi_library.PATHS},
+        "components": {"schemas": {**SCHEMAS, **openapi_library.SCHEMAS}},
     }
