@@ -47,9 +47,11 @@ STATIC_MAX_AGE_SECONDS = 7 * 24 * 3600  # pages link static files by content has
 CORS_MAX_AGE_SECONDS = 600  # how long a browser may keep a preflight's answer
 SEARCH_RETRY_AFTER_SECONDS = 30  # while the search indexes are first built
 # Scripts, styles and images only from here (static/reading.js: shortcuts, copy; nothing
-# inline), no framing, forms post only here.
+# inline), fetch only to here (static/library.js: save without a reload), no framing,
+# forms post only here.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {

@@ -1,5 +1,5 @@
-"""The OpenAPI description of the library's JSON API (web/api_library.py), merged into
-the v1 document by openapi.document().
+"""The OpenAPI description of the library's JSON API (web/api_library.py); `document()`
+is the v1 document with it (what /api/v1/openapi.json serves).
 
 These operations act for a signed-in user: today the session cookie, and a write
 also needs the CSRF token in `X-CSRF-Token` (docs/api.md); personal API tokens
@@ -9,9 +9,11 @@ operation is an open GET that tests/web/test_api_schema.py fuzzes without a user
 
 from __future__ import annotations
 
+from paperwire.web import openapi
 from paperwire.web.openapi import BOOLEAN, INTEGER, NUMBER, PREFIX, STRING, TIME, _nullable, _object, _param, _ref
 
 P = f"{PREFIX}/library"
+FILE_TYPES = ("application/x-bibtex", "application/vnd.citationstyles.csl+json", "application/x-ndjson")  # exports
 ERRORS = {
     "400": "The body or a parameter has a value the API cannot use (the message names it).",
     "401": "Nobody is signed in: log in first (or, once they exist, send a personal API token).",
@@ -67,7 +69,7 @@ ARXIV_ID = _param("arxiv_id", "path", STRING, "An arXiv id, with or without a ve
 def _op(method: str, summary: str, description: str, schema: str | None, *, parameters=(), body: dict | None = None,
         status: str = "200", errors=("401", "404")) -> dict:
     content = {"application/json": {"schema": _ref(schema)}} if schema else \
-        {"application/octet-stream": {"schema": STRING}}
+        {kind: {"schema": STRING} for kind in FILE_TYPES}
     responses = {status: {"description": "OK", "content": content}}
     for code in (*errors, "413", "500") + (("403", "429") if method != "get" else ()):
         responses[code] = {"description": ERRORS[code], "content": {"application/json": {"schema": _ref("Error")}}}
@@ -121,3 +123,10 @@ PATHS = {
     f"{P}/updates": _op("get", "Updates", "Follow-ups on saved papers (new version, code, journal reference, DOI, "
                         "withdrawn), newest first.", "Updates", errors=("401",)),
 }
+
+
+def document() -> dict:
+    """openapi.document() with the library's paths and schemas."""
+    base = openapi.document()
+    return {**base, "paths": {**base["paths"], **PATHS},
+            "components": {"schemas": {**base["components"]["schemas"], **SCHEMAS}}}

@@ -116,11 +116,12 @@ def test_the_document_describes_every_v1_route(client):
     served = {r.path.replace(":path", "") for r in ROUTES if isinstance(r, Route) and r.path.startswith("/api/v1/")}
     assert set(document["paths"]) == served - {"/api/v1/openapi.json"}
     for path, operations in document["paths"].items():
-        responses = operations["get"]["responses"]
-        assert responses["404" if "{" in path else "500"]["content"]["application/json"]["schema"] == \
-            {"$ref": "#/components/schemas/Error"}
-        for parameter in operations["get"]["parameters"]:
-            assert parameter["description"] and parameter["schema"], (path, parameter["name"])
+        for operation in operations.values():  # GET, and the library's POST and DELETE
+            responses = operation["responses"]
+            assert responses["404" if "{" in path else "500"]["content"]["application/json"]["schema"] == \
+                {"$ref": "#/components/schemas/Error"}
+            for parameter in operation["parameters"]:
+                assert parameter["description"] and parameter["schema"], (path, parameter["name"])
 
 
 @pytest.mark.parametrize("schema, fields", [

@@ -21,6 +21,8 @@ def test_security_headers_on_every_answer(client, path):
     # Scripts only from our own /static files: no inline script, no eval, no other host.
     assert [d.strip() for d in csp.split(";") if d.strip().startswith("script-src")] == ["script-src 'self'"]
     assert "frame-ancestors 'none'" in csp
+    # fetch (static/library.js) only to this site.
+    assert [d.strip() for d in csp.split(";") if d.strip().startswith("connect-src")] == ["connect-src 'self'"]
 
 
 def test_static_files_are_cached_and_versioned(client):
