@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from paperwire.papers import Paper
 
@@ -44,6 +45,11 @@ REGULARISATION_C = 10.0
 # Below this many saved papers a classifier has too little to learn from.
 MIN_SAVED_FOR_MODEL = 2
 SEED = 20250101
+# BLAS threads while fitting. SciPy 1.15's L-BFGS-B (ported to C) runs many times slower
+# when OpenBLAS may use several threads (scipy/scipy#22438, #23191): on 2 shared cores
+# a 100,000-paper fit took 1.4 s with the default threads and 0.48 s with one
+# (bench/recommend.py measures both in one run). None leaves BLAS as it is.
+FIT_BLAS_THREADS: int | None = 1
 
 # TF-IDF as arxiv-sanity-lite computes it (compute.py), so the keyword features
 # match the method we are measured against; min_df is 1 here because a user's
@@ -259,9 +265,15 @@ def train(library: Features, pool: Features, *, dismissed: Features | None = Non
 def score(model: UserModel, features: Features) -> np.ndarray:
     """The model's score for every paper in `features` (higher is better), one
     matrix product per head; saved and dismissed papers score -inf."""
-    alone = features.keywords @ model.keyword_only_weights + model.keyword_only_bias
+    words = features.keywords @ model.keyword_only_weights
+    alone = words + model.keyword_only_bias
     if model.has_vector_head:
-        joint = features.vectors @ model.vector_weights + features.keywords @ model.keyword_weights
+        # Both heads share their keyword weights (train makes them one array): the sparse
+        # product, the larger half of scoring, is then done once.
+        same = model.keyword_weights is model.keyword_only_weights or \
+            np.array_equal(model.keyword_weights, model.keyword_only_weights)
+        joint = features.vectors @ model.vector_weights + (
+            words if same else features.keywords @ model.keyword_weights)
         scores = np.where(features.has_vector, joint + model.bias, alone).astype(np.float64)
     else:
         scores = alone.astype(np.float64)
@@ -330,7 +342,8 @@ def _fit(x, labels: np.ndarray, weights: np.ndarray) -> LogisticRegression:
     model = LogisticRegression(C=REGULARISATION_C, solver="lbfgs", max_iter=100, tol=1e-3)
     if labels.min() == labels.max():  # no negatives at all: a pool of saved papers only
         x, labels, weights = sp.vstack([x, sp.csr_matrix(x.shape)]), np.r_[labels, 0], np.r_[weights, 1]
-    return model.fit(x, labels, sample_weight=weights)
+    with threadpool_limits(limits=FIT_BLAS_THREADS, user_api="blas"):
+        return model.fit(x, labels, sample_weight=weights)
 
 
 def _top(scores: np.ndarray, eligible: np.ndarray, limit: int, ids: Sequence[str]) -> list[int]:

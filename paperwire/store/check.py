@@ -74,6 +74,11 @@ def _count(store: Store, report: CheckReport) -> None:
         "embeddings": stats.embedded_count,
         "last change_seq": store.last_change_seq(),
     }
+    # The library's tables (store/library.py): rows hang on users by foreign keys, which
+    # both engines enforce, so they are counted, not searched for orphans.
+    for noun, table in (("collections", "collections"), ("saved papers", "collection_items"),
+                        ("recommendations", "recommendations"), ("follow-ups", "followups")):
+        report.counts[noun] = scalar(db, f"SELECT COUNT(*) FROM {table}")
 
 
 def integrity_problems(store: Store) -> list[str]:

@@ -6,6 +6,9 @@ API only, so SQLite to PostgreSQL and back are the same code. `digest`
 fingerprints what a store holds; the copy is good when both stores' digests are
 equal. Tombstones of deleted papers and leases are not copied: a new store has
 no index that needs the first, and the second belong to running processes.
+Accounts and what hangs on them (upvotes, the library's collections, dismissals,
+models, recommendations, follow-ups, imports: store/library.py) are not copied
+either: a copy moves the papers a site serves, not its users.
 
 A copy marks its target (the COPY_CHECKPOINT checkpoint) until it ends, so a
 copy that was killed is resumed by running it again: upserts of what is already

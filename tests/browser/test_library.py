@@ -129,7 +129,8 @@ def test_the_library_and_an_import_report_fit_a_phone(library_server, open_page,
     assert "1 matched" in text and "1 not found" in text and "1 malformed" in text
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, f"library-import-report-phone-js-{javascript}")
-    assert axe_violations(page) == []
+    if javascript:  # axe-core runs as a script in the page
+        assert axe_violations(page) == []
 
 
 @pytest.mark.parametrize("path", ["/library", "/c/saved", "/for-you", "/updates"])
@@ -142,6 +143,7 @@ def test_library_pages_have_no_accessibility_violations(library_server, open_pag
     if path == "/updates":
         assert "new version: v2" in page.locator("main").inner_text()
     if path == "/c/saved":
-        assert page.get_by_label("Private note").first.input_value() == "Read twice"
+        item = page.locator("main ol.library-list > li", has=page.get_by_role("link", name=SAVED[1], exact=True))
+        assert item.get_by_label("Private note").input_value() == "Read twice"
     screenshot(page, "library" + path.replace("/", "-"))
     assert axe_violations(page) == []
