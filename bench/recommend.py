@@ -27,7 +27,8 @@ embedded (the product's Embedder, all-MiniLM-L6-v2), cached under
 ~/.cache/paperwire-bench/recommend/. Speed: the candidate pool is padded to
 --pool papers with perturbed copies of the test month (vectors jittered and
 renormalised, a random third of each paper's keywords dropped) and the whole
-train + recommend-with-reasons call is timed per user.
+train + recommend-with-reasons call is timed per user, twice in the same run: with
+BLAS's default threads in the fit (the earlier code) and with one (recommend.FIT_BLAS_THREADS).
 """
 
 from __future__ import annotations
@@ -217,6 +218,7 @@ def main() -> None:
 
     table = defaultdict(list)
     timings, cpu = defaultdict(list), defaultdict(list)
+    before = []  # ms per user with BLAS's default threads in the fit (the earlier code)
     for topic, size, library_list in users(topic_papers, args.users_per_topic):
         library = recommend.Features.build(library_list, vectors, keywords)
         library_rows = np.array([row_of[p.arxiv_id] for p in library_list])
@@ -232,12 +234,21 @@ def main() -> None:
         for method, result in evaluate(rankings, topic_papers[topic][1]).items():
             table[(method, size)].append(result)
             table[(method, "all")].append(result)
-        started, cpu_started = time.perf_counter(), time.process_time()
-        recommend.recommend(recommend.train(library, big), big, limit=K)
-        timings[size].append((time.perf_counter() - started) * 1000)
-        cpu[size].append((time.process_time() - cpu_started) * 1000)
+        # Before and after in the same run, alternating which goes first: BLAS with its
+        # default threads while fitting, and held to recommend.FIT_BLAS_THREADS.
+        for variant in (("default", "one") if len(before) % 2 else ("one", "default")):
+            recommend.FIT_BLAS_THREADS = None if variant == "default" else 1
+            started, cpu_started = time.perf_counter(), time.process_time()
+            recommend.recommend(recommend.train(library, big), big, limit=K)
+            elapsed = (time.perf_counter() - started) * 1000
+            if variant == "default":
+                before.append(elapsed)
+                continue
+            timings[size].append(elapsed)
+            cpu[size].append((time.process_time() - cpu_started) * 1000)
+        recommend.FIT_BLAS_THREADS = 1
     svm_ms = time_svm(x_all, keywords, big, train, args.svm_timed_users, topic_papers, row_of)
-    report(table, timings, cpu, svm_ms, args, len(topic_papers), len(test), len(big))
+    report(table, timings, cpu, svm_ms, args, len(topic_papers), len(test), len(big), before)
 
 
 def time_svm(x_all, keywords, big, train, count, topic_papers, row_of) -> list[float]:
@@ -252,7 +263,7 @@ def time_svm(x_all, keywords, big, train, count, topic_papers, row_of) -> list[f
     return seconds
 
 
-def report(table, timings, cpu, svm_ms, args, topic_count, test_count, pool_size) -> None:
+def report(table, timings, cpu, svm_ms, args, topic_count, test_count, pool_size, before) -> None:
     methods = list(dict.fromkeys(method for method, _ in table))
     columns = [*LIBRARY_SIZES, "all"]
     header = "method".ljust(14) + "".join(f"{f'P@{K} n={c}':>11}{f'nDCG n={c}':>12}" for c in columns)
@@ -274,6 +285,8 @@ def report(table, timings, cpu, svm_ms, args, topic_count, test_count, pool_size
           f"({len(every)} users); CPU time median {np.median(every_cpu):.0f} ms; "
           f"arxiv-sanity-lite SVM over the same pool: median {np.median(svm_ms):.0f} ms "
           f"({len(svm_ms)} users); load average {load:.1f} on {os.cpu_count()} CPUs")
+    print(f"the same with BLAS's default threads in the fit (before): median {np.median(before):.0f} ms, "
+          f"p95 {np.percentile(before, 95):.0f} ms per user")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "train_month": args.train_month, "test_month": args.test_month, "topics": topic_count,
@@ -284,6 +297,8 @@ def report(table, timings, cpu, svm_ms, args, topic_count, test_count, pool_size
                         "by_library_size": {str(s): round(float(np.median(t)), 1) for s, t in timings.items()},
                         "cpu_median": round(float(np.median(every_cpu)), 1),
                         "svm_tfidf_median": round(float(np.median(svm_ms)), 1),
+                        "blas_default_threads_median": round(float(np.median(before)), 1),
+                        "blas_default_threads_p95": round(float(np.percentile(before, 95)), 1),
                         "load_average": round(load, 1), "cpus": os.cpu_count()},
     }, indent=2) + "\n")
 

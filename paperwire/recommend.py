@@ -23,6 +23,7 @@ docs/library.md.
 from __future__ import annotations
 
 import functools
+import io
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -30,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from paperwire.papers import Paper
 
@@ -43,6 +45,11 @@ REGULARISATION_C = 10.0
 # Below this many saved papers a classifier has too little to learn from.
 MIN_SAVED_FOR_MODEL = 2
 SEED = 20250101
+# BLAS threads while fitting. SciPy 1.15's L-BFGS-B (ported to C) runs many times slower
+# when OpenBLAS may use several threads (scipy/scipy#22438, #23191): on 2 shared cores
+# a 100,000-paper fit took 1.4 s with the default threads and 0.48 s with one
+# (bench/recommend.py measures both in one run). None leaves BLAS as it is.
+FIT_BLAS_THREADS: int | None = 1
 
 # TF-IDF as arxiv-sanity-lite computes it (compute.py), so the keyword features
 # match the method we are measured against; min_df is 1 here because a user's
@@ -75,6 +82,20 @@ class Keywords:
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         return self.vectorizer.transform(list(texts)).tocsr()
+
+    def to_bytes(self) -> bytes:
+        """The vocabulary and its idf weights, to keep in the store (no pickle: the bytes
+        are numpy arrays only, read back with allow_pickle=False)."""
+        terms = sorted(self.vectorizer.vocabulary_, key=self.vectorizer.vocabulary_.get)
+        return _to_npz(terms=np.array(terms, dtype=str), idf=self.vectorizer.idf_.astype(np.float64))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Keywords":
+        """The vocabulary `to_bytes` kept; transforms exactly as the fitted one did."""
+        arrays = _from_npz(data)
+        vectorizer = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(arrays["terms"].tolist())}, **_TFIDF)
+        vectorizer.idf_ = arrays["idf"]
+        return cls(vectorizer)
 
 
 @dataclass(frozen=True)
@@ -158,6 +179,45 @@ class Recommendation:
     because_id: str
 
 
+def model_to_bytes(model: UserModel) -> bytes:
+    """A user model as bytes to keep in the store (numpy arrays only, no pickle)."""
+    words = model.saved_keywords.tocsr()
+    return _to_npz(
+        vector_weights=model.vector_weights, keyword_weights=model.keyword_weights,
+        keyword_only_weights=model.keyword_only_weights,
+        scalars=np.array([model.bias, model.keyword_only_bias, float(model.has_vector_head)]),
+        saved_ids=np.array(model.saved_ids, dtype=str), saved_vectors=model.saved_vectors,
+        saved_data=words.data, saved_indices=words.indices, saved_indptr=words.indptr,
+        saved_shape=np.array(words.shape), excluded_ids=np.array(sorted(model.excluded_ids), dtype=str),
+    )
+
+
+def model_from_bytes(data: bytes) -> UserModel:
+    """The model `model_to_bytes` kept."""
+    a = _from_npz(data)
+    bias, keyword_only_bias, has_vector_head = a["scalars"].tolist()
+    return UserModel(
+        vector_weights=a["vector_weights"], keyword_weights=a["keyword_weights"], bias=bias,
+        keyword_only_weights=a["keyword_only_weights"], keyword_only_bias=keyword_only_bias,
+        has_vector_head=bool(has_vector_head), saved_ids=tuple(a["saved_ids"].tolist()),
+        saved_vectors=a["saved_vectors"],
+        saved_keywords=sp.csr_matrix((a["saved_data"], a["saved_indices"], a["saved_indptr"]),
+                                     shape=tuple(a["saved_shape"].tolist())),
+        excluded_ids=frozenset(a["excluded_ids"].tolist()),
+    )
+
+
+def _to_npz(**arrays: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _from_npz(data: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        return {name: arrays[name] for name in arrays.files}
+
+
 class NothingSaved(ValueError):
     """Raised by `train` when the library has no paper."""
 
@@ -205,9 +265,15 @@ def train(library: Features, pool: Features, *, dismissed: Features | None = Non
 def score(model: UserModel, features: Features) -> np.ndarray:
     """The model's score for every paper in `features` (higher is better), one
     matrix product per head; saved and dismissed papers score -inf."""
-    alone = features.keywords @ model.keyword_only_weights + model.keyword_only_bias
+    words = features.keywords @ model.keyword_only_weights
+    alone = words + model.keyword_only_bias
     if model.has_vector_head:
-        joint = features.vectors @ model.vector_weights + features.keywords @ model.keyword_weights
+        # Both heads share their keyword weights (train makes them one array): the sparse
+        # product, the larger half of scoring, is then done once.
+        same = model.keyword_weights is model.keyword_only_weights or \
+            np.array_equal(model.keyword_weights, model.keyword_only_weights)
+        joint = features.vectors @ model.vector_weights + (
+            words if same else features.keywords @ model.keyword_weights)
         scores = np.where(features.has_vector, joint + model.bias, alone).astype(np.float64)
     else:
         scores = alone.astype(np.float64)
@@ -276,7 +342,8 @@ def _fit(x, labels: np.ndarray, weights: np.ndarray) -> LogisticRegression:
     model = LogisticRegression(C=REGULARISATION_C, solver="lbfgs", max_iter=100, tol=1e-3)
     if labels.min() == labels.max():  # no negatives at all: a pool of saved papers only
         x, labels, weights = sp.vstack([x, sp.csr_matrix(x.shape)]), np.r_[labels, 0], np.r_[weights, 1]
-    return model.fit(x, labels, sample_weight=weights)
+    with threadpool_limits(limits=FIT_BLAS_THREADS, user_api="blas"):
+        return model.fit(x, labels, sample_weight=weights)
 
 
 def _top(scores: np.ndarray, eligible: np.ndarray, limit: int, ids: Sequence[str]) -> list[int]:

@@ -180,3 +180,16 @@ def test_ties_are_broken_by_id_and_limit_is_respected(corpus):
 def test_an_empty_library_is_an_error(corpus):
     with pytest.raises(recommend.NothingSaved, match="save a paper"):
         recommend.train(_features(corpus, set()), _features(corpus))
+
+
+@pytest.mark.parametrize("saved", [("2501.10000",), ("2501.10000", "2501.10001", "2501.20000")])
+def test_a_model_and_its_vocabulary_keep_their_scores_through_bytes(corpus, saved):
+    papers, vectors, keywords = corpus
+    pool = _features(corpus)
+    model = recommend.train(_features(corpus, list(saved)), pool)
+    again = recommend.model_from_bytes(recommend.model_to_bytes(model))
+    assert np.array_equal(recommend.score(model, pool), recommend.score(again, pool))
+    assert recommend.recommend(again, pool) == recommend.recommend(model, pool)
+    words = [recommend.paper_words(p) for p in papers]
+    restored = Keywords.from_bytes(keywords.to_bytes())
+    assert (restored.transform(words) != keywords.transform(words)).nnz == 0

@@ -17,6 +17,7 @@ from typing import Callable
 from paperwire import harvest, thumbnails
 from paperwire.config import Settings
 from paperwire.jobs.runner import Job
+from paperwire.library import foryou
 from paperwire.search import pipeline
 from paperwire.search import service as search_service
 from paperwire.search.embed import Embedder
@@ -64,6 +65,8 @@ def _thumbnails(settings: Settings, stop: threading.Event, search: SearchService
     directory for /thumbnail/ to serve (thumbnails.py); per process, as the cache is."""
     return Job("thumbnails", lambda store, now: thumbnails.fetch_missing(store, settings.cache_path, stop=stop),
                is_shared=False, poll_seconds=POLL_SECONDS)
+
+
 def _sweep(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
     """Expired sessions, used or expired reset links and invites, and idle rate buckets
     deleted, hourly (store/accounts.py `sweep_expired`, store/ratebuckets.py)."""
@@ -78,6 +81,13 @@ def _sweep(settings: Settings, stop: threading.Event, search: SearchService | No
     return Job("sweep", run, is_shared=True, poll_seconds=SWEEP_POLL_SECONDS)
 
 
+def _recommend(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
+    """Each user's "for you" list kept current: models retrained when a library changes,
+    new papers scored as they arrive (library/foryou.py); never per page view."""
+    return Job(foryou.JOB, lambda store, now: foryou.refresh(store, now=now, stop=stop), is_shared=True,
+               poll_seconds=POLL_SECONDS)
+
+
 @dataclass(frozen=True)
 class _Entry:
     build: Callable[[Settings, threading.Event, SearchService | None], Job]
@@ -90,6 +100,7 @@ TABLE = {
     "index": _Entry(_index, lambda settings: True),
     "thumbnails": _Entry(_thumbnails, lambda settings: settings.harvest_enabled and settings.harvest_hf_daily),
     "sweep": _Entry(_sweep, lambda settings: True),
+    "recommend": _Entry(_recommend, lambda settings: True),
 }
 
 

@@ -2,7 +2,7 @@
 
 `Store` composes one class per group of tables (papers.py, embeddings.py,
 daily.py, jobs.py, accounts.py,
-community.py, comments.py, tokens.py, ratebuckets.py; rows.py
+community.py, comments.py, tokens.py, ratebuckets.py, library.py; rows.py
 reads and writes whole community tables for db copy) over an engine adapter (sqlite.py, postgres.py; the contract
 is sql.py). A new table is a migration per engine plus its methods in one of
 those modules (or a new one listed here). `open_store` picks the engine from
@@ -18,6 +18,7 @@ from paperwire.store.daily import DailyTables
 from paperwire.store.embeddings import EmbeddingTables
 from paperwire.store.errors import StoreError
 from paperwire.store.jobs import JobTables
+from paperwire.store.library import LibraryTables
 from paperwire.store.papers import PaperTables
 from paperwire.store.ratebuckets import RateBucketTables
 from paperwire.store.rows import RowTables
@@ -28,7 +29,7 @@ SUPPORTED_URLS = "sqlite:///path/to/paperwire.db or postgresql://user:pass@host/
 
 
 class Store(PaperTables, EmbeddingTables, DailyTables, JobTables, AccountTables, CommunityTables,
-            CommentTables, TokenTables, RowTables, RateBucketTables):
+            CommentTables, TokenTables, RowTables, RateBucketTables, LibraryTables):
     """The paper store on one database. Methods are safe to call from one thread at a time
     per Store object; open one Store per thread or process."""
 

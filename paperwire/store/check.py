@@ -80,6 +80,11 @@ def _count(store: Store, report: CheckReport) -> None:
         "last change_seq": store.last_change_seq(),
         **{table.name.replace("_", " "): store.table_count(table) for table in COMMUNITY_TABLES},
     }
+    # The library's tables (store/library.py): rows hang on users by foreign keys, which
+    # both engines enforce, so they are counted, not searched for orphans.
+    for noun, table in (("collections", "collections"), ("saved papers", "collection_items"),
+                        ("recommendations", "recommendations"), ("follow-ups", "followups")):
+        report.counts[noun] = scalar(db, f"SELECT COUNT(*) FROM {table}")
 
 
 def integrity_problems(store: Store) -> list[str]:

@@ -8,6 +8,8 @@ and back are the same code. `digest`
 fingerprints what a store holds; the copy is good when both stores' digests are
 equal. Tombstones of deleted papers, leases and rate buckets are not copied: a new store has
 no index that needs the first, and the others belong to running processes.
+The library's tables (collections, dismissals, models, recommendations, follow-ups,
+imports: store/library.py) are not copied yet (docs/library.md).
 
 A copy marks its target (the COPY_CHECKPOINT checkpoint) until it ends, so a
 copy that was killed is resumed by running it again: upserts of what is already

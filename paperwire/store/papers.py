@@ -85,6 +85,9 @@ class PaperTables:
             existing = select_papers(self.engine, db, "arxiv_id IN ? AND {live}", (Many(changed_ids),))
             plan = plan_upsert(incoming, hashes, seen, {p.arxiv_id: (row_id, p) for row_id, p in existing})
             self._write_papers(db, plan.inserts, plan.updates)
+            # What changed on a saved paper is told on /updates (store/library.py).
+            before = {p.arxiv_id: p for _, p in existing}
+            self.write_followups(db, [(before[p.arxiv_id], p) for _, p in plan.updates if p.arxiv_id in before])
             now = self.engine.time(datetime.now(timezone.utc))
             self.engine.insert_rows(
                 db, "paper_sources", ("arxiv_id", "source", "record_hash", "seen_at"),

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 
 from paperwire import feed
 from paperwire.search.service import results_to_dict
-from paperwire.web import api, openapi, params
+from paperwire.web import api, openapi, openapi_library, params
 from paperwire.web.pages import render
 
 # The v1 handlers that api.py already has, unchanged.
@@ -50,7 +50,7 @@ def search(request: Request) -> JSONResponse:
 
 @cache
 def _document() -> dict:
-    return openapi.document()
+    return openapi_library.document()
 
 
 def openapi_json(request: Request) -> JSONResponse:

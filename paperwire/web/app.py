@@ -36,15 +36,20 @@ from paperwire.store import NotFound, Store, open_store
 from paperwire.ratelimit import RateLimits
 from paperwire.web import (accounts, api, api_community, api_v1, comments, community, exports, feeds, pages, periods,
                            sessions, tokens)
+from paperwire.web import api_library, foryou, library, library_import
 
 log = logging.getLogger(__name__)
 
-MAX_REQUEST_BYTES = 64 * 1024  # every form we have is a few fields; nothing uploads
+MAX_REQUEST_BYTES = 64 * 1024  # every form we have is a few fields; the uploads are below
+# The paths that take a file, and how large a body each may have (a library import).
+UPLOAD_LIMITS = {"/library/import": library_import.MAX_UPLOAD_BYTES,
+                 "/api/v1/library/import": library_import.MAX_UPLOAD_BYTES}
 STATIC_MAX_AGE_SECONDS = 7 * 24 * 3600  # pages link static files by content hash
 CORS_MAX_AGE_SECONDS = 600  # how long a browser may keep a preflight's answer
 SEARCH_RETRY_AFTER_SECONDS = 30  # while the search indexes are first built
-# Scripts, styles and images only from here (static/reading.js: shortcuts, copy; static/vote.js:
-# upvotes by fetch, hence connect-src; nothing inline), no framing, forms post only here.
+# Scripts, styles and images only from here (static/reading.js: shortcuts, copy; nothing
+# inline), fetch only to here (static/vote.js: upvotes, static/library.js: saves, without a
+# reload), no framing, forms post only here.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; "
@@ -84,7 +89,7 @@ def create_app(
     app = Starlette(
         routes=ROUTES,
         middleware=[*_cors(settings), Middleware(SecurityHeaders),
-                    Middleware(LimitRequestSize, max_bytes=MAX_REQUEST_BYTES)],
+                    Middleware(LimitRequestSize, max_bytes=MAX_REQUEST_BYTES, larger=UPLOAD_LIMITS)],
         exception_handlers={
             HTTPException: _http_error, NotFound: _not_found, SearchBusy: _search_busy, Exception: _server_error,
         },
@@ -162,7 +167,35 @@ COMMUNITY_API_ROUTES = [
           name="api_v1_post_comment"),
 ]
 
+# The personal library (issue #11; docs/library.md, "Routes"). Exports go before the
+# pages whose {slug} or {token} would take "reading.bib" whole.
+LIBRARY_ROUTES = [
+    Route("/paper/{arxiv_id:path}/save", library.save, methods=["POST"], name="save"),
+    Route("/paper/{arxiv_id:path}/unsave", library.unsave, methods=["POST"], name="unsave"),
+    Route("/paper/{arxiv_id:path}/dismiss", library.dismiss, methods=["POST"], name="dismiss"),
+    Route("/paper/{arxiv_id:path}/undismiss", library.undismiss, methods=["POST"], name="undismiss"),
+    Route("/library", library.library_page, methods=["GET"], name="library"),
+    Route("/library/feed-token", library.feed_token, methods=["POST"], name="feed_token"),
+    Route("/library/import", library_import.upload, methods=["POST"], name="library_import"),
+    Route("/library/import/{run_id}", library_import.report, methods=["GET"], name="import_report"),
+    Route("/library/import/{run_id}/fix", library_import.fix, methods=["POST"], name="import_fix"),
+    Route("/c", library.create_collection, methods=["POST"], name="create_collection"),
+    Route("/c/{slug}.{format}", library.collection_export, methods=["GET"], name="collection_export"),
+    Route("/c/{slug}", library.collection_page, methods=["GET"], name="collection"),
+    Route("/c/{slug}", library.change_collection, methods=["POST"], name="change_collection"),
+    Route("/s/{token}/feed.atom", foryou.shared_feed, name="shared_feed"),
+    Route("/s/{token}.{format}", library.shared_export, name="shared_export"),
+    Route("/s/{token}", library.shared_page, name="shared"),
+    Route("/for-you", foryou.for_you, name="for_you"),
+    Route("/for-you/{token}/feed.atom", foryou.for_you_feed, name="for_you_feed"),
+    Route("/updates", foryou.updates, methods=["GET"], name="updates"),
+    Route("/updates/seen", foryou.mark_seen, methods=["POST"], name="updates_seen"),
+    Route("/updates/{token}/feed.atom", foryou.updates_feed, name="updates_feed"),
+    *api_library.ROUTES,
+]
+
 ROUTES = [
+    *LIBRARY_ROUTES,
     Route("/", pages.latest, name="latest"),
     Route("/feed.{format}", feeds.latest, name="latest_feed"),
     Route("/day", pages.pick_day, name="pick_day"),
@@ -276,16 +309,19 @@ class SecurityHeaders:
 
 
 class LimitRequestSize:
-    """Refuses request bodies over `max_bytes` with 413: at once when Content-Length says
-    so, or as soon as a streamed body passes the limit."""
+    """Refuses request bodies over `max_bytes` (for a path in `larger`, its own limit) with
+    413: at once when Content-Length says so, or as soon as a streamed body passes the limit."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int):
+    def __init__(self, app: ASGIApp, *, max_bytes: int, larger: dict[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        if scope["path"] in self.larger:
+            return await LimitRequestSize(self.app, max_bytes=self.larger[scope["path"]])(scope, receive, send)
         length = Headers(scope=scope).get("content-length", "0")
         if not length.isascii() or not length.isdigit() or int(length) > self.max_bytes:
             response = error_response(Request(scope), 413, self._message())

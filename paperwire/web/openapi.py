@@ -262,7 +262,7 @@ PATHS = {
 
 
 def document() -> dict:
-    """The OpenAPI 3.1 document of /api/v1."""
+    """The OpenAPI 3.1 document of /api/v1 (openapi_library.document adds the library's)."""
     return {
         "openapi": "3.1.0",
         "info": {

@@ -22,12 +22,12 @@ WAIT_SECONDS = 10.0
 
 
 @pytest.mark.parametrize("overrides, names", [
-    ({}, ["harvest", "embed", "index", "thumbnails", "sweep"]),
-    ({"harvest_enabled": "false"}, ["embed", "index", "sweep"]),
-    ({"harvest_categories": "", "harvest_hf_daily": "false"}, ["embed", "index", "sweep"]),  # nothing to harvest
-    ({"harvest_categories": ""}, ["harvest", "embed", "index", "thumbnails", "sweep"]),  # the HF list alone
-    ({"harvest_hf_daily": "false"}, ["harvest", "embed", "index", "sweep"]),  # no list, no thumbnails
-    ({"embed_enabled": "false", "harvest_enabled": "false"}, ["index", "sweep"]),
+    ({}, ["harvest", "embed", "index", "thumbnails", "sweep", "recommend"]),
+    ({"harvest_enabled": "false"}, ["embed", "index", "sweep", "recommend"]),
+    ({"harvest_categories": "", "harvest_hf_daily": "false"}, ["embed", "index", "sweep", "recommend"]),  # nothing to harvest
+    ({"harvest_categories": ""}, ["harvest", "embed", "index", "thumbnails", "sweep", "recommend"]),  # the HF list alone
+    ({"harvest_hf_daily": "false"}, ["harvest", "embed", "index", "sweep", "recommend"]),  # no list, no thumbnails
+    ({"embed_enabled": "false", "harvest_enabled": "false"}, ["index", "sweep", "recommend"]),
 ])
 def test_serve_runs_the_jobs_its_settings_ask_for(sqlite_url, overrides, names):
     settings = config.load({}, database_url=sqlite_url, **overrides)

@@ -21,7 +21,7 @@ def test_security_headers_on_every_answer(client, path):
     # Scripts only from our own /static files: no inline script, no eval, no other host.
     assert [d.strip() for d in csp.split(";") if d.strip().startswith("script-src")] == ["script-src 'self'"]
     assert "frame-ancestors 'none'" in csp
-    # static/vote.js posts upvotes by fetch to this site alone.
+    # fetch (static/vote.js: upvotes, static/library.js: saves) only to this site.
     assert [d.strip() for d in csp.split(";") if d.strip().startswith("connect-src")] == ["connect-src 'self'"]
 
 
