@@ -16,8 +16,9 @@ P = f"{PREFIX}/library"
 FILE_TYPES = ("application/x-bibtex", "application/vnd.citationstyles.csl+json", "application/x-ndjson")  # exports
 ERRORS = {
     "400": "The body or a parameter has a value the API cannot use (the message names it).",
-    "401": "Nobody is signed in: log in first (or, once they exist, send a personal API token).",
-    "403": "A write without this session's CSRF token in X-CSRF-Token, or from another site.",
+    "401": "No usable API token (none, unknown, revoked, or its account disabled) and no session.",
+    "403": "A token without the scope this needs (a read token cannot change anything), or a session's "
+           "write without its CSRF token in X-CSRF-Token.",
     "404": "No such collection, paper or import of yours.",
     "413": "The request body is over the limit.",
     "429": "Too many changes at once; wait Retry-After seconds.",
@@ -71,11 +72,13 @@ def _op(method: str, summary: str, description: str, schema: str | None, *, para
     content = {"application/json": {"schema": _ref(schema)}} if schema else \
         {kind: {"schema": STRING} for kind in FILE_TYPES}
     responses = {status: {"description": "OK", "content": content}}
-    for code in (*errors, "413", "500") + (("403", "429") if method != "get" else ()):
+    scope = "read" if method == "get" else "write"
+    for code in (*errors, "403", "413", "500") + (("429",) if method != "get" else ()):
         responses[code] = {"description": ERRORS[code], "content": {"application/json": {"schema": _ref("Error")}}}
-    operation = {"summary": summary, "description": description, "tags": ["library"], "parameters": list(parameters),
+    operation = {"summary": summary, "description": f"{description} Needs an API token with scope `{scope}`.",
+                 "tags": ["library"], "parameters": list(parameters),
                  "operationId": summary.lower().replace(" ", "_").replace("'", "").replace('"', ""),
-                 "responses": responses}
+                 "responses": responses, "security": [{"token": [scope]}]}
     if body is not None:
         operation["requestBody"] = {"required": True, "content": body}
     return {method: operation}
@@ -129,4 +132,4 @@ def document() -> dict:
     """openapi.document() with the library's paths and schemas."""
     base = openapi.document()
     return {**base, "paths": {**base["paths"], **PATHS},
-            "components": {"schemas": {**base["components"]["schemas"], **SCHEMAS}}}
+            "components": {**base["components"], "schemas": {**base["components"]["schemas"], **SCHEMAS}}}

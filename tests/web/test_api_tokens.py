@@ -205,3 +205,23 @@ def test_api_upvotes_are_rate_limited_per_account(client, store, tokens):
     response = client.post(f"/api/v1/papers/{ARXIV_ID}/upvote", headers=bearer(write))
     assert_json_error(response, 429, "too many attempts")
     assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_the_library_api_takes_tokens_by_scope(client, store, tokens):
+    """The library's endpoints ask the same check (web/auth.py): a read token lists and
+    exports, only a write token saves, and neither needs a cookie or a CSRF token."""
+    read, write = tokens
+    made = client.post("/api/v1/library/collections", headers=bearer(write), json={"name": "Reading"})
+    assert made.status_code == 201, made.text
+    slug = made.json()["collection"]["slug"]
+    refused = client.post(f"/api/v1/library/collections/{slug}/items", headers=bearer(read),
+                          json={"arxiv_id": ARXIV_ID})
+    assert_json_error(refused, 403, "this needs 'write'")
+    saved = client.post(f"/api/v1/library/collections/{slug}/items", headers=bearer(write),
+                        json={"arxiv_id": ARXIV_ID})
+    assert saved.status_code == 200, saved.text
+    listed = client.get(f"/api/v1/library/collections/{slug}", headers=bearer(read))
+    assert [item["paper"]["arxiv_id"] for item in listed.json()["items"]] == [ARXIV_ID]
+    exported = client.get(f"/api/v1/library/collections/{slug}/export.jsonl", headers=bearer(read))
+    assert exported.status_code == 200 and ARXIV_ID in exported.text
+    assert client.get("/api/v1/library/collections").status_code == 401  # no token, no cookie
