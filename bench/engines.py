@@ -398,8 +398,10 @@ def main() -> None:
         workdir = Path(tmp)
         if "keyword" in args.parts:
             results["keyword"] = keyword_part(args, workdir)
-        if "vectors" in args.parts:
-            results["vectors"] = vectors_part(args.random, workdir)
+        if "vectors" in args.parts:  # rows of other sizes from earlier runs are kept
+            rows = {row["vectors"]: row for row in results.get("vectors", [])}
+            rows.update({row["vectors"]: row for row in vectors_part(args.random, workdir)})
+            results["vectors"] = sorted(rows.values(), key=lambda row: row["vectors"])
     print(json.dumps({k: results[k] for k in args.parts}, indent=1))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
