@@ -17,8 +17,12 @@ would visit most of the graph anyway.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +37,7 @@ HNSW_EF_SEARCH = 128  # candidates kept while searching; at least the number ask
 EXACT_FILTER_MAX = 20_000  # allowed papers at or under this are scanned exactly
 OVERFETCH_MAX_ROUNDS = 3
 FORMAT_VERSION = 1
+GRAPH_WRITE_CHUNK = 256  # vectors added to the graph under one hold of its write lock
 
 
 @dataclass
@@ -50,6 +55,9 @@ class VectorIndex:
     _graph: object | None = None  # hnswlib.Index once the collection is large
     _present: set[int] = field(default_factory=set)  # graph mode: live labels
     _deleted: set[int] = field(default_factory=set)  # graph mode: labels marked deleted
+    # hnswlib searches may run side by side, but not beside an insertion (nmslib/hnswlib#100,
+    # #562): the graph, shared by an index and its forks, is read and written under this lock
+    _graph_lock: "ReadWriteLock" = field(default_factory=lambda: ReadWriteLock())
 
     def __post_init__(self) -> None:
         if self._matrix is None and self._graph is None:
@@ -64,6 +72,15 @@ class VectorIndex:
     @property
     def is_exact(self) -> bool:
         return self._graph is None
+
+    def fork(self) -> "VectorIndex":
+        """A copy that can take updates while searches read this one. The exact mode's
+        matrix is copied (at most HNSW_MIN_COUNT rows); an HNSW graph is shared, so each
+        fork keeps its own set of live labels and ignores the others' (see `search`)."""
+        return dataclasses.replace(
+            self, _ids=self._ids.copy(), _row_of=dict(self._row_of), _present=set(self._present),
+            _deleted=set(self._deleted), _matrix=None if self._matrix is None else self._matrix.copy(),
+        )
 
     # --- updates ----------------------------------------------------------
     def add(self, paper_ids: list[int], vectors: np.ndarray) -> None:
@@ -92,7 +109,8 @@ class VectorIndex:
                 continue
             removed += 1
             if self._graph is not None:
-                self._graph.mark_deleted(pid)
+                with self._graph_lock.writing():
+                    self._graph.mark_deleted(pid)
                 self._present.discard(pid)
                 self._deleted.add(pid)
             else:  # move the last row into the hole
@@ -119,7 +137,8 @@ class VectorIndex:
         if not paper_ids:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self._graph is not None:
-            return np.asarray(self._graph.get_items(paper_ids), dtype=np.float32)
+            with self._graph_lock.reading():
+                return np.asarray(self._graph.get_items(paper_ids), dtype=np.float32)
         return self._matrix[[self._row_of[p] for p in paper_ids]]
 
     def _add_exact(self, ids: np.ndarray, rows: np.ndarray) -> None:
@@ -146,6 +165,13 @@ class VectorIndex:
         self._ids, self._matrix, self._row_of = np.zeros(0, np.int64), None, {}
 
     def _add_to_graph(self, ids: np.ndarray, rows: np.ndarray) -> None:
+        # In chunks, each under the graph's write lock, so searches wait at most one chunk.
+        for start in range(0, len(ids), GRAPH_WRITE_CHUNK):
+            chunk = slice(start, start + GRAPH_WRITE_CHUNK)
+            with self._graph_lock.writing():
+                self._add_chunk_to_graph(ids[chunk], rows[chunk])
+
+    def _add_chunk_to_graph(self, ids: np.ndarray, rows: np.ndarray) -> None:
         graph = self._graph
         needed = graph.element_count + len(ids)
         if needed > graph.get_max_elements():
@@ -199,10 +225,16 @@ class VectorIndex:
 
     def _search_graph(self, vector, fetch) -> list[tuple[int, float]]:
         fetch = min(fetch, len(self._present))
-        self._graph.set_ef(max(HNSW_EF_SEARCH, fetch))
-        labels, distances = self._graph.knn_query(vector, k=fetch, num_threads=1)
+        with self._graph_lock.reading():
+            # ef is the graph's, shared: a search beside this one may set another (harmless:
+            # hnswlib keeps max(ef, k) candidates, so every search gets its `fetch`)
+            self._graph.set_ef(max(HNSW_EF_SEARCH, fetch))
+            labels, distances = self._graph.knn_query(vector, k=fetch, num_threads=1)
+        labels = labels[0].astype(np.int64)
+        # A fork sharing the graph may have added labels this index does not hold yet.
+        mine = np.fromiter((pid in self._present for pid in labels.tolist()), dtype=bool, count=len(labels))
         # hnswlib's "ip" distance is 1 - dot product
-        return top(labels[0].astype(np.int64), 1.0 - distances[0], fetch)
+        return top(labels[mine], 1.0 - distances[0][mine], fetch)
 
     def _search_graph_filtered(self, vector, limit, allowed, allowed_count):
         share = allowed_count / max(len(self._present), 1)
@@ -230,8 +262,10 @@ class VectorIndex:
         if self._graph is not None:
             number = int(old_graph.suffixes[-2][1:]) + 1 if old_graph else 1
             graph_file = path.with_name(f"{path.name}.{number}.hnsw")
-            self._graph.save_index(str(graph_file))
+            with self._graph_lock.reading():
+                self._graph.save_index(str(graph_file))
             meta["graph"] = graph_file.name
+            meta["graph_digest"] = _digest(graph_file)
             arrays["present"] = np.array(sorted(self._present), dtype=np.int64)
         else:
             arrays["ids"], arrays["matrix"] = self._ids, self._matrix
@@ -257,8 +291,13 @@ class VectorIndex:
             if meta["graph"] is None:
                 index._add_exact(data["ids"].astype(np.int64), data["matrix"].astype(np.float32))
                 return index
+            graph_file = path.with_name(meta["graph"])
+            # hnswlib trusts the sizes written in the file: a torn or foreign one can make it
+            # allocate without bound or read past its end (issue #15), so check it first.
+            if _digest(graph_file) != meta.get("graph_digest"):
+                raise ValueError(f"the graph file {graph_file} is not the one {path} was saved with")
             graph = hnswlib.Index(space="ip", dim=meta["dim"])
-            graph.load_index(str(path.with_name(meta["graph"])), allow_replace_deleted=True)
+            graph.load_index(str(graph_file), allow_replace_deleted=True)
             graph.set_num_threads(threads)
             index._graph, index._matrix = graph, None
             index._present = set(data["present"].tolist())
@@ -267,9 +306,60 @@ class VectorIndex:
 
 
 def _graph_file_of(path: Path) -> Path | None:
+    """The graph file that the index saved at `path` names; None for none, or for a file
+    that cannot be read (it is being replaced: its graph file, if any, is left behind)."""
     if not path.is_file():
         return None
-    with np.load(path, allow_pickle=False) as data:
-        name = json.loads(data["meta"].tobytes()).get("graph")
-    return path.with_name(name) if name else None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            name = json.loads(data["meta"].tobytes()).get("graph")
+    except Exception:  # noqa: BLE001 -- a damaged file: nothing in it to trust
+        return None
+    return path.with_name(name) if isinstance(name, str) and name and "/" not in name else None
 
+
+def _digest(path: Path) -> str:
+    """A BLAKE2b digest of the file at `path` (about 1 GB/s; a graph is ~130 B a vector)."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+
+class ReadWriteLock:
+    """Many readers or one writer. Readers that arrive while a writer waits queue
+    behind it, so a stream of searches cannot starve the index follower."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._waiting_writers = 0
+
+    @contextmanager
+    def reading(self):
+        with self._condition:
+            self._condition.wait_for(lambda: not self._writer and not self._waiting_writers)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._readers -= 1
+                self._condition.notify_all()
+
+    @contextmanager
+    def writing(self):
+        with self._condition:
+            self._waiting_writers += 1
+            self._condition.wait_for(lambda: not self._writer and not self._readers)
+            self._waiting_writers -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._writer = False
+                self._condition.notify_all()

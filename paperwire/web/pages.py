@@ -282,18 +282,16 @@ def paper(request: Request) -> Response:
     store = request.app.state.store
     found = store.get_paper(arxiv_id)  # NotFound becomes the 404 page
     return render(request, "paper.html", paper=found, entries=store.daily_entries_for(arxiv_id),
-                  bibtex=to_bibtex(found), similar=_similar(request, arxiv_id),
+                  bibtex=to_bibtex(found), **_similar(request, arxiv_id),
                   submission=store.submissions_for([arxiv_id]).get(arxiv_id),
                   page_title=f"{display_text(found.title)} · paperwire")
 
 
-def _similar(request: Request, arxiv_id: str) -> list:
-    """Similar papers for the paper page, or none while the search index is busy: the
-    page itself must not wait for it."""
-    try:
-        return request.app.state.search.similar(request.app.state.store, arxiv_id, k=SIMILAR_COUNT)
-    except SearchBusy:
-        return []
+def _similar(request: Request, arxiv_id: str) -> dict:
+    """Similar papers for the paper page and what to say about them (why they are by
+    title words, or why there are none yet): the page never waits for the index."""
+    hits, note = request.app.state.search.similar_with_note(request.app.state.store, arxiv_id, k=SIMILAR_COUNT)
+    return {"similar": hits, "similar_note": note}
 
 
 def search(request: Request) -> Response:
