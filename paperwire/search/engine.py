@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -76,6 +77,7 @@ class SearchPage:
     keyword_count: int = 0  # papers that match the query's words and filters: exact
     meaning_only_count: int = 0  # papers added by meaning that do not match the words
     suggestion: str | None = None  # the query spelled as more papers spell it ("did you mean")
+    is_partial: bool = False  # past its deadline: keyword matches only, no meaning side
 
 
 @dataclass
@@ -229,6 +231,7 @@ def _sync_vectors(store, vectors: VectorIndex, max_changes: int | None) -> int:
 
 def run_query(
     store, indexes: Indexes, query: Query, *, sort: str = "relevance", limit: int = 20, offset: int = 0,
+    deadline: float | None = None,
 ) -> SearchPage:
     """One page of hits for a parsed query; raises ValueError for an unknown `sort`.
 
@@ -238,6 +241,10 @@ def run_query(
     fused, then the other keyword matches follow by BM25; papers found only by
     meaning are among the fused ones. By newest, the keyword matches are
     ordered by day (the meaning side's candidates, when no paper matches).
+
+    Past `deadline` (time.monotonic()) once the keyword side is done, the meaning side
+    is left out and the page is marked `is_partial`: it holds every keyword match, so
+    it is exact as far as it goes.
     """
     if sort not in SORTS:
         raise ValueError(f"sort {sort!r} is not known; use one of {', '.join(SORTS)}")
@@ -245,7 +252,8 @@ def run_query(
     ids, scores = indexes.lexical.matches(query, allowed=allowed)
     is_match = np.zeros(indexes.lexical.id_bound, dtype=bool)
     is_match[ids] = True
-    meaning = _meaning(indexes, query, CANDIDATE_COUNT, allowed)
+    is_partial = deadline is not None and time.monotonic() > deadline and _meaning_asked(indexes, query)
+    meaning = [] if is_partial else _meaning(indexes, query, CANDIDATE_COUNT, allowed)
     if meaning and (query.phrases or query.excluded):
         passing = indexes.lexical.passing(query, [pid for pid, _ in meaning])
         meaning = [hit for hit, ok in zip(meaning, passing) if ok]
@@ -267,7 +275,7 @@ def run_query(
         for pid, score in page if pid in papers
     ]
     return SearchPage(query, hits, len(ids) + len(meaning_only), offset, limit, sort,
-                      keyword_count=len(ids), meaning_only_count=len(meaning_only))
+                      keyword_count=len(ids), meaning_only_count=len(meaning_only), is_partial=is_partial)
 
 
 def _relevance_page(ids, scores, meaning, offset: int, limit: int, id_bound: int) -> list[tuple[int, float]]:
@@ -354,8 +362,12 @@ def with_filters(query: Query, filters: Filters | None) -> Query:
     )
 
 
+def _meaning_asked(indexes: Indexes, query: Query) -> bool:
+    return bool(query.text) and indexes.embedder is not None and bool(indexes.vectors)
+
+
 def _meaning(indexes: Indexes, query: Query, depth: int, allowed) -> list[tuple[int, float]]:
-    if not query.text or indexes.embedder is None or indexes.vectors is None or len(indexes.vectors) == 0:
+    if not _meaning_asked(indexes, query):
         return []
     vector = indexes.embedder.embed_query(query.text)
     return indexes.vectors.search(vector, limit=depth, allowed=allowed)

@@ -59,6 +59,8 @@ QUERY_EMBED_THREADS = 1  # one query is too short to gain from more
 STOP_TIMEOUT_SECONDS = 30.0
 CATCH_UP_BATCH_CHANGES = 1_000  # changes applied under the lock at a time (about 2 s): searches run between
 STORE_ID_CHECKPOINT = "search:store_id"
+SEARCH_DEADLINE_SECONDS = 1.0  # past this, a search leaves out the meaning side (engine.run_query)
+MAX_RESULT_WINDOW = 10_000  # results reachable by paging, as Elasticsearch's max_result_window
 SIMILAR_BY_WORDS = "shares words with its title"  # why, for a paper without a vector yet
 # What the paper page says when its similar papers are not by meaning, or absent:
 SIMILAR_BY_WORDS_NOTE = "Found by the words of its title: this paper has no meaning vector yet."
@@ -280,8 +282,14 @@ class SearchService:
         """A page of papers for what the user typed and the form's filters. `mode`:
         "hybrid" (keywords and meaning, fused), "lexical" or "semantic"; `sort`:
         "relevance", "newest" or "trending" (of the POOL_SIZE most relevant, by
-        feed.trending_score at `now`). Raises ValueError for an unknown mode or sort,
-        SearchBusy while a long catch-up holds the indexes."""
+        feed.trending_score at `now`). A search that takes SEARCH_DEADLINE_SECONDS before
+        its meaning side gives keyword matches only (`page.is_partial`). Raises ValueError
+        for an unknown mode or sort or a page past MAX_RESULT_WINDOW, SearchBusy while
+        the indexes are first opened."""
+        deadline = time.monotonic() + SEARCH_DEADLINE_SECONDS
+        if offset + limit > MAX_RESULT_WINDOW:
+            raise ValueError(f"search results stop at the {MAX_RESULT_WINDOW:,}th; narrow the search "
+                             "(more words, a phrase, cat:, year:) to see the papers past it")
         if mode not in MODES:
             raise ValueError(f"search mode {mode!r} is not known; use one of {', '.join(MODES)}")
         if sort not in SORTS:
@@ -295,9 +303,10 @@ class SearchService:
             indexes = dataclasses.replace(indexes, lexical=_FiltersOnly(indexes.lexical))
         if sort == "trending":
             page = _by_trending(store, indexes, text, filters=filters, limit=limit, offset=offset,
-                                now=now or datetime.now(timezone.utc))
+                                now=now or datetime.now(timezone.utc), deadline=deadline)
         else:
-            page = search(store, indexes, text, filters=filters, sort=sort, limit=limit, offset=offset)
+            page = search(store, indexes, text, filters=filters, sort=sort, limit=limit, offset=offset,
+                          deadline=deadline)
         return SearchResults(page, mode, pending, is_ready, len(searched.lexical))
 
     def _catch_up_or_skip(self, store: Store, *, wait: float) -> int:
@@ -365,7 +374,8 @@ def results_to_dict(results: SearchResults) -> dict:
         "keyword_count": page.keyword_count, "meaning_only_count": page.meaning_only_count,
         "ignored": list(page.query.ignored), "pending_count": results.pending_count,
         "is_semantic_ready": results.is_semantic_ready, "indexed_count": results.indexed_count,
-        "suggestion": page.suggestion, "hits": [hit_to_dict(hit) for hit in page.hits],
+        "suggestion": page.suggestion, "is_partial": page.is_partial,
+        "hits": [hit_to_dict(hit) for hit in page.hits],
     }
 
 
@@ -395,14 +405,16 @@ class _FiltersOnly:
         return getattr(self._lexical, name)
 
 
-def _by_trending(store: Store, indexes: Indexes, text: str, *, filters, limit, offset, now) -> SearchPage:
+def _by_trending(store: Store, indexes: Indexes, text: str, *, filters, limit, offset, now,
+                 deadline=None) -> SearchPage:
     """The page of the POOL_SIZE most relevant papers ordered by feed.trending_score
     (a paper's most upvotes on any daily list), ties by relevance."""
-    pool = search(store, indexes, text, filters=filters, limit=POOL_SIZE)
+    pool = search(store, indexes, text, filters=filters, limit=POOL_SIZE, deadline=deadline)
 
     def score(hit: SearchHit) -> float:
         upvotes = max((e.upvote_count for e in store.daily_entries_for(hit.paper.arxiv_id)), default=0)
         return feed.trending_score(upvotes, hit.paper.published_at, now)
 
     hits = sorted(pool.hits, key=lambda hit: -score(hit))
-    return SearchPage(pool.query, hits[offset : offset + limit], len(hits), offset, limit, "trending")
+    return SearchPage(pool.query, hits[offset : offset + limit], len(hits), offset, limit, "trending",
+                      is_partial=pool.is_partial)

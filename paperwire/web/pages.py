@@ -28,7 +28,7 @@ from paperwire.jobs.runner import Job, JobState
 from paperwire.papers import Author, code_links, display_text, is_day_only
 from paperwire.search import Filters
 from paperwire.search.lexical import name_words
-from paperwire.search.service import SearchBusy
+from paperwire.search.service import MAX_RESULT_WINDOW, SearchBusy
 from paperwire.web import charts, params, sessions
 from paperwire.web.math import to_html as math_html
 from paperwire.bibtex import to_bibtex
@@ -308,7 +308,7 @@ def search(request: Request) -> Response:
     except SearchBusy as busy:  # a page says so and how far the index is; only the API answers 503
         return render(request, "search.html", results=None, page_count=0, summary="",
                       page_title="Search · paperwire", **{**context, "busy": str(busy)})
-    page_count = -(-results.page.total_count // SEARCH_PAGE_SIZE)
+    page_count = min(-(-results.page.total_count // SEARCH_PAGE_SIZE), MAX_RESULT_WINDOW // SEARCH_PAGE_SIZE)
     return render(request, "search.html", results=results, page_count=page_count,
                   summary=match_summary(results.page),
                   page_title=f"{form.text.strip() or 'Search'} · paperwire", **context)
@@ -343,10 +343,13 @@ def match_summary(page) -> str:
 def run_search(request: Request, form: params.SearchForm):
     """The SearchResults of `form`'s page (the JSON API searches through this too); raises
     HTTPException(404) for a page past the last one."""
-    results = request.app.state.search.search(
-        request.app.state.store, form.text, mode=form.mode, sort=form.sort, filters=form.filters,
-        limit=SEARCH_PAGE_SIZE, offset=(form.page - 1) * SEARCH_PAGE_SIZE, now=datetime.now(timezone.utc),
-    )
+    try:
+        results = request.app.state.search.search(
+            request.app.state.store, form.text, mode=form.mode, sort=form.sort, filters=form.filters,
+            limit=SEARCH_PAGE_SIZE, offset=(form.page - 1) * SEARCH_PAGE_SIZE, now=datetime.now(timezone.utc),
+        )
+    except ValueError as error:  # a page past the result window; the form checked mode and sort
+        raise HTTPException(400, str(error)) from None
     if form.page > 1 and not results.page.hits:
         raise HTTPException(404, f"this search has {results.page.total_count} results, fewer than page {form.page}")
     return results
