@@ -13,6 +13,7 @@ from paperwire.search import lexical, vectors
 from paperwire.search.engine import LEXICAL_FILE, VECTORS_FILE, Indexes
 from paperwire.search.service import SearchService
 from paperwire.store import open_store
+from paperwire.store.check import check
 from tests.conftest import make_paper, paper_of
 from tests.search.conftest import PAPERS
 
@@ -46,9 +47,12 @@ def test_a_record_that_cannot_be_indexed_is_skipped_and_later_changes_are_search
     sqlite.upsert_papers([make_paper(arxiv_id="2501.00004", title="Later words")], source="test")
     assert arxiv_ids(service.search(sqlite, "words")) == ["2501.00001", "2501.00003", "2501.00004"]
 
-    # A fixed record is indexed, and leaves the skipped list; the count survives a save.
+    # The count survives a save, and `paperwire db check` names the paper.
     service.save()
     assert Indexes.open(service.indexes.folder).lexical.skipped.keys() == service.indexes.lexical.skipped.keys()
+    [problem] = check(sqlite, index_root=tmp_path).problems
+    assert problem.startswith("1 papers could not be indexed for search (2501.00002: TypeError: category 1 is int")
+    # A mended record is indexed, and leaves the skipped list.
     sqlite.upsert_papers([make_paper(arxiv_id="2501.00002", title="Mended words", version=2)], source="test")
     assert "2501.00002" in arxiv_ids(service.search(sqlite, "words"))
     assert service.state.skipped_count == 0
