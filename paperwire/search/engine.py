@@ -382,7 +382,11 @@ def _fuse(keyword, meaning) -> list[tuple[int, float]]:
 
 
 def _hit(pid, paper, score, query, keyword_rank, meaning_rank) -> SearchHit:
-    words = tuple(matched_words(query, f"{display_text(paper.title)}\n{display_text(paper.abstract)}"))
+    # Rendering a paper's LaTeX for highlights is most of a hit's cost (display_text's
+    # regular expressions): a query without words (similar papers, filters) has none to mark.
+    has_words = bool(query.terms or query.phrases)
+    words = tuple(matched_words(query, f"{display_text(paper.title)}\n{display_text(paper.abstract)}")) \
+        if has_words else ()
     reasons = []
     if words:
         reasons.append("keywords: " + ", ".join(words[:6]))
