@@ -218,3 +218,13 @@ def test_withdrawn_papers_can_be_left_out_or_asked_for(settings, store, search):
     assert found("is:withdrawn") == ["2503.00002"]  # a filter alone lists what passes it
     page = client.get("/search", params={"q": "attention -is:withdrawn"}).text
     assert 'href="/paper/2503.00001"' in page and 'href="/paper/2503.00002"' not in page
+
+
+def test_a_search_page_past_the_result_window_is_a_400_that_says_why(client):
+    answer = client.get("/api/search?q=attention&page=501")  # results 10,001 to 10,020
+    assert answer.status_code == 400 and answer.json()["ok"] is False
+    assert "search results stop at the 10,000th" in answer.json()["error"]
+    page = client.get("/search?q=attention&page=501")
+    assert page.status_code == 400 and "narrow the search" in page.text
+    v1 = client.get("/api/v1/search?q=attention&page=101&page_size=100")
+    assert v1.status_code == 400 and "search results stop at the 10,000th" in v1.json()["error"]
