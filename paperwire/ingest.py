@@ -48,6 +48,22 @@ class IngestReport:
             parts.append(f"{self.daily_entry_count} daily entries")
         return ", ".join(parts)
 
+    @property
+    def kept_count(self) -> int:
+        """Records read that were valid: stored, already stored, deleted or listed."""
+        return (self.new_count + self.updated_count + self.unchanged_count + self.deleted_count
+                + self.daily_entry_count)
+
+    def refusal(self, source: str) -> str | None:
+        """Why this run read nothing valid (every record was skipped), as one line for the
+        CLI to exit non-zero with (issue #15); None when a record was kept or none arrived
+        (an empty day is a success)."""
+        if not self.skipped_count or self.kept_count:
+            return None
+        first = self.skipped[0] if self.skipped else None
+        example = f"; the first, {first.record_id}: {first.reason}" if first else ""
+        return f"{source}: nothing valid was read: all {self.skipped_count:,} records were skipped{example}"
+
     def _count(self, counts: UpsertCounts) -> None:
         self.new_count += counts.new_count
         self.updated_count += counts.updated_count

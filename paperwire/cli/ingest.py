@@ -3,7 +3,8 @@
 Each command turns its options into a source's fetcher (`sources.fetchers`) and
 hands the batches to `ingest.run`; this module only shows progress and prints the
 tally. A source that fails part way raises FetchError after the batches read so
-far are stored; `cli.errors` prints it.
+far are stored; `cli.errors` prints it. A run that read records but kept none
+(every one skipped) exits non-zero with one line that says so.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime, timezone
 import click
 
 from paperwire import ingest
+from paperwire.cli.errors import Failure
 from paperwire.cli.terminal import echo_skipped, opened_store, progress_bar
 from paperwire.store import Store
 
@@ -43,6 +45,9 @@ def run_ingest(store: Store, batches, *, source: str) -> None:
         report = ingest.run(store, batches, source=source, on_batch=on_batch)
     echo_skipped(report)
     click.echo(f"{source}: {report.summary()}")
+    refusal = report.refusal(source)
+    if refusal is not None:  # nothing valid: a broken feed or file, not a quiet day
+        raise Failure(refusal)
 
 
 def run_resumable(store: Store, batches, *, source: str) -> None:

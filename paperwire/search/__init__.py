@@ -22,13 +22,17 @@ __all__ = ["Filters", "Indexes", "SearchHit", "SearchPage", "search", "similar",
 
 def search(
     store, indexes: Indexes, query_text: str, *, filters: Filters | None = None,
-    sort: str = "relevance", limit: int = 20, offset: int = 0,
+    sort: str = "relevance", limit: int = 20, offset: int = 0, deadline: float | None = None,
 ) -> SearchPage:
     """A page of papers for what the user typed plus the form's filters, best first
     (or newest first with sort="newest"). Any text parses; operators it could not
-    use are listed in `page.query.ignored`. Raises ValueError for an unknown sort."""
+    use are listed in `page.query.ignored`. Past `deadline` (time.monotonic()) the
+    page has keyword matches only, marked `is_partial`, and no spelling suggestion.
+    Raises ValueError for an unknown sort."""
     query = with_filters(parse(query_text), filters)
-    page = run_query(store, indexes, query, sort=sort, limit=limit, offset=offset)
+    page = run_query(store, indexes, query, sort=sort, limit=limit, offset=offset, deadline=deadline)
+    if page.is_partial:
+        return page
     return dataclasses.replace(page, suggestion=suggest_spelling(indexes, query_text, query))
 
 

@@ -16,8 +16,11 @@ side's top CANDIDATE_COUNT (DENSE_WEIGHT on the meaning side).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
+import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +32,14 @@ from paperwire.search.lexical import LexicalIndex, PaperFields, matched_words, w
 from paperwire.search.query import Query
 from paperwire.search.vectors import VectorIndex
 
+log = logging.getLogger(__name__)
+
 CANDIDATE_COUNT = 100  # papers taken from each side before fusing
 DENSE_WEIGHT = 0.45  # share of the meaning side in the fused score: the train split's pick
 FUSION_NORMALISATION = "zscore"
 SYNC_BATCH_SIZE = 10_000  # changes read from the store per round
 SORTS = ("relevance", "newest")
+SKIP_REASON_CHARS = 200  # of a skipped paper's reason, kept with the index
 LEXICAL_FILE = "lexical.npz"
 VECTORS_FILE = "vectors.npz"
 
@@ -71,6 +77,7 @@ class SearchPage:
     keyword_count: int = 0  # papers that match the query's words and filters: exact
     meaning_only_count: int = 0  # papers added by meaning that do not match the words
     suggestion: str | None = None  # the query spelled as more papers spell it ("did you mean")
+    is_partial: bool = False  # past its deadline: keyword matches only, no meaning side
 
 
 @dataclass
@@ -84,25 +91,26 @@ class Indexes:
 
     @classmethod
     def open(cls, folder: Path | None, *, embedder=None) -> "Indexes":
-        """Indexes saved in `folder` (or empty ones); an index of another format or
-        embedding model is dropped, to be rebuilt by `sync`."""
+        """Indexes saved in `folder` (or empty ones). A saved index that cannot be read
+        (truncated, garbage, another format or embedding model) is dropped with a log
+        line, to be rebuilt by `sync`: the files are a cache of the store (issue #15)."""
         indexes = cls(embedder=embedder, folder=Path(folder) if folder else None)
-        if indexes.folder and (indexes.folder / LEXICAL_FILE).is_file():
-            try:
-                indexes.lexical = LexicalIndex.load(indexes.folder / LEXICAL_FILE)
-            except (ValueError, KeyError, OSError):
-                indexes.lexical = LexicalIndex()
+        path = indexes.folder / LEXICAL_FILE if indexes.folder else None
+        if path and path.is_file():
+            indexes.lexical = _load_or_none(LexicalIndex.load, path) or LexicalIndex()
         if embedder is not None:
             indexes.vectors = VectorIndex(embedder.dim, model_id=embedder.model_id)
             path = indexes.folder / VECTORS_FILE if indexes.folder else None
-            if path and path.is_file():
-                try:
-                    saved = VectorIndex.load(path)
-                    if saved.model_id == embedder.model_id:
-                        indexes.vectors = saved
-                except (ValueError, KeyError, OSError, RuntimeError):
-                    pass
+            saved = _load_or_none(VectorIndex.load, path) if path and path.is_file() else None
+            if saved is not None and saved.model_id == embedder.model_id:
+                indexes.vectors = saved
         return indexes
+
+    def fork(self) -> "Indexes":
+        """A copy to apply updates to while searches read this one (see LexicalIndex.fork);
+        published in its place once the updates are in, so no search sees half of them."""
+        vectors = self.vectors.fork() if self.vectors is not None else None
+        return dataclasses.replace(self, lexical=self.lexical.fork(), vectors=vectors)
 
     def save(self) -> None:
         """Write the indexes into `folder` (each file replaced atomically)."""
@@ -112,6 +120,18 @@ class Indexes:
         self.lexical.save(self.folder / LEXICAL_FILE)
         if self.vectors is not None:
             self.vectors.save(self.folder / VECTORS_FILE)
+
+
+def _load_or_none(load, path: Path):
+    """`load(path)`, or None with a log line when the file cannot be read. Any error
+    counts: whatever a torn write or a stray file makes the reader raise (BadZipFile,
+    EOFError, a JSON or shape error...), the cure is the same, a rebuild from the store."""
+    try:
+        return load(path)
+    except Exception as error:  # noqa: BLE001 -- a cache file: every failure means rebuild
+        log.warning("the saved search index %s cannot be read (%s: %s); discarding it and rebuilding "
+                    "from the store", path, type(error).__name__, error)
+        return None
 
 
 def paper_fields(paper_id: int, paper: Paper) -> PaperFields:
@@ -141,7 +161,7 @@ def sync(store, indexes: Indexes, *, max_changes: int | None = None) -> int:
             break
         gone = [c.paper_id for c in changes if c.paper is None]
         indexes.lexical.delete(gone)
-        indexes.lexical.add([paper_fields(c.paper_id, c.paper) for c in changes if c.paper is not None])
+        _add_isolated(indexes.lexical, [c for c in changes if c.paper is not None])
         if indexes.vectors is not None:
             indexes.vectors.delete(gone)
         indexes.lexical.change_seq = changes[-1].change_seq
@@ -149,6 +169,49 @@ def sync(store, indexes: Indexes, *, max_changes: int | None = None) -> int:
     if indexes.vectors is not None:
         _sync_vectors(store, indexes.vectors, max_changes)
     return applied
+
+
+def _add_isolated(lexical: LexicalIndex, changes) -> None:
+    """Index the papers of `changes`. One that makes indexing raise (a record stored
+    around the schema: categories [1], a title that is not text) is skipped, logged and
+    kept in `lexical.skipped`, and the rest go in: issue #15 saw one such record stop
+    the follower for good, and with it 4,743 changes."""
+    fields, arxiv_ids = [], {}
+    for change in changes:
+        arxiv_ids[change.paper_id] = getattr(change.paper, "arxiv_id", "?")
+        try:
+            fields.append(_checked(paper_fields(change.paper_id, change.paper)))
+        except Exception as error:  # noqa: BLE001 -- any fault of one record is that record's
+            _skip(lexical, change.paper_id, arxiv_ids[change.paper_id], error)
+    try:
+        lexical.add(fields)
+    except Exception:  # noqa: BLE001 -- find the culprit: one paper at a time (rare)
+        for one in fields:
+            try:
+                lexical.add([one])
+            except Exception as error:  # noqa: BLE001
+                _skip(lexical, one.paper_id, arxiv_ids[one.paper_id], error)
+
+
+def _checked(fields: PaperFields) -> PaperFields:
+    """`fields`, or TypeError naming the first field that is not of the type indexing needs."""
+    texts = {"title": fields.title, "abstract": fields.abstract}
+    texts.update({f"author {i + 1}": a for i, a in enumerate(fields.authors)})
+    texts.update({f"category {i + 1}": c for i, c in enumerate(fields.categories)})
+    for name, value in texts.items():
+        if not isinstance(value, str):
+            raise TypeError(f"{name} is {type(value).__name__} {value!r:.40}, not text")
+    if fields.day is not None and not isinstance(fields.day, date):
+        raise TypeError(f"day is {type(fields.day).__name__} {fields.day!r:.40}, not a date")
+    return fields
+
+
+def _skip(lexical: LexicalIndex, paper_id: int, arxiv_id: str, error: Exception) -> None:
+    reason = f"{type(error).__name__}: {error}"[:SKIP_REASON_CHARS]
+    log.warning("search index: skipped paper %s (row %d), which cannot be indexed: %s; "
+                "the rest of its batch is searchable", arxiv_id, paper_id, reason)
+    lexical.delete([paper_id])  # its older version, if any, is out of date
+    lexical.skipped[paper_id] = f"{arxiv_id}: {reason}"
 
 
 def _sync_vectors(store, vectors: VectorIndex, max_changes: int | None) -> int:
@@ -168,6 +231,7 @@ def _sync_vectors(store, vectors: VectorIndex, max_changes: int | None) -> int:
 
 def run_query(
     store, indexes: Indexes, query: Query, *, sort: str = "relevance", limit: int = 20, offset: int = 0,
+    deadline: float | None = None,
 ) -> SearchPage:
     """One page of hits for a parsed query; raises ValueError for an unknown `sort`.
 
@@ -177,6 +241,10 @@ def run_query(
     fused, then the other keyword matches follow by BM25; papers found only by
     meaning are among the fused ones. By newest, the keyword matches are
     ordered by day (the meaning side's candidates, when no paper matches).
+
+    Past `deadline` (time.monotonic()) once the keyword side is done, the meaning side
+    is left out and the page is marked `is_partial`: it holds every keyword match, so
+    it is exact as far as it goes.
     """
     if sort not in SORTS:
         raise ValueError(f"sort {sort!r} is not known; use one of {', '.join(SORTS)}")
@@ -184,7 +252,8 @@ def run_query(
     ids, scores = indexes.lexical.matches(query, allowed=allowed)
     is_match = np.zeros(indexes.lexical.id_bound, dtype=bool)
     is_match[ids] = True
-    meaning = _meaning(indexes, query, CANDIDATE_COUNT, allowed)
+    is_partial = deadline is not None and time.monotonic() > deadline and _meaning_asked(indexes, query)
+    meaning = [] if is_partial else _meaning(indexes, query, CANDIDATE_COUNT, allowed)
     if meaning and (query.phrases or query.excluded):
         passing = indexes.lexical.passing(query, [pid for pid, _ in meaning])
         meaning = [hit for hit, ok in zip(meaning, passing) if ok]
@@ -206,7 +275,7 @@ def run_query(
         for pid, score in page if pid in papers
     ]
     return SearchPage(query, hits, len(ids) + len(meaning_only), offset, limit, sort,
-                      keyword_count=len(ids), meaning_only_count=len(meaning_only))
+                      keyword_count=len(ids), meaning_only_count=len(meaning_only), is_partial=is_partial)
 
 
 def _relevance_page(ids, scores, meaning, offset: int, limit: int, id_bound: int) -> list[tuple[int, float]]:
@@ -293,8 +362,12 @@ def with_filters(query: Query, filters: Filters | None) -> Query:
     )
 
 
+def _meaning_asked(indexes: Indexes, query: Query) -> bool:
+    return bool(query.text) and indexes.embedder is not None and bool(indexes.vectors)
+
+
 def _meaning(indexes: Indexes, query: Query, depth: int, allowed) -> list[tuple[int, float]]:
-    if not query.text or indexes.embedder is None or indexes.vectors is None or len(indexes.vectors) == 0:
+    if not _meaning_asked(indexes, query):
         return []
     vector = indexes.embedder.embed_query(query.text)
     return indexes.vectors.search(vector, limit=depth, allowed=allowed)
@@ -309,7 +382,11 @@ def _fuse(keyword, meaning) -> list[tuple[int, float]]:
 
 
 def _hit(pid, paper, score, query, keyword_rank, meaning_rank) -> SearchHit:
-    words = tuple(matched_words(query, f"{display_text(paper.title)}\n{display_text(paper.abstract)}"))
+    # Rendering a paper's LaTeX for highlights is most of a hit's cost (display_text's
+    # regular expressions): a query without words (similar papers, filters) has none to mark.
+    has_words = bool(query.terms or query.phrases)
+    words = tuple(matched_words(query, f"{display_text(paper.title)}\n{display_text(paper.abstract)}")) \
+        if has_words else ()
     reasons = []
     if words:
         reasons.append("keywords: " + ", ".join(words[:6]))

@@ -18,6 +18,7 @@ average length) until its segment is merged, where they are recomputed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -204,6 +205,9 @@ class LexicalIndex:
     _day: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     _has_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     _is_withdrawn: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # papers the index follower could not index (paper id -> reason), shown by the
+    # status page and `paperwire db check` instead of stopping the follower (issue #15)
+    skipped: dict[int, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(sum(seg.live.sum() for seg in self._segments))
@@ -215,6 +219,21 @@ class LexicalIndex:
     def id_bound(self) -> int:
         """One more than the largest paper id ever added: the size of filter masks."""
         return len(self._where)
+
+    def fork(self) -> "LexicalIndex":
+        """A copy that can take updates while searches go on reading this one.
+
+        Copies what `add`, `delete` and `merge` change in place (the vocabulary,
+        the per-paper arrays, each segment's `live` mask and the document
+        frequencies) and shares the rest: a segment's postings never change
+        once built. Costs about a millisecond per 10,000 papers."""
+        return dataclasses.replace(
+            self, _terms=dict(self._terms), _keys=dict(self._keys), _surface=list(self._surface),
+            _segments=[dataclasses.replace(seg, live=seg.live.copy()) for seg in self._segments],
+            _df=self._df.copy(), _where=self._where.copy(), _day=self._day.copy(),
+            _has_code=self._has_code.copy(), _is_withdrawn=self._is_withdrawn.copy(),
+            skipped=dict(self.skipped),
+        )
 
     # --- updates ----------------------------------------------------------
     def add(self, papers: list[PaperFields]) -> None:
@@ -228,6 +247,8 @@ class LexicalIndex:
         self.delete(list(latest))
         self._grow(max(latest) + 1)
         batch = list(latest.values())
+        for paper_id in latest:
+            self.skipped.pop(paper_id, None)
         segment = self._build_segment(batch)
         self._attach(segment)
         for paper in batch:
@@ -240,6 +261,7 @@ class LexicalIndex:
         """Remove papers by id; returns how many were indexed. Unknown ids are skipped."""
         removed = 0
         for paper_id in paper_ids:
+            self.skipped.pop(paper_id, None)
             if paper_id in self:
                 where = int(self._where[paper_id])
                 self._segments[where >> 32].live[where & 0xFFFFFFFF] = False
@@ -583,6 +605,7 @@ class LexicalIndex:
             "format": FORMAT_VERSION, "k1": self.k1, "b": self.b, "title_weight": self.title_weight,
             "change_seq": self.change_seq, "segments": len(self._segments),
             "terms": list(self._terms), "surface": self._surface, "keys": list(self._keys),
+            "skipped": {str(pid): reason for pid, reason in self.skipped.items()},
         }
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         path = Path(path)
@@ -603,6 +626,7 @@ class LexicalIndex:
             index._terms = {t: i for i, t in enumerate(meta["terms"])}
             index._surface = meta["surface"]
             index._keys = {k: i for i, k in enumerate(meta["keys"])}
+            index.skipped = {int(pid): reason for pid, reason in meta.get("skipped", {}).items()}
             index._grow(len(data["where"]))
             index._day[:], index._has_code[:] = data["day"], data["has_code"]
             index._is_withdrawn[:] = data["is_withdrawn"]

@@ -14,7 +14,8 @@ Syntax, a superset of plain words:
 Nothing a user types raises: unbalanced quotes close at the end, unknown
 `field:` prefixes and lone operators are read as plain words, values that make
 no sense (`year:soon`) are kept in `Query.ignored` so the page can say so, and
-control characters are dropped. Queries are cut to MAX_QUERY_CHARS.
+control characters are dropped. Queries are cut to MAX_QUERY_CHARS, their parts
+to MAX_QUERY_PARTS and their phrases to MAX_PHRASES (the rest listed in `ignored`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 
 MAX_QUERY_CHARS = 1_000  # longer input is cut: no real query needs more
 MAX_QUERY_PARTS = 64  # words, phrases and operators kept from one query
+MAX_PHRASES = 8  # phrases (and excluded phrases) checked word by word; more are ignored, listed
 MIN_YEAR, MAX_YEAR = 1900, 2200
 
 # One part of a query: an optional "-", an optional "field:", then a quoted
@@ -98,6 +100,8 @@ def parse(text: str | None) -> Query:
             has_code = has_code or value.lower() == "code"
             if value.lower() != "code":
                 parts["ignored"].append(match[0])
+        elif " " in value and len([*parts["phrases"], *(e for e in parts["excluded"] if " " in e)]) >= MAX_PHRASES:
+            parts["ignored"].append(match[0])  # each phrase is a positional check: bound the work
         elif minus:
             parts["excluded"].append(value.lower())
         elif is_quoted and " " in value:

@@ -6,8 +6,12 @@ store's indexes under the cache directory, opens them with the query embedder,
 catches them up with the store (engine's `sync`) before each search (two
 indexed MAX queries when nothing changed) and in the background (`keep_current`,
 the "index" job that jobs/ runs in a thread of each web process), and saves
-them now and then, so a restart catches up instead of rebuilding. One lock
-lets the web server's threads share the indexes, which are not thread-safe.
+them now and then, so a restart catches up instead of rebuilding. Searches
+take no lock: they read the published `Indexes`, which nothing changes; a
+catch-up applies a batch to a fork (`Indexes.fork`) and publishes it by
+swapping one reference, so a search sees a batch whole or not at all, and
+runs beside other searches and beside the follower (issue #15). One lock
+keeps writers (catch-ups, saves) one at a time.
 
 On top of engine's ranking it adds what the product asks of a search: the mode
 (hybrid, lexical or semantic), the trending sort, and similar papers by arXiv id.
@@ -55,7 +59,14 @@ QUERY_EMBED_THREADS = 1  # one query is too short to gain from more
 STOP_TIMEOUT_SECONDS = 30.0
 CATCH_UP_BATCH_CHANGES = 1_000  # changes applied under the lock at a time (about 2 s): searches run between
 STORE_ID_CHECKPOINT = "search:store_id"
+SEARCH_DEADLINE_SECONDS = 1.0  # past this, a search leaves out the meaning side (engine.run_query)
+MAX_RESULT_WINDOW = 10_000  # results reachable by paging, as Elasticsearch's max_result_window
 SIMILAR_BY_WORDS = "shares words with its title"  # why, for a paper without a vector yet
+# What the paper page says when its similar papers are not by meaning, or absent:
+SIMILAR_BY_WORDS_NOTE = "Found by the words of its title: this paper has no meaning vector yet."
+SIMILAR_NO_MEANING_NOTE = "Found by the words of its title: search by meaning is not ready yet."
+SIMILAR_NOT_OPEN = "Similar papers will show once the search index is open; reload in a minute."
+SIMILAR_NONE = "No similar papers found yet."
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,7 @@ class IndexState:
     vector_count: int = 0  # papers in the vector index
     pending_count: int = 0  # store changes not applied yet (an upper bound)
     is_open: bool = True  # False until the indexes are read or a build starts
+    skipped_count: int = 0  # papers the follower could not index (lexical.skipped)
 
     @property
     def is_building(self) -> bool:
@@ -132,7 +144,8 @@ class SearchService:
 
     @property
     def indexes(self) -> Indexes | None:
-        """The indexes, None until first opened. Not thread-safe: for one-thread use (benches, the CLI)."""
+        """The published indexes, None until first opened: a snapshot that no catch-up
+        changes (the next one publishes a new object), safe to search from any thread."""
         return self._indexes
 
     # --- keeping current ----------------------------------------------------
@@ -167,6 +180,7 @@ class SearchService:
         left = total
         while left > 0:
             with self._locked(wait=wait):
+                indexes = self._indexes.fork()
                 sync(store, indexes, max_changes=CATCH_UP_BATCH_CHANGES)
                 now_left = _pending(indexes, paper_seq, embed_seq)
                 is_done = now_left == left or now_left <= 0  # no progress: the rest are gaps
@@ -175,6 +189,7 @@ class SearchService:
                     # embed_seq (read before the sync) is in; other models' may lie past the cursor.
                     indexes.vectors.change_seq = max(indexes.vectors.change_seq, embed_seq)
                 left = 0 if is_done else now_left
+                self._indexes = indexes  # published whole: searches from now on see this batch
                 self._note(indexes, left)
             if on_progress is not None:
                 on_progress(total - left, total)
@@ -183,7 +198,8 @@ class SearchService:
 
     def _note(self, indexes: Indexes, pending: int) -> None:
         vectors = indexes.vectors
-        self.state = IndexState(len(indexes.lexical), len(vectors) if vectors is not None else 0, pending)
+        self.state = IndexState(len(indexes.lexical), len(vectors) if vectors is not None else 0, pending,
+                                skipped_count=len(indexes.lexical.skipped))
 
     def rebuild(
         self, store: Store, *, on_progress: Callable[[int, int], None] | None = None
@@ -233,7 +249,9 @@ class SearchService:
         """Write the indexes to their folder (nothing to do in memory-only mode)."""
         with self._locked(wait=-1):
             if self._indexes is not None and self._indexes.folder is not None:
-                self._indexes.save()
+                indexes = self._indexes.fork()  # saving merges segments: not on what searches read
+                indexes.save()
+                self._indexes = indexes
                 self._unsaved_count = 0
                 self._saved_at = time.monotonic()
 
@@ -264,26 +282,44 @@ class SearchService:
         """A page of papers for what the user typed and the form's filters. `mode`:
         "hybrid" (keywords and meaning, fused), "lexical" or "semantic"; `sort`:
         "relevance", "newest" or "trending" (of the POOL_SIZE most relevant, by
-        feed.trending_score at `now`). Raises ValueError for an unknown mode or sort,
-        SearchBusy while a long catch-up holds the indexes."""
+        feed.trending_score at `now`). A search that takes SEARCH_DEADLINE_SECONDS before
+        its meaning side gives keyword matches only (`page.is_partial`). Raises ValueError
+        for an unknown mode or sort or a page past MAX_RESULT_WINDOW, SearchBusy while
+        the indexes are first opened."""
+        deadline = time.monotonic() + SEARCH_DEADLINE_SECONDS
+        if offset + limit > MAX_RESULT_WINDOW:
+            raise ValueError(f"search results stop at the {MAX_RESULT_WINDOW:,}th; narrow the search "
+                             "(more words, a phrase, cat:, year:) to see the papers past it")
         if mode not in MODES:
             raise ValueError(f"search mode {mode!r} is not known; use one of {', '.join(MODES)}")
         if sort not in SORTS:
             raise ValueError(f"sort {sort!r} is not known; use one of {', '.join(SORTS)}")
-        pending = self.catch_up(store, max_changes=REQUEST_CATCH_UP_MAX, wait=LOCK_WAIT_SECONDS)
-        with self._locked():
-            indexes = self._indexes
-            is_ready = indexes.vectors is not None and len(indexes.vectors) > 0
-            if mode == "lexical":  # the engine ranks by keywords alone without an embedder
-                indexes = dataclasses.replace(indexes, embedder=None)
-            elif mode == "semantic" and parse(text).text and is_ready:  # else keywords stand in
-                indexes = dataclasses.replace(indexes, lexical=_FiltersOnly(indexes.lexical))
-            if sort == "trending":
-                page = _by_trending(store, indexes, text, filters=filters, limit=limit, offset=offset,
-                                    now=now or datetime.now(timezone.utc))
-            else:
-                page = search(store, indexes, text, filters=filters, sort=sort, limit=limit, offset=offset)
-        return SearchResults(page, mode, pending, is_ready, len(self._indexes.lexical))
+        pending = self._catch_up_or_skip(store, wait=LOCK_WAIT_SECONDS)
+        indexes = searched = self._indexes  # one snapshot for the whole search
+        is_ready = indexes.vectors is not None and len(indexes.vectors) > 0
+        if mode == "lexical":  # the engine ranks by keywords alone without an embedder
+            indexes = dataclasses.replace(indexes, embedder=None)
+        elif mode == "semantic" and parse(text).text and is_ready:  # else keywords stand in
+            indexes = dataclasses.replace(indexes, lexical=_FiltersOnly(indexes.lexical))
+        if sort == "trending":
+            page = _by_trending(store, indexes, text, filters=filters, limit=limit, offset=offset,
+                                now=now or datetime.now(timezone.utc), deadline=deadline)
+        else:
+            page = search(store, indexes, text, filters=filters, sort=sort, limit=limit, offset=offset,
+                          deadline=deadline)
+        return SearchResults(page, mode, pending, is_ready, len(searched.lexical))
+
+    def _catch_up_or_skip(self, store: Store, *, wait: float) -> int:
+        """Apply a small backlog before a search; while another thread is writing, search
+        the published indexes at once instead of waiting (their pending count is returned).
+        Only a process that has not opened its indexes yet waits, up to `wait` seconds."""
+        try:
+            return self.catch_up(store, max_changes=REQUEST_CATCH_UP_MAX,
+                                 wait=0 if self._indexes is not None else wait)
+        except SearchBusy:
+            if self._indexes is None:
+                raise
+            return self.state.pending_count
 
     def similar(self, store: Store, arxiv_id: str, *, k: int = 10) -> list[SearchHit]:
         """Up to `k` papers like `arxiv_id`, nearest in meaning first (by title words while
@@ -293,9 +329,8 @@ class SearchService:
         row_id = store.paper_ids([arxiv_id]).get(arxiv_id)
         if row_id is None:
             raise NotFound(f"no paper {arxiv_id!r} in the store")
-        self.catch_up(store, max_changes=REQUEST_CATCH_UP_MAX, wait=SIMILAR_WAIT_SECONDS)
-        with self._locked(wait=SIMILAR_WAIT_SECONDS):
-            hits = similar(store, self._indexes, row_id, limit=k + SIMILAR_EXTRA)
+        self._catch_up_or_skip(store, wait=SIMILAR_WAIT_SECONDS)
+        hits = similar(store, self._indexes, row_id, limit=k + SIMILAR_EXTRA)
         own_title = store.get_paper(arxiv_id).title
         seen = {normalise_name(own_title)}
         kept = []
@@ -305,6 +340,22 @@ class SearchService:
                 seen.add(title)
                 kept.append(hit if hit.meaning_rank else dataclasses.replace(hit, why=SIMILAR_BY_WORDS))
         return kept[:k]
+
+    def similar_with_note(self, store: Store, arxiv_id: str, *, k: int = 10) -> tuple[list[SearchHit], str | None]:
+        """`similar`, with what the paper page says about them: None when they are by
+        meaning, else why not, so that they never vanish silently (issue #15: "Similar
+        papers" was missing from 316 of 317 paper pages). Raises NotFound as `similar`."""
+        try:
+            hits = self.similar(store, arxiv_id, k=k)
+        except SearchBusy:
+            return [], SIMILAR_NOT_OPEN
+        if not hits:
+            return [], SIMILAR_NONE
+        if any(hit.meaning_rank for hit in hits):
+            return hits, None
+        vectors = self._indexes.vectors
+        is_ready = vectors is not None and len(vectors) > 0
+        return hits, SIMILAR_BY_WORDS_NOTE if is_ready else SIMILAR_NO_MEANING_NOTE
 
 
 def hit_to_dict(hit: SearchHit) -> dict:
@@ -323,7 +374,8 @@ def results_to_dict(results: SearchResults) -> dict:
         "keyword_count": page.keyword_count, "meaning_only_count": page.meaning_only_count,
         "ignored": list(page.query.ignored), "pending_count": results.pending_count,
         "is_semantic_ready": results.is_semantic_ready, "indexed_count": results.indexed_count,
-        "suggestion": page.suggestion, "hits": [hit_to_dict(hit) for hit in page.hits],
+        "suggestion": page.suggestion, "is_partial": page.is_partial,
+        "hits": [hit_to_dict(hit) for hit in page.hits],
     }
 
 
@@ -353,14 +405,16 @@ class _FiltersOnly:
         return getattr(self._lexical, name)
 
 
-def _by_trending(store: Store, indexes: Indexes, text: str, *, filters, limit, offset, now) -> SearchPage:
+def _by_trending(store: Store, indexes: Indexes, text: str, *, filters, limit, offset, now,
+                 deadline=None) -> SearchPage:
     """The page of the POOL_SIZE most relevant papers ordered by feed.trending_score
     (a paper's most upvotes on any daily list), ties by relevance."""
-    pool = search(store, indexes, text, filters=filters, limit=POOL_SIZE)
+    pool = search(store, indexes, text, filters=filters, limit=POOL_SIZE, deadline=deadline)
 
     def score(hit: SearchHit) -> float:
         upvotes = max((e.upvote_count for e in store.daily_entries_for(hit.paper.arxiv_id)), default=0)
         return feed.trending_score(upvotes, hit.paper.published_at, now)
 
     hits = sorted(pool.hits, key=lambda hit: -score(hit))
-    return SearchPage(pool.query, hits[offset : offset + limit], len(hits), offset, limit, "trending")
+    return SearchPage(pool.query, hits[offset : offset + limit], len(hits), offset, limit, "trending",
+                      is_partial=pool.is_partial)

@@ -22,6 +22,11 @@ replaced and deleted papers are masked. The tail is folded into the graph
 (copied into memory first if it is a view) when it reaches TAIL_MAX_COUNT,
 by `rebuild`, and by `save`, which then maps the file it wrote.
 
+Searches may run side by side on one index, since nothing they read changes:
+updates go to a `fork` (search/service.py publishes it whole when its batch
+is in), which copies the tail and shares the graph copy-on-write, so folding
+never touches a graph that a published index is still searching.
+
 A filtered search over-fetches from the graph and filters, widening the fetch
 until enough papers pass, and scans the allowed papers exactly when the
 filter is so selective that over-fetching would visit most of the graph anyway.
@@ -29,6 +34,8 @@ filter is so selective that over-fetching would visit most of the graph anyway.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -51,7 +58,8 @@ FORMAT_VERSION = 2  # 2: int8 usearch graph files, mapped
 @dataclass
 class VectorIndex:
     """Paper id -> unit vector, searchable by dot product. Paper ids must be
-    non-negative (store row ids). Not thread-safe: one writer, no reads while writing."""
+    non-negative (store row ids). Searches may run in many threads at once; changes may
+    not run beside them: make them on a `fork`."""
 
     dim: int
     model_id: str = ""  # the embedder that made the vectors (Embedder.model_id)
@@ -64,6 +72,8 @@ class VectorIndex:
     _graph: object | None = None  # usearch.index.Index once the collection is large
     _graph_file: Path | None = None  # the file the graph is a view of; None while it is in memory
     _masked: set[int] = field(default_factory=set)  # graph labels replaced or deleted since
+    _is_graph_shared: bool = False  # with the index this one was forked from: copy before changing it
+    _graph_digest: str | None = None  # of _graph_file, as saved (the file on disk may since be damaged)
 
     def __post_init__(self) -> None:
         if self._matrix is None:
@@ -87,6 +97,14 @@ class VectorIndex:
     def is_mapped(self) -> bool:
         """Whether the graph is a read-only view of a file (shared with other processes)."""
         return self._graph_file is not None
+
+    def fork(self) -> "VectorIndex":
+        """A copy that can take updates while searches read this one: the tail is copied
+        (at most TAIL_MAX_COUNT rows), the graph shared until the copy first changes it."""
+        return dataclasses.replace(
+            self, _ids=self._ids.copy(), _matrix=self._matrix.copy(), _row_of=dict(self._row_of),
+            _masked=set(self._masked), _is_graph_shared=self._graph is not None,
+        )
 
     # --- updates ----------------------------------------------------------
     def add(self, paper_ids: list[int], vectors: np.ndarray) -> None:
@@ -137,7 +155,7 @@ class VectorIndex:
         to exact search when the collection has shrunk under HNSW_MIN_COUNT."""
         ids = np.array(sorted(self.paper_ids()), dtype=np.int64)
         vectors = self.vectors(ids)
-        self._graph, self._graph_file, self._masked = None, None, set()
+        self._graph, self._graph_file, self._masked, self._is_graph_shared = None, None, set(), False
         self._ids, self._matrix, self._row_of = np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32), {}
         self.add(list(ids), vectors)
 
@@ -177,8 +195,10 @@ class VectorIndex:
         into memory first: a view cannot change)."""
         if not self._masked and not len(self._ids):
             return
-        if self._graph_file is not None:  # copied from the mapping: another process may have replaced the file
-            self._graph, self._graph_file = self._graph.copy(), None
+        # A view cannot change (and another process may replace its file); a shared graph
+        # is still being searched by the index this one was forked from.
+        if self._graph_file is not None or self._is_graph_shared:
+            self._graph, self._graph_file, self._is_graph_shared = self._graph.copy(), None, False
         if self._masked:
             self._graph.remove(np.array(sorted(self._masked), dtype=np.uint64))
         if len(self._ids):
@@ -263,7 +283,7 @@ class VectorIndex:
         is_unchanged = self.is_mapped and not self._masked and not len(self._ids) and self._graph_file == old_graph
         if self._graph is not None and is_unchanged:  # the mapped file is still the whole graph
             meta["graph"], meta["graph_bytes"] = old_graph.name, old_graph.stat().st_size
-            meta["graph_count"] = len(self._graph)
+            meta["graph_count"], meta["graph_digest"] = len(self._graph), self._graph_digest
         elif self._graph is not None:
             self._fold()
             number = int(old_graph.suffixes[-2][1:]) + 1 if old_graph else 1
@@ -272,7 +292,7 @@ class VectorIndex:
             self._graph.save(str(scratch))
             os.replace(scratch, graph_file)
             meta["graph"], meta["graph_bytes"] = graph_file.name, graph_file.stat().st_size
-            meta["graph_count"] = len(self._graph)
+            meta["graph_count"], meta["graph_digest"] = len(self._graph), _digest(graph_file)
         else:
             arrays["ids"], arrays["matrix"] = self._ids, self._matrix
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
@@ -280,8 +300,9 @@ class VectorIndex:
         with open(scratch, "wb") as f:
             np.savez(f, **arrays)
         os.replace(scratch, path)
-        if self._graph is not None:
+        if self._graph is not None and not is_unchanged:  # unchanged: that file is mapped already
             self._graph, self._graph_file = _open_graph(path.with_name(meta["graph"]), meta), path.with_name(meta["graph"])
+            self._is_graph_shared, self._graph_digest = False, meta["graph_digest"]
         if old_graph and old_graph.name != meta["graph"]:
             old_graph.unlink(missing_ok=True)  # processes that map it keep their mapping
 
@@ -300,6 +321,7 @@ class VectorIndex:
                 return index
         graph_file = path.with_name(meta["graph"])
         index._graph, index._graph_file = _open_graph(graph_file, meta), graph_file
+        index._graph_digest = meta.get("graph_digest")
         return index
 
 
@@ -326,29 +348,43 @@ def _new_graph(dim: int):
 
 def _open_graph(graph_file: Path, meta: dict):
     """The graph in `graph_file`, mapped read-only; ValueError unless it is the file `meta`
-    describes (its size, count, dimensions and int8 cosine), since a view of a damaged
-    file could fail on any later search rather than now."""
+    describes (its digest, size, count, dimensions and int8 cosine): usearch trusts the
+    offsets in a file, so a view of a torn or flipped one could crash any later search
+    rather than fail now (issue #15)."""
     from usearch.index import Index, MetricKind, ScalarKind
 
     try:
         size = graph_file.stat().st_size
+        if _digest(graph_file) != meta.get("graph_digest"):
+            raise ValueError("its digest is not the one saved")
         header = Index.metadata(str(graph_file))
     except (OSError, RuntimeError, ValueError) as error:
-        raise ValueError(f"{graph_file} cannot be read ({error}); rebuild the vector index") from None
+        raise ValueError(f"the graph file {graph_file} cannot be read ({error}); rebuild the vector index") from None
     expected = (meta.get("graph_bytes"), meta.get("graph_count"), meta["dim"], MetricKind.Cos, ScalarKind.I8)
     found = header and (size, header["count_present"], header["dimensions"], header["kind_metric"],
                         header["kind_scalar"])
     if found != expected:
-        raise ValueError(f"{graph_file} is not the graph {graph_file.parent / 'its index'} saved; rebuild it")
+        raise ValueError(f"the graph file {graph_file} is not the one its index saved; rebuild it")
     return Index.restore(str(graph_file), view=True)
 
 
 def _graph_file_of(path: Path) -> Path | None:
+    """The graph file that the index saved at `path` names; None for none, or for a file
+    that cannot be read (it is being replaced: its graph file, if any, is left behind)."""
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
             name = json.loads(data["meta"].tobytes()).get("graph")
-    except (OSError, ValueError, KeyError):
+    except Exception:  # noqa: BLE001 -- a damaged file (BadZipFile, EOFError, ...): nothing in it to trust
         return None
-    return path.with_name(name) if name else None
+    return path.with_name(name) if isinstance(name, str) and name and "/" not in name else None
+
+
+def _digest(path: Path) -> str:
+    """A BLAKE2b digest of the file at `path` (about 1 GB/s; the graph is ~100 B a vector)."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -33,7 +33,10 @@ from paperwire.sources import FetchError
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"paperwire/{__version__} (self-hosted research-paper discovery; python-httpx)"
-TIMEOUT = httpx.Timeout(60.0, connect=10.0)  # arXiv builds large pages slowly
+READ_TIMEOUT_SECONDS = 60.0  # between two reads of a response: arXiv builds large pages slowly
+CONNECT_TIMEOUT_SECONDS = 10.0
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # one page: arXiv's 2,000 entries or an OAI page are ~5 MB
+MAX_RESPONSE_SECONDS = 600.0  # one whole response, however it trickles in
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ERROR_BODY_CHARS = 300  # how much of an error response goes into a message
 
@@ -131,11 +134,32 @@ class Retry:
 RETRY = Retry()
 
 
-def open_client() -> httpx.Client:
-    """An HTTP client with one connection, explicit timeouts and paperwire's User-Agent."""
-    return httpx.Client(
+@dataclass(frozen=True)
+class ResponseLimits:
+    """How much of one response `get` reads, and for how long, before it gives up: a feed
+    that never ends, or drips a byte at a time, must not hold a harvest or fill memory
+    (issue #15). The read timeout is the longest silence between two reads."""
+
+    max_bytes: int = MAX_RESPONSE_BYTES
+    max_seconds: float = MAX_RESPONSE_SECONDS
+    read_timeout_seconds: float = READ_TIMEOUT_SECONDS
+
+
+class Client(httpx.Client):
+    """An httpx client that carries the `ResponseLimits` that `get` reads under."""
+
+    def __init__(self, *, response_limits: ResponseLimits, **options) -> None:
+        super().__init__(**options)
+        self.response_limits = response_limits
+
+
+def open_client(response_limits: ResponseLimits = ResponseLimits()) -> Client:
+    """An HTTP client with one connection, explicit timeouts and size limits, and
+    paperwire's User-Agent."""
+    return Client(
+        response_limits=response_limits,
         headers={"User-Agent": USER_AGENT},
-        timeout=TIMEOUT,
+        timeout=httpx.Timeout(response_limits.read_timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS),
         limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
         follow_redirects=True,
     )
@@ -156,7 +180,7 @@ def get(
     for attempt in range(1, retry.attempts + 1):
         with pacing.turn():
             try:
-                response = client.get(url, params=params)
+                response = _bounded_get(client, url, params)
             except httpx.TransportError as error:
                 problem, wait, target = f"{type(error).__name__}: {error}", None, url
             else:
@@ -182,6 +206,40 @@ def get(
         f"GET {target} failed {retry.attempts} times, last with {problem}; "
         "the service may be down, try again later"
     )
+
+
+def _bounded_get(client: httpx.Client, url: str, params: dict | None) -> httpx.Response:
+    """GET `url` and read its body within the client's ResponseLimits (defaults for a plain
+    httpx client); raises FetchError, not retried, naming the URL and the limit that a
+    response broke. Decoded bytes are counted, so a gzip bomb stops at the limit too."""
+    limits = getattr(client, "response_limits", ResponseLimits())
+    started = time.monotonic()
+    with client.stream("GET", url, params=params) as response:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limits.max_bytes:
+            raise _too_large(response, limits, f"announces {int(declared):,} bytes")
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limits.max_bytes:
+                raise _too_large(response, limits, f"sent more than {limits.max_bytes:,} bytes")
+            if time.monotonic() - started > limits.max_seconds:
+                raise FetchError(
+                    f"GET {response.url} took more than {limits.max_seconds:.0f} s to send its answer "
+                    f"({size:,} bytes so far), the limit for one response; the service may be "
+                    "overloaded, try again later")
+            chunks.append(chunk)
+    # The body is decoded already: a new response without the encoding headers holds it.
+    headers = [(k, v) for k, v in response.headers.multi_items()
+               if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+    return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks),
+                          request=response.request)
+
+
+def _too_large(response: httpx.Response, limits: ResponseLimits, what: str) -> FetchError:
+    return FetchError(
+        f"GET {response.url} {what}, over the limit of {limits.max_bytes:,} bytes for one response "
+        "(client.MAX_RESPONSE_BYTES); it is not a page of papers, or ask for smaller pages")
 
 
 def _retry_after(response: httpx.Response) -> float | None:

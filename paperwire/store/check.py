@@ -36,6 +36,7 @@ _ORPHANS = (
     ("submission", "submissions t", "NOT EXISTS (SELECT 1 FROM papers p WHERE p.arxiv_id = t.arxiv_id)"),
     ("comment", "comments t", "NOT EXISTS (SELECT 1 FROM papers p WHERE p.arxiv_id = t.arxiv_id)"),
 )
+SKIPPED_LISTED = 5  # papers the search index skipped, named in the report
 REBUILD_HINT = "run `paperwire index rebuild` (or let `paperwire serve` catch up and save)"
 
 
@@ -144,6 +145,12 @@ def index_problems(store: Store, index_root: Path) -> list[str]:
         return [f"the saved search index {path} is at change_seq {index.change_seq}, the store at {last_seq} "
                 f"({last_seq - index.change_seq} behind); {REBUILD_HINT}"]
     live = _live_row_ids(store)
+    skipped = [row_id for row_id in live if row_id in index.skipped]
+    if skipped:  # the follower could not index them (issue #15); the record needs mending
+        listed = "; ".join(index.skipped[row_id] for row_id in skipped[:SKIPPED_LISTED])
+        return [f"{len(skipped)} papers could not be indexed for search ({listed}"
+                f"{'; ...' if len(skipped) > SKIPPED_LISTED else ''}): mend them (re-ingest from the source) "
+                "and the index follower picks them up"]
     missing = [row_id for row_id in live if row_id not in index]
     extra = len(index) - (len(live) - len(missing))
     if missing or extra:

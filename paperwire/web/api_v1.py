@@ -39,10 +39,13 @@ def search(request: Request) -> JSONResponse:
     """`/api/v1/search?q=&mode=&sort=&cat=&from=&until=&has_code=&page=&page_size=`."""
     form = params.search_form(request)
     size = params.page_size(request, default=openapi.SEARCH_PAGE_SIZE, maximum=openapi.MAX_PAGE_SIZE)
-    results = request.app.state.search.search(
-        request.app.state.store, form.text, mode=form.mode, sort=form.sort, filters=form.filters,
-        limit=size, offset=(form.page - 1) * size, now=datetime.now(timezone.utc),
-    )
+    try:
+        results = request.app.state.search.search(
+            request.app.state.store, form.text, mode=form.mode, sort=form.sort, filters=form.filters,
+            limit=size, offset=(form.page - 1) * size, now=datetime.now(timezone.utc),
+        )
+    except ValueError as error:  # a page past the result window; the form checked mode and sort
+        raise HTTPException(400, str(error)) from None
     if form.page > 1 and not results.page.hits:
         raise HTTPException(404, f"this search has {results.page.total_count} results, fewer than page {form.page}")
     return JSONResponse({**results_to_dict(results), "q": form.text, "page": form.page, "page_size": size})

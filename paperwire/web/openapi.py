@@ -114,6 +114,7 @@ SCHEMAS = {
         "ignored": {"type": "array", "items": STRING, "description": "Parts of q that were not understood."},
         "pending_count": {**INTEGER, "description": "Store changes the index had not applied yet."},
         "is_semantic_ready": BOOLEAN,
+        "is_partial": {**BOOLEAN, "description": "The search passed its deadline: keyword matches only."},
         "hits": {"type": "array", "items": _ref("Hit")},
     }),
     "Similar": _object({"ok": {"const": True}, "arxiv_id": STRING, "hits": {"type": "array", "items": _ref("Hit")}}),

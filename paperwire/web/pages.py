@@ -28,7 +28,7 @@ from paperwire.jobs.runner import Job, JobState
 from paperwire.papers import Author, code_links, display_text, is_day_only
 from paperwire.search import Filters
 from paperwire.search.lexical import name_words
-from paperwire.search.service import SearchBusy
+from paperwire.search.service import MAX_RESULT_WINDOW, SearchBusy
 from paperwire.web import charts, params, sessions
 from paperwire.web.math import to_html as math_html
 from paperwire.bibtex import to_bibtex
@@ -294,18 +294,16 @@ def paper(request: Request) -> Response:
     store = request.app.state.store
     found = store.get_paper(arxiv_id)  # NotFound becomes the 404 page
     return render(request, "paper.html", paper=found, entries=store.daily_entries_for(arxiv_id),
-                  bibtex=to_bibtex(found), similar=_similar(request, arxiv_id),
+                  bibtex=to_bibtex(found), **_similar(request, arxiv_id),
                   submission=store.submissions_for([arxiv_id]).get(arxiv_id),
                   page_title=f"{display_text(found.title)} · paperwire")
 
 
-def _similar(request: Request, arxiv_id: str) -> list:
-    """Similar papers for the paper page, or none while the search index is busy: the
-    page itself must not wait for it."""
-    try:
-        return request.app.state.search.similar(request.app.state.store, arxiv_id, k=SIMILAR_COUNT)
-    except SearchBusy:
-        return []
+def _similar(request: Request, arxiv_id: str) -> dict:
+    """Similar papers for the paper page and what to say about them (why they are by
+    title words, or why there are none yet): the page never waits for the index."""
+    hits, note = request.app.state.search.similar_with_note(request.app.state.store, arxiv_id, k=SIMILAR_COUNT)
+    return {"similar": hits, "similar_note": note}
 
 
 def search(request: Request) -> Response:
@@ -322,7 +320,7 @@ def search(request: Request) -> Response:
     except SearchBusy as busy:  # a page says so and how far the index is; only the API answers 503
         return render(request, "search.html", results=None, page_count=0, summary="",
                       page_title="Search · paperwire", **{**context, "busy": str(busy)})
-    page_count = -(-results.page.total_count // SEARCH_PAGE_SIZE)
+    page_count = min(-(-results.page.total_count // SEARCH_PAGE_SIZE), MAX_RESULT_WINDOW // SEARCH_PAGE_SIZE)
     return render(request, "search.html", results=results, page_count=page_count,
                   summary=match_summary(results.page),
                   page_title=f"{form.text.strip() or 'Search'} · paperwire", **context)
@@ -357,10 +355,13 @@ def match_summary(page) -> str:
 def run_search(request: Request, form: params.SearchForm):
     """The SearchResults of `form`'s page (the JSON API searches through this too); raises
     HTTPException(404) for a page past the last one."""
-    results = request.app.state.search.search(
-        request.app.state.store, form.text, mode=form.mode, sort=form.sort, filters=form.filters,
-        limit=SEARCH_PAGE_SIZE, offset=(form.page - 1) * SEARCH_PAGE_SIZE, now=datetime.now(timezone.utc),
-    )
+    try:
+        results = request.app.state.search.search(
+            request.app.state.store, form.text, mode=form.mode, sort=form.sort, filters=form.filters,
+            limit=SEARCH_PAGE_SIZE, offset=(form.page - 1) * SEARCH_PAGE_SIZE, now=datetime.now(timezone.utc),
+        )
+    except ValueError as error:  # a page past the result window; the form checked mode and sort
+        raise HTTPException(400, str(error)) from None
     if form.page > 1 and not results.page.hits:
         raise HTTPException(404, f"this search has {results.page.total_count} results, fewer than page {form.page}")
     return results

@@ -146,6 +146,24 @@ def test_search_by_meaning_and_similar_papers(settings, corpus, tmp_path, embedd
     assert missing.status_code == 404 and missing.json()["ok"] is False
 
 
+def test_similar_papers_say_when_they_are_not_by_meaning(settings, corpus, tmp_path, embedder):
+    # Issue #15: "Similar papers" vanished silently from pages whose paper had no vector.
+    # Here they fall back to title words, and the page says why.
+    keywords_only = TestClient(create_app(settings, store=corpus, search=SearchService(tmp_path / "a")))
+    paper = keywords_only.get("/paper/2501.00008").text  # "Language models are few-shot learners"
+    similar = paper[paper.index('id="similar-heading"'):paper.index("<h2>Cite")]
+    assert "search by meaning is not ready yet" in similar and 'href="/paper/2501.00010"' in similar
+
+    assert pipeline.embed_pending(corpus, embedder).embedded_count == 10
+    corpus.upsert_papers([make_paper(arxiv_id="2501.00011", title="Large language models as few-shot learners")],
+                         source="test")  # newer than every vector
+    client = TestClient(create_app(settings, store=corpus, search=SearchService(tmp_path / "b", embedder=embedder)))
+    paper = client.get("/paper/2501.00011").text
+    similar = paper[paper.index('id="similar-heading"'):paper.index("<h2>Cite")]
+    assert "this paper has no meaning vector yet" in similar and 'href="/paper/2501.00008"' in similar
+    assert "meaning vector" not in client.get("/paper/2501.00008").text  # it has one: by meaning
+
+
 def test_without_vectors_the_page_says_meaning_comes_later(client):
     page = client.get("/search?q=attention").text
     assert "Search by meaning is not ready yet: it starts once papers are embedded" in page
@@ -154,16 +172,30 @@ def test_without_vectors_the_page_says_meaning_comes_later(client):
 
 
 def test_a_busy_index_is_a_503_for_the_api_a_notice_on_the_page(client, search, corpus, monkeypatch):
-    search.catch_up(corpus)
     monkeypatch.setattr(service, "LOCK_WAIT_SECONDS", 0.01)
-    with search._lock:  # as while another thread builds the indexes
+    monkeypatch.setattr(service, "SIMILAR_WAIT_SECONDS", 0.01)
+    with search._lock:  # as while another thread opens the indexes, before any search could run
         page = client.get("/search?q=attention")
         api = client.get("/api/search?q=attention")
         paper = client.get("/paper/2501.00001")
     assert page.status_code == 200 and "The search index is busy" in page.text  # never a bare 503 page
     assert 'value="attention"' in page.text  # the form, to try again
     assert api.status_code == 503 and api.json()["status"] == 503 and api.headers["retry-after"] == "30"
-    assert paper.status_code == 200 and "Similar papers" not in paper.text
+    assert paper.status_code == 200 and "Similar papers will show once the search index is open" in paper.text
+
+
+def test_once_open_searches_do_not_wait_for_a_catch_up(client, search, corpus, monkeypatch):
+    # Issue #15: searches read the published indexes, so a catch-up (holding the writers'
+    # lock) no longer makes them wait or fail.
+    search.catch_up(corpus)
+    monkeypatch.setattr(service, "LOCK_WAIT_SECONDS", 0.01)
+    with search._lock:
+        page = client.get("/search?q=attention")
+        api = client.get("/api/search?q=attention")
+        paper = client.get("/paper/2501.00001")
+    assert page.status_code == 200 and "busy" not in page.text and "2501.00006" in page.text
+    assert api.status_code == 200 and api.json()["keyword_count"] == 4
+    assert paper.status_code == 200 and "Similar papers" in paper.text
 
 
 def test_withdrawn_papers_can_be_left_out_or_asked_for(settings, store, search):
@@ -186,3 +218,13 @@ def test_withdrawn_papers_can_be_left_out_or_asked_for(settings, store, search):
     assert found("is:withdrawn") == ["2503.00002"]  # a filter alone lists what passes it
     page = client.get("/search", params={"q": "attention -is:withdrawn"}).text
     assert 'href="/paper/2503.00001"' in page and 'href="/paper/2503.00002"' not in page
+
+
+def test_a_search_page_past_the_result_window_is_a_400_that_says_why(client):
+    answer = client.get("/api/search?q=attention&page=501")  # results 10,001 to 10,020
+    assert answer.status_code == 400 and answer.json()["ok"] is False
+    assert "search results stop at the 10,000th" in answer.json()["error"]
+    page = client.get("/search?q=attention&page=501")
+    assert page.status_code == 400 and "narrow the search" in page.text
+    v1 = client.get("/api/v1/search?q=attention&page=101&page_size=100")
+    assert v1.status_code == 400 and "search results stop at the 10,000th" in v1.json()["error"]

@@ -51,7 +51,7 @@ def test_search_works_while_the_index_is_built(settings, store, tmp_path, monkey
     assert "10 papers contain graphs" in page.text
     assert "Building: 10 papers indexed, about 20 changes to go" in status.text
     assert api["search_index"] == {"paper_count": 10, "vector_count": 0, "pending_count": 20,
-                                   "is_open": True, "is_building": True}
+                                   "is_open": True, "is_building": True, "skipped_count": 0}
     done = client.get("/search", params={"q": "graphs"}).text
     assert "30 papers contain graphs" in done and "being built" not in done
     assert "<dt>Papers by keywords</dt><dd>30</dd>" in client.get("/status").text
