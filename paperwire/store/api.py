@@ -2,7 +2,7 @@
 
 `Store` composes one class per group of tables (papers.py, embeddings.py,
 daily.py, jobs.py, accounts.py,
-community.py) over an engine adapter (sqlite.py, postgres.py; the contract
+community.py, digests.py) over an engine adapter (sqlite.py, postgres.py; the contract
 is sql.py). A new table is a migration per engine plus its methods in one of
 those modules (or a new one listed here). `open_store` picks the engine from
 the URL and migrates the database.
@@ -13,6 +13,7 @@ from __future__ import annotations
 from paperwire.store.accounts import AccountTables
 from paperwire.store.community import CommunityTables
 from paperwire.store.daily import DailyTables
+from paperwire.store.digests import DigestTables
 from paperwire.store.embeddings import EmbeddingTables
 from paperwire.store.errors import StoreError
 from paperwire.store.jobs import JobTables
@@ -22,7 +23,7 @@ from paperwire.store.sql import Engine
 SUPPORTED_URLS = "sqlite:///path/to/paperwire.db or postgresql://user:pass@host/dbname"
 
 
-class Store(PaperTables, EmbeddingTables, DailyTables, JobTables, AccountTables, CommunityTables):
+class Store(PaperTables, EmbeddingTables, DailyTables, JobTables, AccountTables, CommunityTables, DigestTables):
     """The paper store on one database. Methods are safe to call from one thread at a time
     per Store object; open one Store per thread or process."""
 
