@@ -16,6 +16,7 @@ from typing import Callable
 
 from paperwire import harvest
 from paperwire.config import Settings
+from paperwire.digest import run as digest_run
 from paperwire.jobs.runner import Job
 from paperwire.search import pipeline
 from paperwire.search import service as search_service
@@ -24,7 +25,7 @@ from paperwire.search.service import SearchService
 from paperwire.store import Store
 
 POLL_SECONDS = 60.0  # how often a shared job looks for due work
-WORKER_JOBS = ("harvest", "embed")  # what `paperwire worker` runs (shared across processes)
+WORKER_JOBS = ("harvest", "embed", "digest")  # what `paperwire worker` runs (shared across processes)
 
 
 def _harvest(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
@@ -57,6 +58,15 @@ def _index(settings: Settings, stop: threading.Event, search: SearchService | No
                stop_timeout_seconds=search_service.STOP_TIMEOUT_SECONDS)
 
 
+def _digest(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
+    """Due email digests built, queued and sent exactly once (digest/run.py); nothing without
+    PAPERWIRE_SMTP_HOST. Saved searches run on this process's search service (a worker makes one)."""
+    service = functools.cache(lambda: search or SearchService.from_settings(settings))
+    return Job(digest_run.JOB,
+               lambda store, now: digest_run.run_job(store, settings, now=now, search=service(), stop=stop),
+               is_shared=True, poll_seconds=digest_run.POLL_SECONDS)
+
+
 @dataclass(frozen=True)
 class _Entry:
     build: Callable[[Settings, threading.Event, SearchService | None], Job]
@@ -67,6 +77,7 @@ TABLE = {
     "harvest": _Entry(_harvest, harvest.is_wanted),
     "embed": _Entry(_embed, lambda settings: settings.embed_enabled),
     "index": _Entry(_index, lambda settings: True),
+    "digest": _Entry(_digest, lambda settings: bool(settings.smtp_host)),
 }
 
 

@@ -350,6 +350,12 @@ class DigestTables:
                                  (False, t, t))
         return requeued, counted
 
+    def has_expired_digest_leases(self, *, now: datetime) -> bool:
+        """Whether recover_digests has anything to do."""
+        return bool(self.engine.read().rows(
+            "SELECT id FROM digest_outbox WHERE state IN ('sending', 'accepting') AND lease_until <= ? LIMIT 1",
+            (self.engine.time(now),)))
+
     def outbox_rows(self, *, states: Iterable[str] | None = None, unseen: bool = False,
                     limit: int = 50) -> list[OutboxRow]:
         """The latest outbox rows (in `states`; with `unseen`, sent without a seen 250), newest first."""
