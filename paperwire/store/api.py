@@ -13,7 +13,7 @@ from __future__ import annotations
 from paperwire.store.accounts import AccountTables
 from paperwire.store.community import CommunityTables
 from paperwire.store.daily import DailyTables
-from paperwire.store.digests import DigestTables
+from paperwire.store.digests import DigestCopy, DigestTables
 from paperwire.store.embeddings import EmbeddingTables
 from paperwire.store.errors import StoreError
 from paperwire.store.jobs import JobTables
@@ -23,7 +23,8 @@ from paperwire.store.sql import Engine
 SUPPORTED_URLS = "sqlite:///path/to/paperwire.db or postgresql://user:pass@host/dbname"
 
 
-class Store(PaperTables, EmbeddingTables, DailyTables, JobTables, AccountTables, CommunityTables, DigestTables):
+class Store(PaperTables, EmbeddingTables, DailyTables, JobTables, AccountTables, CommunityTables, DigestTables,
+            DigestCopy):
     """The paper store on one database. Methods are safe to call from one thread at a time
     per Store object; open one Store per thread or process."""
 

@@ -1,7 +1,7 @@
 """Copy everything one store holds into another, empty one, on either engine, and prove it.
 
 `copy` moves live papers (with their versions and first source), daily entries,
-vectors (copied, never recomputed), checkpoints and job runs through the Store
+vectors (copied, never recomputed), checkpoints, job runs and the digest tables through the Store
 API only, so SQLite to PostgreSQL and back are the same code. `digest`
 fingerprints what a store holds; the copy is good when both stores' digests are
 equal. Tombstones of deleted papers and leases are not copied: a new store has
@@ -49,6 +49,8 @@ class Digest:
     checkpoint_count: int
     checkpoint_digest: str
     job_run_count: int
+    digest_row_count: int = 0  # subscribers, subscriptions, saved searches, outbox rows, received papers
+    digest_row_digest: str = ""
 
     def lines(self) -> list[str]:
         return [
@@ -57,6 +59,7 @@ class Digest:
             f"embeddings {self.embedding_count} {self.embedding_digest}",
             f"checkpoints {self.checkpoint_count} {self.checkpoint_digest}",
             f"job runs {self.job_run_count}",
+            f"digest rows {self.digest_row_count} {self.digest_row_digest}",
         ]
 
 
@@ -100,6 +103,8 @@ def copy(source: Store, target: Store, *, on_progress: Progress | None = None) -
         if name != COPY_CHECKPOINT:
             target.set_checkpoint(name, value)
     _copy_job_runs(source, target)
+    # After the accounts: subscribers and saved searches find their users by email.
+    target.digest_import(source.digest_export())
     target.set_checkpoint(COPY_CHECKPOINT, None)
     return CopyReport(digest(source), digest(target), stale_count)
 
@@ -204,10 +209,19 @@ def digest(store: Store) -> Digest:
     checkpoints = _Fingerprint()
     for name, value in store.checkpoints().items():
         checkpoints.add(name, value)
+    digest_rows = _Fingerprint()
+    for table, rows in store.digest_export().items():
+        for row in rows:  # by natural keys: ids and run ids differ between stores
+            digest_rows.add(table, *(_text(v) for k, v in sorted(row.items()) if not _is_local_id(k)))
     return Digest(
         papers.count, papers.hexdigest(), daily.count, daily.hexdigest(), vectors.count, vectors.hexdigest(),
         checkpoints.count, checkpoints.hexdigest(), len(store.recent_job_runs(limit=JOB_RUN_LIMIT)),
+        digest_rows.count, digest_rows.hexdigest(),
     )
+
+
+def _is_local_id(column: str) -> bool:
+    return column in ("id", "run_id") or column.endswith(("subscriber_id", "user_id", "outbox_id"))
 
 
 def _text(value) -> str:

@@ -377,6 +377,102 @@ class DigestTables:
         return {row["state"]: row["n"] for row in rows}
 
 
+# What `db copy` moves (store/copy.py), keyed by natural keys: an address, a user's email,
+# (address, period). Row ids differ between stores, so none is carried over.
+_EXPORTS = {
+    "subscribers": "SELECT s.*, u.email AS user_email FROM subscribers s LEFT JOIN users u ON u.id = s.user_id"
+                   " ORDER BY s.id",
+    "subscriptions": "SELECT c.*, s.email FROM subscriptions c JOIN subscribers s ON s.id = c.subscriber_id"
+                     " ORDER BY s.id",
+    "saved_searches": "SELECT q.*, u.email AS user_email FROM saved_searches q JOIN users u ON u.id = q.user_id"
+                      " ORDER BY q.id",
+    "digest_outbox": "SELECT o.*, s.email FROM digest_outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+                     " ORDER BY o.id",
+    "digest_papers": "SELECT d.arxiv_id, s.email, o.period FROM digest_papers d JOIN subscribers s"
+                     " ON s.id = d.subscriber_id JOIN digest_outbox o ON o.id = d.outbox_id ORDER BY s.id, d.arxiv_id",
+}
+_TIME_COLUMNS = frozenset({"created_at", "confirmed_at", "confirm_sent_at", "unsubscribed_at", "updated_at",
+                           "lease_until", "next_attempt_at", "queued_at", "sent_at"})
+_BOOL_COLUMNS = frozenset({"is_in_digest", "is_acceptance_seen"})
+
+
+class DigestCopy:
+    """`db copy` of the digest tables: every row out of one store, into another, by natural keys."""
+
+    engine: Engine
+
+    def digest_export(self) -> dict[str, list[dict]]:
+        """Every digest row, each with the natural keys that place it in another store."""
+        db = self.engine.read()
+        return {table: [_portable(row) for row in db.rows(sql)] for table, sql in _EXPORTS.items()}
+
+    def digest_import(self, tables: dict[str, list[dict]]) -> int:
+        """Insert what digest_export gave (into a store holding the same users, matched by
+        email); rows already here are left as they are, so a copy run again adds nothing.
+        Saved searches of users missing here are left out. Returns the rows inserted."""
+        inserted = 0
+        with self.engine.write() as db:
+            users = {row["email"]: row["id"] for row in db.rows("SELECT id, email FROM users")}
+            for row in tables["subscribers"]:
+                inserted += self._insert(db, "subscribers", row, {"user_id": users.get(row["user_email"])},
+                                         ("email", "user_id", "created_at", "confirmed_at", "confirm_sent_at",
+                                          "unsubscribed_at", "unsubscribe_reason", "bounce_count"), "(email)")
+            ids = {row["email"]: row["id"] for row in db.rows("SELECT id, email FROM subscribers")}
+            for row in tables["subscriptions"]:
+                inserted += self._insert(db, "subscriptions", row, {"subscriber_id": ids[row["email"]]},
+                                         ("subscriber_id", "frequency", "send_time", "timezone", "weekday",
+                                          "paper_count", "includes", "created_at", "updated_at"), "(subscriber_id)")
+            inserted += self._import_saved_searches(db, tables["saved_searches"], users)
+            for row in tables["digest_outbox"]:
+                inserted += self._insert(db, "digest_outbox", row, {"subscriber_id": ids[row["email"]]},
+                                         ("subscriber_id", "period", "state", "skip_reason", "message_id", "message",
+                                          "paper_count", "attempt_count", "claim", "lease_until", "next_attempt_at",
+                                          "is_acceptance_seen", "last_code", "last_detail", "queued_at", "sent_at"),
+                                         "(subscriber_id, period)")
+            outbox = {(row["subscriber_id"], row["period"]): row["id"]
+                      for row in db.rows("SELECT id, subscriber_id, period FROM digest_outbox")}
+            inserted += db.executemany(
+                "INSERT INTO digest_papers (subscriber_id, arxiv_id, outbox_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [(ids[r["email"]], r["arxiv_id"], outbox[(ids[r["email"]], r["period"])]) for r in tables["digest_papers"]])
+        return inserted
+
+    def _insert(self, db: Session, table: str, row: dict, overrides: dict, columns: tuple, key: str) -> int:
+        values = [self._value(column, overrides.get(column, row.get(column))) for column in columns]
+        return db.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+                          f" ON CONFLICT {key} DO NOTHING".replace("  ", " "), values)
+
+    def _import_saved_searches(self, db: Session, rows: list[dict], users: dict[str, int]) -> int:
+        held = {(r["user_id"], r["name"], r["query"]) for r in db.rows("SELECT user_id, name, query FROM saved_searches")}
+        inserted = 0
+        for row in rows:
+            user_id = users.get(row["user_email"])
+            if user_id is not None and (user_id, row["name"], row["query"]) not in held:
+                inserted += self._insert(db, "saved_searches", row, {"user_id": user_id},
+                                         ("user_id", "name", "query", "mode", "is_in_digest", "created_at"), "")
+        return inserted
+
+    def _value(self, column: str, value):
+        if value is None:
+            return None
+        if column in _TIME_COLUMNS:
+            return self.engine.time(value)
+        return bool(value) if column in _BOOL_COLUMNS else value
+
+
+def _portable(row: dict) -> dict:
+    """A row with engine-neutral values: aware datetimes, booleans, bytes."""
+    out = {}
+    for column, value in row.items():
+        if column in _TIME_COLUMNS:
+            value = as_time(value)
+        elif column in _BOOL_COLUMNS and value is not None:
+            value = bool(value)
+        elif isinstance(value, memoryview):
+            value = bytes(value)
+        out[column] = value
+    return out
+
+
 def _final_state(status: str, next_attempt_at: datetime | None) -> str:
     if status in ("sent", "unknown"):
         return "sent"

@@ -216,3 +216,27 @@ def test_two_claimers_racing_for_one_row_exactly_one_wins(engine, request, tmp_p
     rounds = _race(url, outbox_id, rounds=20)
     for number, got in enumerate(rounds, start=1):
         assert sorted(got, key=lambda c: c is None) == [number, None], got
+
+
+def test_db_copy_moves_the_digest_tables_sqlite_to_postgres(tmp_path, postgres_store):
+    from paperwire.store.copy import copy
+
+    source = open_store(f"sqlite:///{tmp_path}/source.db")
+    try:
+        subscriber, sent = _queued(source)
+        claim = source.claim_digest(sent, now=NOW, lease=LEASE)
+        source.fence_digest(sent, claim)
+        source.mark_digest(sent, claim, status="unknown", now=NOW)
+        source.confirm_subscriber(subscriber.id, now=NOW)
+        _queued(source, "bob@example.org", ids=("2612.00003",))  # still queued: its bytes go along
+        report = copy(source, postgres_store)
+        assert report.is_identical and report.target.digest_row_count == 9, report.target.lines()
+        assert copy(source, postgres_store).is_identical  # run again: nothing added
+        copied = postgres_store.subscriber_by_email("ada@example.org")
+        assert copied.confirmed_at == NOW
+        assert postgres_store.received_papers([copied.id]) == {copied.id: {"2612.00001", "2612.00002"}}
+        [pending] = postgres_store.sendable_digests(now=NOW, limit=5)
+        assert (pending.email, pending.message) == ("bob@example.org", b"bytes")
+        assert [r.is_acceptance_seen for r in postgres_store.outbox_rows(unseen=True)] == [False]
+    finally:
+        source.close()
