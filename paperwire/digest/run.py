@@ -45,6 +45,10 @@ DIGEST_BATCH = 200
 PERIOD_LOOKBACK = timedelta(days=LOOKBACK_DAYS + 1)
 TRENDING_WINDOWS = {"daily": trending.DAY, "weekly": trending.WEEK}
 TRENDING_POOL = 50  # trending papers a digest may choose from
+# A Hugging Face daily list counts from its day's 00:00 UTC (store trending_rows), and the
+# list of a day fills during that day: a morning digest reaches back one more day so that
+# yesterday's list is in it. digest_papers keeps a paper from coming twice.
+TRENDING_LISTING_LAG = timedelta(days=1)
 SAVED_SEARCH_POOL = 50  # newest matches of a saved search looked at
 # arXiv announces a paper up to three days after it was submitted (a Thursday
 # submission is announced on Sunday evening), so "announced since the last digest"
@@ -120,7 +124,8 @@ def _trending(gathering: Gathering, subscriber: Subscriber, subscription: Subscr
 
 def _trending_candidates(gathering: Gathering, window: trending.Window) -> list[Candidate]:
     store, now = gathering.store, gathering.now
-    items = trending.trending(store.trending_rows(since=now - window.span), now=now, window=window)[:TRENDING_POOL]
+    start = now - window.span - TRENDING_LISTING_LAG
+    items = trending.trending(store.trending_rows(since=start), now=now, window=window, start=start)[:TRENDING_POOL]
     papers = store.get_papers(item.arxiv_id for item in items) if items else {}
     return [Candidate(papers[i.arxiv_id], "trending", i.why) for i in items if i.arxiv_id in papers]
 
@@ -197,11 +202,12 @@ def run(store: Store, settings: Settings, *, now: datetime, search=None, is_dry_
     if not is_dry_run:
         report.requeued_count, report.recovered_sent_count = store.recover_digests(now=now)
     maker = _Maker(settings, store, sender, now)
+    gathering = Gathering(store, now, search)  # one per run: its caches serve every batch
     with mail.Connection(smtp, is_nodelay=is_nodelay) if smtp else _NoConnection() as connection:
         for start in range(0, len(audience), DIGEST_BATCH):
             if stop is not None and stop.is_set():
                 break
-            queued = _build_batch(store, audience[start:start + DIGEST_BATCH], now, search, maker, report)
+            queued = _build_batch(store, audience[start:start + DIGEST_BATCH], gathering, maker, report)
             if is_dry_run:
                 report.queued_count += sum(1 for q in queued if not q.skip_reason)
                 continue
@@ -279,16 +285,17 @@ class _Maker:
                       digest.arxiv_ids)
 
 
-def _build_batch(store: Store, batch: list[tuple[Subscriber, Subscription]], now: datetime, search,
+def _build_batch(store: Store, batch: list[tuple[Subscriber, Subscription]], gathering: Gathering,
                  maker: _Maker, report: RunReport) -> list[Queued]:
     """The batch's due digests as rows to queue; the skips that take no row are counted."""
+    now = gathering.now
     due = [(s, c, p) for s, c in batch if (p := due_period(c, now)) is not None]
     ids = [s.id for s, _, _ in due]
     periods = store.outbox_periods(ids, since=now - PERIOD_LOOKBACK)
     received = store.received_papers(ids)
     user_ids = [s.user_id for s, _, _ in due if s.user_id is not None]
-    gathering = Gathering(store, now, search, last_digest_at=store.last_digest_at(ids),
-                          saved=store.saved_searches(user_ids) if search is not None else {})
+    gathering.last_digest_at = store.last_digest_at(ids)
+    gathering.saved = store.saved_searches(user_ids) if gathering.search is not None else {}
     queued = []
     for subscriber, subscription, period in due:
         built = built_digest(gathering, subscriber, subscription, period=period,
