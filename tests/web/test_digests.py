@@ -71,6 +71,17 @@ def test_double_opt_in_through_http(mailing):
     assert store.subscriber(subscriber.id).is_confirmed
 
 
+def test_without_javascript_the_zone_is_utc(mailing):
+    client, store, _, _ = mailing
+    page = client.get("/trending")
+    client.post("/digest/subscribe", data={"csrf_token": token_of(page), "email": "ada@example.org",
+                                           "timezone": "UTC"})
+    client.post("/digest/subscribe", data={"csrf_token": token_of(page), "email": "bob@example.org",
+                                           "timezone": "Not/AZone"})
+    for email in ("ada@example.org", "bob@example.org"):
+        assert store.subscription(store.subscriber_by_email(email).id).timezone == "UTC"
+
+
 def test_the_answer_is_the_same_for_known_and_new_addresses_and_one_mail_per_ten_minutes(mailing):
     client, store, _, recorder = mailing
     first, again = _subscribe(client, "ada@example.org"), _subscribe(client, "ada@example.org")
