@@ -3,7 +3,7 @@
 The root group loads settings once and hands them to every command; each command
 opens the store, calls one domain function and prints a one-line summary, with a
 progress bar on stderr for long work. One module per command group (ingest,
-search, db, serve, store, user); `terminal` holds what they share on the terminal, and
+search, db, serve, store, user, digest); `terminal` holds what they share on the terminal, and
 `errors` is the one place where errors become messages and exit codes.
 """
 
@@ -14,7 +14,7 @@ import logging
 import click
 
 from paperwire import __version__, config
-from paperwire.cli import db, ingest, search, serve, store, user
+from paperwire.cli import db, digest, ingest, search, serve, store, user
 from paperwire.cli.errors import TranslatingGroup
 
 
@@ -36,7 +36,7 @@ def cli(ctx: click.Context, database_url: str | None, verbose: bool) -> None:
 for _command in (
     ingest.ingest_group, store.stats, store.export_command, serve.serve, serve.worker,
     db.db_group, search.search_command, search.index_group, search.eval_command,
-    user.user_group,
+    user.user_group, digest.digest_group,
 ):
     cli.add_command(_command)
 

@@ -37,6 +37,10 @@ EXPECTED_ERRORS: tuple[tuple[str, str], ...] = (
     ("paperwire.search.embed", "EmbedderError"),
     ("paperwire.search.evaluate", "EvalError"),
     ("paperwire.search.service", "SearchBusy"),
+    ("paperwire.digest.mail", "MailNotConfigured"),
+    ("paperwire.digest.mail", "MailSetupError"),
+    ("paperwire.digest.run", "UnknownSubscriber"),
+    ("paperwire.digest.run", "RunStopped"),
 )
 
 

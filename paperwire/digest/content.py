@@ -10,6 +10,7 @@ it as mail belongs to mail.py; recording what was sent, to the outbox.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Collection, Iterable
 from urllib.parse import quote
@@ -125,6 +126,10 @@ def why_label(candidate: Candidate) -> str:
     return detailed.format(detail) if detail else plain
 
 
+# One run builds thousands of digests from a few hundred papers (the day's trending list,
+# saved searches that many readers share), and display_text's LaTeX clean-up dominated
+# building (bench/digest.py); an entry depends on nothing but its arguments.
+@functools.lru_cache(maxsize=4096)
 def entry(paper: Paper, why: tuple[str, ...], *, base_url: str) -> Entry:
     return Entry(
         arxiv_id=paper.arxiv_id,

@@ -30,6 +30,7 @@ class Subscriber:
     email: str
     confirmed_at: datetime | None = None
     unsubscribed_at: datetime | None = None
+    user_id: int | None = None  # the account it belongs to; None for a subscriber without one
 
     @property
     def is_confirmed(self) -> bool:

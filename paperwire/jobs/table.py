@@ -16,6 +16,7 @@ from typing import Callable
 
 from paperwire import harvest, thumbnails
 from paperwire.config import Settings
+from paperwire.digest import run as digest_run
 from paperwire.jobs.runner import Job
 from paperwire.library import foryou
 from paperwire.search import pipeline
@@ -27,7 +28,7 @@ from paperwire.store import Store
 POLL_SECONDS = 60.0  # how often a shared job looks for due work
 # Expired rows are refused by time when looked up; the sweep only keeps the tables small.
 SWEEP_POLL_SECONDS = 3600.0
-WORKER_JOBS = ("harvest", "embed", "sweep")  # what `paperwire worker` runs (shared across processes)
+WORKER_JOBS = ("harvest", "embed", "sweep", "digest")  # what `paperwire worker` runs (shared across processes)
 
 
 def _harvest(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
@@ -88,6 +89,15 @@ def _recommend(settings: Settings, stop: threading.Event, search: SearchService 
                poll_seconds=POLL_SECONDS)
 
 
+def _digest(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
+    """Due email digests built, queued and sent exactly once (digest/run.py); nothing without
+    PAPERWIRE_SMTP_HOST. Saved searches run on this process's search service (a worker makes one)."""
+    service = functools.cache(lambda: search or SearchService.from_settings(settings))
+    return Job(digest_run.JOB,
+               lambda store, now: digest_run.run_job(store, settings, now=now, search=service(), stop=stop),
+               is_shared=True, poll_seconds=digest_run.POLL_SECONDS)
+
+
 @dataclass(frozen=True)
 class _Entry:
     build: Callable[[Settings, threading.Event, SearchService | None], Job]
@@ -101,6 +111,7 @@ TABLE = {
     "thumbnails": _Entry(_thumbnails, lambda settings: settings.harvest_enabled and settings.harvest_hf_daily),
     "sweep": _Entry(_sweep, lambda settings: True),
     "recommend": _Entry(_recommend, lambda settings: True),
+    "digest": _Entry(_digest, lambda settings: bool(settings.smtp_host)),
 }
 
 

@@ -2,7 +2,7 @@
 
 `Store` composes one class per group of tables (papers.py, embeddings.py,
 daily.py, jobs.py, accounts.py,
-community.py, comments.py, tokens.py, ratebuckets.py, library.py; rows.py
+community.py, comments.py, tokens.py, ratebuckets.py, library.py, digests.py; rows.py
 reads and writes whole community tables for db copy) over an engine adapter (sqlite.py, postgres.py; the contract
 is sql.py). A new table is a migration per engine plus its methods in one of
 those modules (or a new one listed here). `open_store` picks the engine from
@@ -15,6 +15,7 @@ from paperwire.store.accounts import AccountTables
 from paperwire.store.comments import CommentTables
 from paperwire.store.community import CommunityTables
 from paperwire.store.daily import DailyTables
+from paperwire.store.digests import DigestCopy, DigestTables
 from paperwire.store.embeddings import EmbeddingTables
 from paperwire.store.errors import StoreError
 from paperwire.store.jobs import JobTables
@@ -29,7 +30,7 @@ SUPPORTED_URLS = "sqlite:///path/to/paperwire.db or postgresql://user:pass@host/
 
 
 class Store(PaperTables, EmbeddingTables, DailyTables, JobTables, AccountTables, CommunityTables,
-            CommentTables, TokenTables, RowTables, RateBucketTables, LibraryTables):
+            CommentTables, TokenTables, RowTables, RateBucketTables, LibraryTables, DigestTables, DigestCopy):
     """The paper store on one database. Methods are safe to call from one thread at a time
     per Store object; open one Store per thread or process."""
 

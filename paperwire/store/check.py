@@ -60,6 +60,8 @@ def check(store: Store, *, index_root: Path | None) -> CheckReport:
     _count(store, report)
     report.problems += integrity_problems(store)
     report.problems += orphan_problems(store)
+    report.problems += digest_problems(store)
+    report.notes += digest_notes(store)
     stale_count = stale_vector_count(store)
     if stale_count:
         report.notes.append(f"{stale_count} vectors are stale (their paper's text changed); "
@@ -80,6 +82,8 @@ def _count(store: Store, report: CheckReport) -> None:
         "embeddings": stats.embedded_count,
         "last change_seq": store.last_change_seq(),
         **{table.name.replace("_", " "): store.table_count(table) for table in COMMUNITY_TABLES},
+        "digest subscribers": scalar(db, "SELECT COUNT(*) FROM subscribers"),
+        "digests in the outbox": scalar(db, "SELECT COUNT(*) FROM digest_outbox"),
     }
     # The library's tables (store/library.py): rows hang on users by foreign keys, which
     # both engines enforce, so they are counted, not searched for orphans.
@@ -113,6 +117,32 @@ def orphan_problems(store: Store) -> list[str]:
         if count:
             problems.append(f"{count} orphan {noun} rows: their paper is missing from the papers table")
     return problems
+
+
+# Outbox rows the exactly-once protocol (docs/digests.md) never leaves: a digest still to
+# send without its bytes, and received papers of a digest that was skipped or never arrived.
+_DIGEST_DAMAGE = (
+    ("digests waiting to be sent have no message bytes",
+     "SELECT COUNT(*) FROM digest_outbox WHERE state IN ('queued', 'sending', 'accepting', 'failed-temporary')"
+     " AND message IS NULL"),
+    ("received papers belong to a digest that was skipped or failed",
+     "SELECT COUNT(*) FROM digest_papers d JOIN digest_outbox o ON o.id = d.outbox_id"
+     " WHERE o.state IN ('skipped', 'failed-permanent')"),
+)
+
+
+def digest_problems(store: Store) -> list[str]:
+    """Outbox rows in a state the protocol cannot produce."""
+    db = store.engine.read()
+    return [f"{count} {what}; look at /admin/digests and report it (docs/digests.md)"
+            for what, sql in _DIGEST_DAMAGE if (count := scalar(db, sql))]
+
+
+def digest_notes(store: Store) -> list[str]:
+    """Digests a stopped sender left mid-send: not damage, the next digest run recovers them."""
+    count = scalar(store.engine.read(),
+                   "SELECT COUNT(*) FROM digest_outbox WHERE state IN ('sending', 'accepting')")
+    return [f"{count} digests are mid-send; if no digest run is going on, the next one recovers them"] if count else []
 
 
 def stale_vector_count(store: Store) -> int:

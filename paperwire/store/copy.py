@@ -1,10 +1,11 @@
 """Copy everything one store holds into another, empty one, on either engine, and prove it.
 
 `copy` moves live papers (with their versions and first source), daily entries,
-vectors (copied, never recomputed), checkpoints, job runs and the community
+vectors (copied, never recomputed), checkpoints, job runs, the community
 tables (users, sessions, invites, reset links, upvotes, submissions, comments,
-API tokens; store/rows.py) through the Store API only, so SQLite to PostgreSQL
-and back are the same code. `digest`
+API tokens; store/rows.py) and the digest tables (store/digests.py, by natural
+keys) through the Store API only, so SQLite to PostgreSQL and back are the same
+code. `digest`
 fingerprints what a store holds; the copy is good when both stores' digests are
 equal. Tombstones of deleted papers, leases and rate buckets are not copied: a new store has
 no index that needs the first, and the others belong to running processes.
@@ -56,6 +57,8 @@ class Digest:
     job_run_count: int
     community_count: int  # rows of the community tables, all together
     community_digest: str  # over every column of every row, by table
+    digest_row_count: int = 0  # subscribers, subscriptions, saved searches, outbox rows, received papers
+    digest_row_digest: str = ""
 
     def lines(self) -> list[str]:
         return [
@@ -65,6 +68,7 @@ class Digest:
             f"checkpoints {self.checkpoint_count} {self.checkpoint_digest}",
             f"job runs {self.job_run_count}",
             f"community rows {self.community_count} {self.community_digest}",
+            f"digest rows {self.digest_row_count} {self.digest_row_digest}",
         ]
 
 
@@ -112,6 +116,8 @@ def copy(source: Store, target: Store, *, on_progress: Progress | None = None) -
         for rows in source.table_rows(table):
             target.put_table_rows(table, rows)
             progress(table.name.replace("_", " "), len(rows))
+    # After the accounts: subscribers and saved searches find their users by email.
+    target.digest_import(source.digest_export())
     target.set_checkpoint(COPY_CHECKPOINT, None)
     return CopyReport(digest(source), digest(target), stale_count)
 
@@ -221,11 +227,19 @@ def digest(store: Store) -> Digest:
         for rows in store.table_rows(table):
             for row in rows:
                 community.add(table.name, *(_text(row[column]) for column in table.columns))
+    digest_rows = _Fingerprint()
+    for table, rows in store.digest_export().items():
+        for row in rows:  # by natural keys: ids and run ids differ between stores
+            digest_rows.add(table, *(_text(v) for k, v in sorted(row.items()) if not _is_local_id(k)))
     return Digest(
         papers.count, papers.hexdigest(), daily.count, daily.hexdigest(), vectors.count, vectors.hexdigest(),
         checkpoints.count, checkpoints.hexdigest(), len(store.recent_job_runs(limit=JOB_RUN_LIMIT)),
-        community.count, community.hexdigest(),
+        community.count, community.hexdigest(), digest_rows.count, digest_rows.hexdigest(),
     )
+
+
+def _is_local_id(column: str) -> bool:
+    return column in ("id", "run_id") or column.endswith(("subscriber_id", "user_id", "outbox_id"))
 
 
 def _text(value) -> str:

@@ -34,8 +34,8 @@ from paperwire.jobs.runner import Runner
 from paperwire.search.service import SearchBusy, SearchService
 from paperwire.store import NotFound, Store, open_store
 from paperwire.ratelimit import RateLimits
-from paperwire.web import (accounts, api, api_community, api_v1, comments, community, exports, feeds, pages, periods,
-                           sessions, tokens)
+from paperwire.web import (accounts, api, api_community, api_v1, comments, community, digests, exports, feeds, pages,
+                           periods, sessions, tokens)
 from paperwire.web import api_library, foryou, library, library_import
 
 log = logging.getLogger(__name__)
@@ -194,6 +194,22 @@ LIBRARY_ROUTES = [
     *api_library.ROUTES,
 ]
 
+# Email digests (issue #12; docs/digests.md, "Routes"). The unsubscribe POST takes no
+# CSRF token: its signed token is the authority (RFC 8058).
+DIGEST_ROUTES = [
+    Route("/digest/subscribe", digests.subscribe, methods=["POST"], name="digest_subscribe"),
+    Route("/digest/confirm", digests.confirm_page, methods=["GET"], name="digest_confirm_page"),
+    Route("/digest/confirm", digests.confirm, methods=["POST"], name="digest_confirm"),
+    Route("/digest/unsubscribe", digests.unsubscribe_page, methods=["GET"], name="digest_unsubscribe_page"),
+    Route("/digest/unsubscribe", digests.unsubscribe, methods=["POST"], name="digest_unsubscribe"),
+    Route("/digest/settings", digests.settings_page, methods=["GET"], name="digest_settings"),
+    Route("/digest/settings", digests.save_settings, methods=["POST"], name="digest_save_settings"),
+    Route("/digest/preview", digests.preview, methods=["GET"], name="digest_preview"),
+    Route("/search/save", digests.save_search, methods=["POST"], name="save_search"),
+    Route("/search/saved/{search_id:int}/delete", digests.delete_search, methods=["POST"], name="delete_search"),
+    Route("/admin/digests", digests.admin_page, methods=["GET"], name="admin_digests"),
+]
+
 ROUTES = [
     *LIBRARY_ROUTES,
     Route("/", pages.latest, name="latest"),
@@ -240,6 +256,7 @@ ROUTES = [
     Route("/api/status", api.status, name="api_status"),
     Mount("/static", CachedStaticFiles(directory=pages.STATIC), name="static"),
     *COMMUNITY_ROUTES,
+    *DIGEST_ROUTES,
 ]
 
 

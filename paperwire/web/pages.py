@@ -29,7 +29,7 @@ from paperwire.papers import Author, code_links, display_text, is_day_only
 from paperwire.search import Filters
 from paperwire.search.lexical import name_words
 from paperwire.search.service import MAX_RESULT_WINDOW, SearchBusy
-from paperwire.web import charts, params, sessions
+from paperwire.web import charts, csrf, params, sessions
 from paperwire.web.math import to_html as math_html
 from paperwire.bibtex import to_bibtex
 
@@ -192,7 +192,8 @@ def _environment() -> jinja2.Environment:
         searched_authors=searched_authors,
     )
     env.globals.update(static_url=static_url, version=__version__, duration=duration, authors_shown=AUTHORS_SHOWN,
-                       page_href=params.page_href, thumbnail_src=thumbnail_src)
+                       page_href=params.page_href, thumbnail_src=thumbnail_src,
+                       form_token=lambda request: form_token(request))  # defined below
     return env
 
 
@@ -202,7 +203,23 @@ ENV = _environment()
 def render(request: Request, template: str, *, status: int = 200, **context) -> HTMLResponse:
     context = {**sessions.page_context(request), "page_title": "paperwire", **context}
     html = ENV.get_template(template).render(request=request, **context)
-    return HTMLResponse(html, status_code=status)
+    response = HTMLResponse(html, status_code=status)
+    new_session_id = request.state._state.get("new_session_id")
+    if new_session_id is not None:  # a form on the page (form_token) gave the visitor a session
+        csrf.set_session_cookie(response, request, new_session_id)
+    return response
+
+
+def form_token(request: Request) -> str:
+    """The CSRF token for a form that anyone may post (the digest subscribe box): the
+    session's, or for a visitor without one a new anonymous session's, whose cookie
+    render() then sets (csrf.anonymous_session_id; OWASP: forms before login carry one too)."""
+    session_id = request.state._state.get("new_session_id")
+    if session_id is None:
+        session_id, is_new = csrf.anonymous_session_id(request)
+        if is_new:
+            request.state.new_session_id = session_id
+    return csrf.csrf_token(request.app.state.secret_key, session_id)
 
 
 def error(request: Request, status: int, message: str) -> HTMLResponse:

@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from paperwire import config
+from paperwire.digest import run as digest_run
 from paperwire.jobs import table
 from paperwire.search import Indexes
 from paperwire.search.engine import LEXICAL_FILE
@@ -42,7 +43,8 @@ def test_the_worker_runs_shared_jobs_whatever_serve_settings_say(sqlite_url):
     jobs = table.for_worker(settings, table.WORKER_JOBS, stop=threading.Event())
     assert [(job.name, job.is_shared, job.poll_seconds) for job in jobs] == [
         ("harvest", True, table.POLL_SECONDS), ("embed", True, table.POLL_SECONDS),
-        ("sweep", True, table.SWEEP_POLL_SECONDS)]
+        ("sweep", True, table.SWEEP_POLL_SECONDS),
+        ("digest", True, digest_run.POLL_SECONDS)]
 
 
 def test_serve_keeps_its_indexes_current_in_the_background_and_saves_them_at_shutdown(sqlite_url, tmp_path):
