@@ -25,7 +25,7 @@ AUTHORS_SHOWN = 3
 ABSTRACT_CHARS = 320
 _WHY = {
     "saved-search": ("Matches a saved search", "Matches your saved search “{}”"),
-    "follow-up": ("Follows up on a paper you saved", "Follows up on “{}”, which you saved"),
+    "follow-up": ("News of a paper you saved", "News of a paper you saved: {}"),
     "for-you": ("Recommended for you", "Recommended for you, like “{}”"),
     "trending": ("Trending", "Trending: {}"),
 }

@@ -50,6 +50,10 @@ TRENDING_POOL = 50  # trending papers a digest may choose from
 # yesterday's list is in it. digest_papers keeps a paper from coming twice.
 TRENDING_LISTING_LAG = timedelta(days=1)
 SAVED_SEARCH_POOL = 50  # newest matches of a saved search looked at
+FOR_YOU_POOL = 50  # a reader's best recommendations a digest may choose from
+FOLLOWUP_POOL = 50  # newest follow-ups on a reader's saved papers looked at
+FOLLOWUP_WORDS = {"withdrawn": "withdrawn:", "new-version": "new version", "code": "code released:",
+                  "journal-ref": "published in", "doi": "DOI"}
 # arXiv announces a paper up to three days after it was submitted (a Thursday
 # submission is announced on Sunday evening), so "announced since the last digest"
 # reaches back this far in submission time; digest_papers keeps out repeats.
@@ -136,14 +140,12 @@ def _saved_search_matches(gathering: Gathering, subscriber: Subscriber,
     digest, less ANNOUNCE_LAG; each search runs once per run whoever saved it."""
     if gathering.search is None or subscriber.user_id is None:
         return []
-    window = TRENDING_WINDOWS[subscription.frequency].span
-    since = gathering.last_digest_at.get(subscriber.id, gathering.now - window) - ANNOUNCE_LAG
+    since = _since(gathering, subscriber, subscription)
     found = []
     for saved in gathering.saved.get(subscriber.user_id, []):
         if saved.is_in_digest:
             hits = gathering.cached(("search", saved.query, saved.mode), lambda s=saved: _search(gathering, s))
-            found += [Candidate(p, "saved-search", saved.name) for p in hits
-                      if p.published_at is not None and p.published_at >= since]
+            found += [Candidate(p, "saved-search", saved.name) for p in hits if _is_since(p, since)]
     return found
 
 
@@ -169,11 +171,47 @@ def parse_saved_query(query: str) -> tuple[str, Filters]:
                                          has_code=has_code)
 
 
-# What each kind of candidate comes from, keyed by digest.REASONS. "for-you" (recommend.py)
-# and "follow-up" (library/followups.py) come from the library's tables: a subscriber who
-# includes them gets nothing of that kind until their gatherers are listed here.
+def _for_you(gathering: Gathering, subscriber: Subscriber, subscription: Subscription) -> list[Candidate]:
+    """The account's "for you" list (kept current by the recommend job, library/foryou.py),
+    best first, of papers submitted since the last digest, each with the saved paper it is like."""
+    if subscriber.user_id is None:
+        return []
+    store, since = gathering.store, _since(gathering, subscriber, subscription)
+    found = store.recommendations(subscriber.user_id, limit=FOR_YOU_POOL)
+    papers = store.get_papers({r.arxiv_id for r in found} | {r.because_id for r in found}) if found else {}
+    return [Candidate(papers[r.arxiv_id], "for-you", papers[r.because_id].title if r.because_id in papers else "")
+            for r in found if r.arxiv_id in papers and _is_since(papers[r.arxiv_id], since)]
+
+
+def _followups(gathering: Gathering, subscriber: Subscriber, subscription: Subscription) -> list[Candidate]:
+    """News of the account's saved papers found since the last digest (library/followups.py:
+    a new version, code, a journal reference, a DOI, a withdrawal), newest first. A paper
+    the subscriber was already sent is not sent again (digest_papers), news or not."""
+    if subscriber.user_id is None:
+        return []
+    store, since = gathering.store, _since(gathering, subscriber, subscription) + ANNOUNCE_LAG
+    found = [f for f in store.followups_for(subscriber.user_id, limit=FOLLOWUP_POOL) if f.found_at >= since]
+    papers = store.get_papers({f.arxiv_id for f in found}) if found else {}
+    return [Candidate(papers[f.arxiv_id], "follow-up", f"{FOLLOWUP_WORDS.get(f.kind, f.kind)} {f.detail}".strip())
+            for f in found if f.arxiv_id in papers]
+
+
+def _since(gathering: Gathering, subscriber: Subscriber, subscription: Subscription) -> datetime:
+    """Papers submitted after this are new to the subscriber: their last digest, less
+    ANNOUNCE_LAG (or one period back for a first digest)."""
+    window = TRENDING_WINDOWS[subscription.frequency].span
+    return gathering.last_digest_at.get(subscriber.id, gathering.now - window) - ANNOUNCE_LAG
+
+
+def _is_since(paper, since: datetime) -> bool:
+    return paper.published_at is not None and paper.published_at >= since
+
+
+# What each kind of candidate comes from, keyed by digest.REASONS.
 GATHERERS: dict[str, Callable[[Gathering, Subscriber, Subscription], list[Candidate]]] = {
     "saved-search": _saved_search_matches,
+    "follow-up": _followups,
+    "for-you": _for_you,
     "trending": _trending,
 }
 

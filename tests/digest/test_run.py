@@ -176,3 +176,42 @@ def test_saved_queries_parse_like_the_search_form(query, text, categories, year_
     parsed_text, filters = digest_run.parse_saved_query(query)
     assert (parsed_text, filters.categories, filters.year_from, filters.has_code) == \
         (text, categories, year_from, has_code)
+
+
+def test_for_you_and_follow_ups_come_from_the_library(world):
+    """"For you" through the real recommend job (library/foryou.py) and a follow-up written
+    by the papers upsert when a saved paper gets a new version: both reach the mail, each
+    saying why, and a subscriber without an account gets neither."""
+    from paperwire.library import foryou
+    from paperwire.papers import Version, text_hash
+
+    from tests.library.test_foryou import CANDIDATES, SAVED, VECTOR_MODEL
+
+    store, settings, recorder = world
+    papers = [_paper(90 + i, title=title, abstract=title + ".") for i, (_, title, _) in enumerate([SAVED, *CANDIDATES])]
+    store.upsert_papers(papers, source="test")
+    rows = store.paper_ids(p.arxiv_id for p in papers)
+    store.put_embeddings(VECTOR_MODEL, [(rows[p.arxiv_id], text_hash(p), vector)
+                                        for p, (_, _, vector) in zip(papers, [SAVED, *CANDIDATES])])
+    user = store.create_user(username="ada", email="ada@example.org", password_hash="x", now=CREATED_AT)
+    saved = papers[0]
+    store.save(user.id, store.default_collection(user.id, now=CREATED_AT).id, saved.arxiv_id, now=CREATED_AT)
+    assert foryou.refresh(store, now=WEDNESDAY - timedelta(hours=2))
+    store.upsert_papers([_paper(90, title=saved.title, abstract=saved.abstract, version=2,
+                                versions=(Version(1, saved.published_at), Version(2, WEDNESDAY - timedelta(hours=1))))],
+                        source="test")
+    for email, user_id in (("ada@example.org", user.id), ("bob@example.org", None)):
+        subscriber = store.subscribe(email, now=CREATED_AT, user_id=user_id)
+        store.save_subscription(Subscription(subscriber.id, created_at=CREATED_AT, send_time=time(8, 0),
+                                             includes=frozenset({"for-you", "follow-up"})), now=CREATED_AT)
+        store.confirm_subscriber(subscriber.id, now=CREATED_AT)
+
+    report = digest_run.run(store, settings, now=WEDNESDAY)
+    assert report.sent_count == 1 and report.skipped == {"nothing-new": 1}  # bob has no library
+    [received] = recorder.received
+    text = received.message.get_body(("plain",)).get_content()
+    assert received.rcpt_tos == ["ada@example.org"]
+    assert "https://paperwire.example.org/paper/2612.00091" in text  # the closest candidate
+    assert f"Recommended for you, like “{saved.title}”" in text
+    assert "https://paperwire.example.org/paper/2612.00090" in text and "News of a paper you saved: new version v2" in text
+    assert "2612.00094" not in text or text.index("2612.00091") < text.index("2612.00094")
