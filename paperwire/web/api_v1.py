@@ -17,9 +17,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
 from paperwire import feed
+from paperwire.papers import to_dict
 from paperwire.search.service import results_to_dict
-from paperwire.web import api, openapi, openapi_library, params
+from paperwire.web import api, community, openapi, openapi_library, params
 from paperwire.web.pages import render
+
+MAX_AUTHOR_CHARS = 200
 
 # The v1 handlers that api.py already has, unchanged.
 paper, similar, status = api.paper, api.similar, api.status
@@ -49,6 +52,23 @@ def search(request: Request) -> JSONResponse:
     if form.page > 1 and not results.page.hits:
         raise HTTPException(404, f"this search has {results.page.total_count} results, fewer than page {form.page}")
     return JSONResponse({**results_to_dict(results), "q": form.text, "page": form.page, "page_size": size})
+
+
+def trending(request: Request) -> JSONResponse:
+    """`/api/v1/trending?window=day|week|month`: what /trending shows, as data."""
+    window, items = community.trending_now(request)
+    return JSONResponse({"ok": True, "window": window.name, "items": [
+        {"paper": to_dict(paper), "score": item.score, "why": item.why, "upvote_count": item.upvote_count,
+         "hf_upvote_count": item.hf_upvote_count} for item, paper in items]})
+
+
+def author(request: Request) -> JSONResponse:
+    """`/api/v1/authors/<name>`: what /author/<name> shows, as data."""
+    name = request.path_params["name"]
+    if not name.strip() or len(name) > MAX_AUTHOR_CHARS:
+        raise HTTPException(404, f"an author needs a name of 1 to {MAX_AUTHOR_CHARS} characters")
+    return JSONResponse({"ok": True, "name": name,
+                         "papers": [to_dict(p) for p in request.app.state.store.papers_by_author(name)]})
 
 
 @cache

@@ -143,6 +143,7 @@ COMMUNITY_ROUTES = [
     Route("/submit", community.submit_page, methods=["GET"], name="submit_page"),
     Route("/submit", community.submit, methods=["POST"], name="submit"),
     Route("/trending", community.trending_page, name="trending"),
+    Route("/trending/feed.{format}", feeds.trending, name="trending_feed"),
     Route("/author/{name:path}", community.author_page, name="author"),
     Route("/paper/{arxiv_id:path}/comments", comments.post, methods=["POST"], name="post_comment"),
     Route("/comments/{comment_id}/edit", comments.edit_form, methods=["GET"], name="edit_comment_form"),
@@ -247,6 +248,8 @@ ROUTES = [
     Route("/api/v1/papers/{arxiv_id:path}/similar", api_v1.similar, name="api_v1_similar"),
     Route("/api/v1/papers/{arxiv_id:path}", api_v1.paper, name="api_v1_paper"),
     Route("/api/v1/status", api_v1.status, name="api_v1_status"),
+    Route("/api/v1/trending", api_v1.trending, name="api_v1_trending"),
+    Route("/api/v1/authors/{name:path}", api_v1.author, name="api_v1_author"),
     Route("/api/docs", api_v1.docs, name="api_docs"),
     # The unversioned API of before v1, kept as aliases (docs/api.md says so).
     Route("/api/days/{day}", api.day, name="api_day"),

@@ -98,18 +98,24 @@ TRENDING_SHOWN = 50
 def trending_page(request: Request) -> Response:
     """`/trending?window=day|week|month` (default week): papers by local upvotes, Hugging
     Face's listings and stars, faded by age, each saying why it is there."""
+    window, items = trending_now(request)
+    return pages.render(
+        request, "trending.html", window=window, windows=list(trending.WINDOWS), items=items,
+        feed_url=f"/trending/feed.{{}}?window={window.name}", page_title=f"Trending this {window.name} · paperwire",
+    )
+
+
+def trending_now(request: Request) -> tuple[trending.Window, list[tuple[trending.TrendingItem, object]]]:
+    """The request's `?window=` (default week) and its trending papers, best first, as
+    /trending, its feeds (web/feeds.py) and the API (/api/v1/trending) all show them."""
     name = request.query_params.get("window", "week")
     window = trending.WINDOWS.get(name)
     if window is None:
-        raise HTTPException(400, f"window {name!r} is not a trending window; use {', '.join(trending.WINDOWS)}")
+        raise HTTPException(400, f"window {name[:20]!r} is not a trending window; use {', '.join(trending.WINDOWS)}")
     store, at = request.app.state.store, now()
     items = trending.trending(store.trending_rows(since=at - window.span), now=at, window=window)[:TRENDING_SHOWN]
     papers = store.get_papers(item.arxiv_id for item in items) if items else {}
-    return pages.render(
-        request, "trending.html", window=window, windows=list(trending.WINDOWS),
-        items=[(item, papers[item.arxiv_id]) for item in items if item.arxiv_id in papers],
-        page_title=f"Trending this {window.name} · paperwire",
-    )
+    return window, [(item, papers[item.arxiv_id]) for item in items if item.arxiv_id in papers]
 
 
 def author_page(request: Request) -> Response:

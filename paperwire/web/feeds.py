@@ -2,7 +2,7 @@
 
 Every list page has its feeds at the page's address plus `/feed.atom`,
 `/feed.rss` or `/feed.json` (docs/api.md has the table): the latest day at
-`/feed.*`, a day at `/day/<day>/feed.*`, a search at `/search/feed.*?<the
+`/feed.*`, a day at `/day/<day>/feed.*`, trending at `/trending/feed.*?window=`, a search at `/search/feed.*?<the
 search's query string>`, a category at `/category/<category>/feed.*` and an
 author at `/author/<name>/feed.*`. A feed holds exactly the papers of the page it
 follows, in the page's order, read through the same calls as the page
@@ -27,7 +27,7 @@ from starlette.responses import Response
 from paperwire import syndication
 from paperwire.config import SETTINGS
 from paperwire.search import Filters
-from paperwire.web import params
+from paperwire.web import community, params
 from paperwire.web.pages import day_feed, run_search, short_day
 
 # format in the URL -> (writer, Content-Type). JSON Feed's type is from its spec, section 1.
@@ -95,6 +95,14 @@ def author(request: Request) -> Response:
                                  "e.g. /author/Ada Lovelace/feed.atom")
     form = params.SearchForm(text=f'author:"{name}"', sort="newest")
     return _search_answer(request, form, title=f"{SITE}: papers by {name}")
+
+
+def trending(request: Request) -> Response:
+    """`/trending/feed.<format>?window=day|week|month`: the trending page's papers, best first."""
+    window, items = community.trending_now(request)
+    return _answer(request, title=f"{SITE}: trending this {window.name}",
+                   description="Papers by upvotes here and on Hugging Face and by stars, faded by age.",
+                   page_path=f"/trending?window={window.name}", papers=[paper for _, paper in items])
 
 
 def _search_answer(request: Request, form: params.SearchForm, *, title: str) -> Response:

@@ -134,6 +134,17 @@ SCHEMAS = {
             "started_at": TIME, "finished_at": _nullable(TIME), "summary": STRING,
         })},
     }),
+    "Trending": _object({
+        "ok": {"const": True}, "window": {"enum": ["day", "week", "month"]},
+        "items": {"type": "array", "items": _object({
+            "paper": _ref("Paper"), "score": NUMBER,
+            "why": {**STRING, "description": "Why it is trending, in words."},
+            "upvote_count": {**INTEGER, "description": "Upvotes here within the window."},
+            "hf_upvote_count": {**INTEGER, "description": "Its Hugging Face count, when listed in the window."},
+        })},
+    }),
+    "AuthorPapers": _object({"ok": {"const": True}, "name": STRING,
+                             "papers": {"type": "array", "items": _ref("Paper")}}),
     "Me": _object({"ok": {"const": True}, "username": STRING, "is_admin": BOOLEAN}),
     "Vote": _object({
         "ok": {"const": True}, "arxiv_id": STRING,
@@ -258,6 +269,15 @@ PATHS = {
         ["400", "404", "503"], "search"),
     f"{PREFIX}/status": _operation(
         "Status", "Store counts, the background harvest and recent job runs.", "Status", [], [], "status"),
+    f"{PREFIX}/trending": _operation(
+        "Trending", "The trending papers of a window, best first, each saying why, as /trending shows them.",
+        "Trending", [_param("window", "query", {"enum": ["day", "week", "month"], "default": "week"},
+                            "Which signals count and how fast they fade.")], ["400"], "community"),
+    f"{PREFIX}/authors/{{name}}": _operation(
+        "An author's papers", "Papers here with an author of this name (case, accents and punctuation aside), "
+        "newest first, at most 100.", "AuthorPapers",
+        [_param("name", "path", {**STRING, "maxLength": 200, "examples": ["Ada Lovelace"]}, "The author's name.")],
+        ["404"], "community"),
     **COMMUNITY_PATHS,
 }
 

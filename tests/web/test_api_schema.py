@@ -77,7 +77,7 @@ def api_schema(request):
 # their documented 401 in the error shape (tests/web/test_api_tokens.py holds the rest).
 OPERATIONS = [(path, method) for path, operations in openapi.PATHS.items() for method in operations]
 # Operations whose parameters have a type or range to break (a bare path string has none).
-CONSTRAINED = {f"{openapi.PREFIX}/days/{{day}}", f"{openapi.PREFIX}/search"}
+CONSTRAINED = {f"{openapi.PREFIX}/days/{{day}}", f"{openapi.PREFIX}/search", f"{openapi.PREFIX}/trending"}
 # Random paths and words rarely hit a paper of the seed, so each operation also runs
 # with parameters that find some (the rest still generated), or its 200 answers would go untested.
 P = openapi.PREFIX
@@ -88,6 +88,8 @@ FINDING = {
     f"{P}/days/{{day}}": [{"path_parameters": {"day": "2025-03-02"}}, {"path_parameters": {"day": "latest"}}],
     f"{P}/search": [{"query": {"q": "diffusion"}}, {"query": {"q": "author:lovelace", "page": 1}}],
     f"{P}/status": [],
+    f"{P}/trending": [{"query": {"window": "day"}}, {"query": {"window": "month"}}],
+    f"{P}/authors/{{name}}": [{"path_parameters": {"name": "Ada Lovelace"}}],
     f"{P}/papers/{{arxiv_id}}/comments": [{"path_parameters": {"arxiv_id": "2503.00001"}}],
 }
 POSITIVE_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -77,3 +77,42 @@ def test_an_author_page_lists_their_papers_and_cards_link_to_it(client, store):
     store.upsert_papers([make_paper(arxiv_id="2503.00001")], source="test")
     day_page = client.get("/day/2025-03-01").text
     assert '<a href="/author/Alan%20Turing">Alan Turing</a>' in day_page
+
+
+@pytest.mark.parametrize("window, expected", [
+    ("day", ["2601.00001"]),
+    ("week", ["2601.00002", "2601.00001"]),
+    ("month", ["2601.00002", "2601.00001", "2601.00003"]),
+])
+def test_the_trending_feeds_and_api_list_what_the_page_lists(client, window, expected):
+    import feedparser
+
+    page = client.get(f"/trending?window={window}").text
+    assert listed(page) == expected
+    assert f'rel="alternate" type="application/atom+xml" title="Trending this {window} (Atom)" ' \
+           f'href="/trending/feed.atom?window={window}"' in page
+    for kind, version in (("atom", "atom10"), ("rss", "rss20")):
+        response = client.get(f"/trending/feed.{kind}?window={window}")
+        parsed = feedparser.parse(response.content)
+        assert response.status_code == 200 and not parsed.bozo and parsed.version == version
+        assert [e.id.removeprefix("https://arxiv.org/abs/") for e in parsed.entries] == expected
+    etag = client.get(f"/trending/feed.atom?window={window}").headers["etag"]
+    assert client.get(f"/trending/feed.atom?window={window}", headers={"If-None-Match": etag}).status_code == 304
+    data = client.get(f"/api/v1/trending?window={window}").json()
+    assert data["ok"] and data["window"] == window
+    assert [item["paper"]["arxiv_id"] for item in data["items"]] == expected
+    assert all(item["why"] for item in data["items"])
+
+
+def test_a_bad_trending_window_is_400_in_each_shape(client):
+    assert_html_error(client.get("/trending/feed.atom?window=year"), 400, "use day, week, month")
+    answer = client.get("/api/v1/trending?window=year")
+    assert answer.status_code == 400 and answer.json()["ok"] is False and "use day, week, month" in answer.json()["error"]
+
+
+def test_the_author_api_lists_what_the_author_page_lists(client):
+    page = client.get("/author/Ada%20Lovelace").text
+    data = client.get("/api/v1/authors/ada%20lovelace").json()
+    assert data["ok"] and [p["arxiv_id"] for p in data["papers"]] == listed(page) != []
+    assert client.get("/api/v1/authors/Nobody%20Here").json()["papers"] == []
+    assert client.get("/api/v1/authors/" + "x" * 201).status_code == 404
