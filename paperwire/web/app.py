@@ -36,7 +36,7 @@ from paperwire.store import NotFound, Store, open_store
 from paperwire.ratelimit import RateLimits
 from paperwire.web import (accounts, api, api_community, api_v1, comments, community, digests, exports, feeds, pages,
                            periods, sessions, tokens)
-from paperwire.web import api_library, foryou, library, library_import
+from paperwire.web import api_digests, api_library, foryou, library, library_import
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +160,9 @@ COMMUNITY_ROUTES = [
 # They go before /api/v1/papers/{arxiv_id:path}, which would take "/comments" into the id.
 COMMUNITY_API_ROUTES = [
     Route("/api/v1/me", api_community.me, methods=["GET"], name="api_v1_me"),
+    Route("/api/v1/digest/subscription", api_digests.subscription, methods=["GET"], name="api_v1_digest"),
+    Route("/api/v1/digest/subscription", api_digests.change_subscription, methods=["PUT"],
+          name="api_v1_change_digest"),
     Route("/api/v1/papers/{arxiv_id:path}/upvote", api_community.upvote, methods=["POST"], name="api_v1_upvote"),
     Route("/api/v1/papers/{arxiv_id:path}/upvote", api_community.unvote, methods=["DELETE"], name="api_v1_unvote"),
     Route("/api/v1/papers/{arxiv_id:path}/comments", api_community.list_comments, methods=["GET"],

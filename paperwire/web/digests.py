@@ -205,7 +205,7 @@ def _save_settings(request: Request, form: FormData) -> Response:
         store.unsubscribe(subscriber.id, reason="settings", now=at)
         return RedirectResponse("/digest/settings", status_code=303)
     try:
-        subscription = _subscription_from(form, subscriber.id, store.subscription(subscriber.id))
+        subscription = subscription_from(form, subscriber.id, store.subscription(subscriber.id))
     except ValueError as error:
         return _settings_page(request, user, status=400, problem=str(error))
     store.save_subscription(subscription, now=at)
@@ -213,7 +213,7 @@ def _save_settings(request: Request, form: FormData) -> Response:
     return RedirectResponse("/digest/settings", status_code=303)
 
 
-def _subscription_from(form: FormData, subscriber_id: int, old: Subscription | None) -> Subscription:
+def subscription_from(form: FormData, subscriber_id: int, old: Subscription | None) -> Subscription:
     """The choices of the settings form, validated by the record; raises ValueError saying what."""
     try:
         send_time = time.fromisoformat(str(form.get("send_time", "08:00")))

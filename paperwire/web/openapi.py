@@ -145,6 +145,27 @@ SCHEMAS = {
     }),
     "AuthorPapers": _object({"ok": {"const": True}, "name": STRING,
                              "papers": {"type": "array", "items": _ref("Paper")}}),
+    "DigestState": _object({
+        "ok": {"const": True}, "email": STRING,
+        "is_subscribed": BOOLEAN, "is_confirmed": {**BOOLEAN, "description": "Double opt-in done."},
+        "subscription": {"oneOf": [_ref("DigestChoices"), {"type": "null"}]},
+        "saved_searches": {"type": "array", "items": _object({
+            "id": INTEGER, "name": STRING, "query": STRING, "mode": STRING, "is_in_digest": BOOLEAN})},
+    }),
+    "DigestChoices": _object({
+        "frequency": {"enum": ["daily", "weekly"]},
+        "send_time": {**STRING, "description": "HH:MM, wall clock in timezone."},
+        "timezone": {**STRING, "description": "An IANA name, e.g. Europe/Berlin."},
+        "weekday": {**INTEGER, "minimum": 0, "maximum": 6, "description": "0 is Monday; weekly digests only."},
+        "paper_count": {**INTEGER, "minimum": 1, "description": "Papers per digest."},
+        "includes": {"type": "array", "items": {"enum": ["saved-search", "follow-up", "for-you", "trending"]}},
+    }),
+    "DigestChange": _object({
+        "frequency": {"enum": ["daily", "weekly"]}, "send_time": STRING, "timezone": STRING,
+        "weekday": {**INTEGER, "minimum": 0, "maximum": 6}, "paper_count": {**INTEGER, "minimum": 1},
+        "includes": {"type": "array", "items": {"enum": ["saved-search", "follow-up", "for-you", "trending"]}},
+        "saved_searches_in_digest": {"type": "array", "items": INTEGER},
+    }, required=[], description="Only the choices to change."),
     "Me": _object({"ok": {"const": True}, "username": STRING, "is_admin": BOOLEAN}),
     "Vote": _object({
         "ok": {"const": True}, "arxiv_id": STRING,
@@ -235,6 +256,14 @@ def _personal(method: str, summary: str, description: str, schema: str, *, scope
 COMMUNITY_PATHS = {
     f"{PREFIX}/me": _personal(
         "get", "Who am I", "The account the API token belongs to.", "Me", scope="read", parameters=[], errors=[]),
+    f"{PREFIX}/digest/subscription": {
+        **_personal("get", "Get the digest subscription", "Whether the account gets email digests, its "
+                    "choices and saved searches (as /digest/settings shows them).", "DigestState",
+                    scope="read", parameters=[], errors=[]),
+        **_personal("put", "Change the digest subscription", "Change some choices (the rest stay). Subscribing "
+                    "stays on /digest/settings: it needs the confirmation mail answered.", "DigestState",
+                    scope="write", parameters=[], errors=["400", "404"], body="DigestChange"),
+    },
     f"{PREFIX}/papers/{{arxiv_id}}/upvote": {
         **_personal("post", "Upvote a paper", "Upvote as the token's user; again changes nothing.", "Vote",
                     scope="write", parameters=[ARXIV_ID], errors=["404", "429"]),

@@ -88,6 +88,7 @@ FINDING = {
     f"{P}/days/{{day}}": [{"path_parameters": {"day": "2025-03-02"}}, {"path_parameters": {"day": "latest"}}],
     f"{P}/search": [{"query": {"q": "diffusion"}}, {"query": {"q": "author:lovelace", "page": 1}}],
     f"{P}/status": [],
+    f"{P}/digest/subscription": [],
     f"{P}/trending": [{"query": {"window": "day"}}, {"query": {"window": "month"}}],
     f"{P}/authors/{{name}}": [{"path_parameters": {"name": "Ada Lovelace"}}],
     f"{P}/papers/{{arxiv_id}}/comments": [{"path_parameters": {"arxiv_id": "2503.00001"}}],

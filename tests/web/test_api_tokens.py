@@ -225,3 +225,49 @@ def test_the_library_api_takes_tokens_by_scope(client, store, tokens):
     exported = client.get(f"/api/v1/library/collections/{slug}/export.jsonl", headers=bearer(read))
     assert exported.status_code == 200 and ARXIV_ID in exported.text
     assert client.get("/api/v1/library/collections").status_code == 401  # no token, no cookie
+
+
+def test_the_python_client_in_the_docs_saves_to_a_collection(client, store, tokens):
+    """docs/api.md's `save_to_collection`, run as written with a write token."""
+    from pathlib import Path
+
+    _, write = tokens
+    text = (Path(__file__).parents[2] / "docs" / "api.md").read_text()
+    namespace: dict = {}
+    exec(compile(re.search(r"```python\n(.*?)```", text, re.DOTALL).group(1), "docs/api.md", "exec"), namespace)
+    slug = namespace["save_to_collection"](client, write, "Diffusion with code", [ARXIV_ID])
+    listed = client.get(f"/api/v1/library/collections/{slug}", headers=bearer(write)).json()
+    assert listed["collection"]["name"] == "Diffusion with code"
+    assert [item["paper"]["arxiv_id"] for item in listed["items"]] == [ARXIV_ID]
+
+
+def test_the_digest_subscription_through_the_api(client, store, tokens):
+    """Read with a read token, change with a write token (the same rules as /digest/settings),
+    and no way to subscribe an address by token: that needs the confirmation mail."""
+    from datetime import datetime, timezone
+
+    from paperwire.digest import Subscription
+
+    read, write = tokens
+    state = client.get("/api/v1/digest/subscription", headers=bearer(read)).json()
+    assert state["ok"] and state["is_subscribed"] is False and state["subscription"] is None
+    assert_json_error(client.put("/api/v1/digest/subscription", headers=bearer(write), json={"frequency": "weekly"}),
+                      404, "subscribe at /digest/settings")
+    at = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    subscriber = store.subscribe(state["email"], now=at)
+    store.save_subscription(Subscription(subscriber.id, created_at=at), now=at)
+    store.confirm_subscriber(subscriber.id, now=at)
+    assert_json_error(client.put("/api/v1/digest/subscription", headers=bearer(read), json={"frequency": "weekly"}),
+                      403, "this needs 'write'")
+    changed = client.put("/api/v1/digest/subscription", headers=bearer(write),
+                         json={"frequency": "weekly", "weekday": 4, "includes": ["trending"]})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["subscription"] == {"frequency": "weekly", "send_time": "08:00", "timezone": "UTC",
+                                              "weekday": 4, "paper_count": Subscription(0, at).paper_count,
+                                              "includes": ["trending"]}
+    assert client.get("/api/v1/digest/subscription", headers=bearer(read)).json() == changed.json()
+    for body, words in (({"frequency": "hourly"}, "frequency"), ({"timezone": "Mars/Olympus"}, "time zone"),
+                        ({"includes": ["gossip"]}, "cannot be included"), ({"paper_count": 0}, "papers per"),
+                        ([1, 2], "JSON object"), ({"saved_searches_in_digest": ["x"]}, "saved-search ids")):
+        assert_json_error(client.put("/api/v1/digest/subscription", headers=bearer(write), json=body), 400, words)
+    assert client.get("/api/v1/digest/subscription", headers=bearer(read)).json() == changed.json()
