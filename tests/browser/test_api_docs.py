@@ -16,10 +16,10 @@ def test_lists_the_endpoints_without_javascript(live_server, open_page):
     page = open_page(live_server + URL, javascript=False)
     assert page.locator("h1").first.is_visible()
     # one section per operation: the open GETs (papers, days, search, status, trending, authors),
-    # the community's (me, upvotes, comments) and
+    # the personal ones (me, upvotes, comments, the digest subscription) and
     # the library's (openapi_library.py)
     operations = sum(len(ops) for ops in openapi_library.document()["paths"].values())
-    assert page.locator("section.endpoint").count() == operations == 7 + 5 + 12
+    assert page.locator("section.endpoint").count() == operations == 7 + 7 + 12
     assert page.locator("a[href='/api/v1/openapi.json']").count() == 1
 
 
