@@ -5,9 +5,13 @@ may edit, delete or hide one is the routes' (web/comments.py). This module keeps
 the rows: the Markdown and the HTML it rendered to (with the renderer's version,
 so a page can render an old row again), one level of replies (`parent_id` is
 always a top-level comment), and deletion that keeps a comment's place while it
-has replies (docs/community.md, "Tables"). Each change is one transaction, so a
-reply racing a delete leaves either a "[deleted]" parent with its reply or no
-orphan at all.
+has replies (docs/community.md, "Tables").
+
+A reply racing the delete of its parent must never be lost to the cascade, so
+every write that touches a thread first locks its top-level comment's row
+(`_lock_thread`) and decides only after: a reply that got the lock first is seen
+by the delete, which then keeps the parent as "[deleted]"; a delete that got it
+first leaves the reply nothing to attach to, and the reply is refused (NotFound).
 """
 
 from __future__ import annotations
@@ -63,11 +67,10 @@ class CommentTables:
         """Store a comment (a reply when `parent_id` is given: a live top-level comment on
         the same paper, else NotFound). The text is already checked and rendered."""
         with self.engine.write() as db:
-            if parent_id is not None:
-                parent = self._comment_where(db, parent_id)
-                if parent is None or parent.arxiv_id != arxiv_id or parent.parent_id is not None \
-                        or parent.is_deleted:
-                    raise NotFound(f"there is no comment {parent_id} to reply to on this paper; reload the page")
+            if parent_id is not None and not _lock_thread(
+                    db, parent_id, where=" AND arxiv_id = ? AND parent_id IS NULL AND deleted_at IS NULL",
+                    params=(arxiv_id,)):
+                raise NotFound(f"there is no comment {parent_id} to reply to on this paper; reload the page")
             comment_id = scalar(
                 db, "INSERT INTO comments (arxiv_id, user_id, parent_id, body, body_html, render_version, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -101,18 +104,21 @@ class CommentTables:
         as "[deleted]" (its text emptied). A reply that was the last one under a deleted
         parent takes the parent with it. False if there was no such live comment."""
         with self.engine.write() as db:
-            comment = self._comment_where(db, comment_id)
-            if comment is None or comment.is_deleted:
+            parent_id = scalar(db, "SELECT parent_id FROM comments WHERE id = ?", (comment_id,))
+            # The thread's top-level row first, then the comment: one order for every writer.
+            if parent_id is not None:
+                _lock_thread(db, parent_id)
+            if not _lock_thread(db, comment_id, where=" AND deleted_at IS NULL"):
                 return False
-            if scalar(db, "SELECT COUNT(*) FROM comments WHERE parent_id = ?", (comment_id,)):
+            # Hard delete only while no reply exists, decided in the statement that deletes.
+            if not db.execute("DELETE FROM comments WHERE id = ? AND NOT EXISTS"
+                              " (SELECT 1 FROM comments r WHERE r.parent_id = ?)", (comment_id, comment_id)):
                 db.execute("UPDATE comments SET body = '', body_html = '', deleted_at = ? WHERE id = ?",
                            (self.engine.time(now), comment_id))
                 return True
-            db.execute("DELETE FROM comments WHERE id = ?", (comment_id,))
-            if comment.parent_id is not None:
+            if parent_id is not None:
                 db.execute("DELETE FROM comments WHERE id = ? AND deleted_at IS NOT NULL AND NOT EXISTS"
-                           " (SELECT 1 FROM comments r WHERE r.parent_id = ?)",
-                           (comment.parent_id, comment.parent_id))
+                           " (SELECT 1 FROM comments r WHERE r.parent_id = ?)", (parent_id, parent_id))
             return True
 
     def set_comment_hidden(self, comment_id: int, *, hidden_by: int | None, now: datetime) -> Comment:
@@ -138,6 +144,23 @@ class CommentTables:
     def _comment_where(self, db: Session, comment_id: int) -> Comment | None:
         rows = db.rows(f"{_SELECT} WHERE c.id = ?", (comment_id,))
         return _comment(rows[0]) if rows else None
+
+
+def _lock_thread(db: Session, comment_id: int, *, where: str = "", params: tuple = ()) -> bool:
+    """Lock comment `comment_id`'s row until the transaction ends, if it matches `where`;
+    returns whether it did.
+
+    The lock is a no-op UPDATE because SQLite has no SELECT ... FOR UPDATE (its one
+    writer serialises these transactions anyway). On PostgreSQL the UPDATE takes the
+    row lock that two such UPDATEs wait on, and after waiting it checks `where`
+    against the row as the other transaction left it (READ COMMITTED's re-check of an
+    updated row), so a parent deleted or marked "[deleted]" meanwhile is not matched.
+    A plain read would not do: a reply's foreign-key check only takes FOR KEY SHARE,
+    which does not stop a DELETE that decided "no replies" from a snapshot taken
+    before the reply committed, and the cascade would then remove the reply.
+    """
+    return db.execute(f"UPDATE comments SET parent_id = parent_id WHERE id = ?{where}",
+                      (comment_id, *params)) == 1
 
 
 def _comment(row: dict) -> Comment:
