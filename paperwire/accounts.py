@@ -52,6 +52,9 @@ SESSION_LIFETIME = timedelta(days=30)
 SESSION_IDLE_TIMEOUT = timedelta(days=7)  # OWASP Session Management: idle and absolute timeouts
 RESET_LINK_LIFETIME = timedelta(hours=1)  # OWASP Forgot Password Cheat Sheet: short-lived, single use
 INVITE_LIFETIME = timedelta(days=14)
+# A used or expired invite stays listed this long on its maker's /settings/invites (who
+# used it, or that it lapsed), then the sweep deletes it.
+INVITE_KEPT_FOR = timedelta(days=30)
 SECRET_KEY_MIN_CHARS = 32
 
 

@@ -1,4 +1,5 @@
-"""Rate limits: how often one account or one address may log in, sign up, post and vote.
+"""Rate limits: how often one account or one address may log in, sign up, post, vote, ask
+for a password-reset mail and make invites.
 
 This module owns the arithmetic: a token bucket per key (Turner 1986; RFC 2698
 describes the same meter), in memory, thread-safe, with a bounded number of keys,
@@ -7,7 +8,7 @@ account and per address). Time is passed in as `now` in seconds from a monotonic
 clock (time.monotonic), so a wall clock stepping back never frees anyone early and
 tests need no sleeping. What counts as "the address" behind a proxy, and the 429
 answer with its Retry-After, are the web layer's. Given a store, the login,
-sign-up and posting buckets live in it (`StoreRateLimiter`, store/ratebuckets.py),
+sign-up, posting, reset and invite buckets live in it (`StoreRateLimiter`, store/ratebuckets.py),
 so that with `paperwire serve --workers N` (or N machines on one PostgreSQL) an
 attacker still gets each limit once, not N times; upvotes stay in each process
 (docs/community.md, "Rate limits across processes").
@@ -45,6 +46,12 @@ SIGNUP_PER_ADDRESS = Rate(5, 3600)  # each sign-up costs an Argon2 hash and may 
 POST_PER_ACCOUNT = Rate(10, 10 * 60)  # comments, edits and submissions: a burst, then one a minute
 POST_PER_ADDRESS = Rate(30, 10 * 60)  # several accounts from one machine
 UPVOTE_PER_ACCOUNT = Rate(60, 60)  # a reader going down the daily list voting; not a script
+# Password-reset mail. Per address, answered with 429: it says nothing about accounts.
+# Per account, applied where nobody sees it (the same answer, no mail): it keeps anyone
+# from filling a member's inbox, and a 429 there would tell that the account exists.
+RESET_PER_ADDRESS = Rate(10, 3600)
+RESET_PER_ACCOUNT = Rate(3, 3600)
+INVITE_PER_ACCOUNT = Rate(10, 24 * 3600)  # a member invites their lab, not the internet
 # A bucket this close to a whole token has it: `now - at` in floating point can come out a
 # last bit short (1.99999 - 0.99999 < 1.0), which would refuse a client that waited exactly
 # its Retry-After (found by tests/test_ratelimit.py's property test).
@@ -165,6 +172,9 @@ class RateLimits:
         self.post_account = limiter(POST_PER_ACCOUNT, "post-account")
         self.post_address = limiter(POST_PER_ADDRESS, "post-address")
         self.upvote_account = RateLimiter(UPVOTE_PER_ACCOUNT, max_keys=max_keys)
+        self.reset_address = limiter(RESET_PER_ADDRESS, "reset-address")
+        self.reset_account = limiter(RESET_PER_ACCOUNT, "reset-account")
+        self.invite_account = limiter(INVITE_PER_ACCOUNT, "invite-account")
 
     def login(self, username: str, address: str, now: float) -> float | None:
         """`username` as `accounts.normalise_username` gives it (or as typed when that
@@ -185,6 +195,17 @@ class RateLimits:
 
     def upvote(self, user_id: str, now: float) -> float | None:
         return _first_refusal(now, (self.upvote_account, user_id))
+
+    def reset_request(self, address: str, now: float) -> float | None:
+        """A request for a reset mail from `address` (the visible limit)."""
+        return _first_refusal(now, (self.reset_address, address_key(address)))
+
+    def reset_mail(self, user_id: str, now: float) -> bool:
+        """Whether one more reset mail may go to account `user_id` (the silent limit)."""
+        return _first_refusal(now, (self.reset_account, user_id)) is None
+
+    def invite(self, user_id: str, now: float) -> float | None:
+        return _first_refusal(now, (self.invite_account, user_id))
 
 
 def _first_refusal(now: float, *checks: tuple[RateLimiter | StoreRateLimiter, str]) -> float | None:

@@ -1,9 +1,10 @@
 """`paperwire user create|list|disable|reset-link|invite`: accounts from the terminal.
 
-The first administrator is made here, on any sign-up policy. Until this instance
-sends mail, `reset-link` and `invite` print the links an administrator passes on.
-The rules are `paperwire.accounts`' and the records the store's; refusals are
-AccountError or StoreError, which `cli.errors` turns into one line.
+The first administrator is made here, on any sign-up policy. `reset-link` and
+`invite` print the links an administrator passes on (made by account_links.py,
+as the site's pages make them). The rules are `paperwire.accounts`' and the
+records the store's; refusals are AccountError or StoreError, which `cli.errors`
+turns into one line.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from datetime import datetime, timezone
 
 import click
 
-from paperwire import accounts, config
-from paperwire.accounts import AccountError, TokenKind
+from paperwire import account_links, accounts, config
+from paperwire.accounts import AccountError
 from paperwire.cli.terminal import opened_store
 from paperwire.store import NotFound
+from paperwire.store.accounts import User
 
 BASE_URL_HELP = "The site's address as people reach it (default: http://HOST:PORT of the settings)."
 
@@ -70,14 +72,22 @@ def list_users(settings: config.Settings) -> None:
     click.echo(f"{len(users)} users", err=True)
 
 
+def _named(store, name: str) -> User:
+    """The account NAME, as typed on the command line; raises NotFound naming it."""
+    user = store.user_by_name(name.strip().lower())
+    if user is None:
+        raise NotFound(f"there is no user {name!r}; `paperwire user list` shows them")
+    return user
+
+
 @user_group.command("disable")
 @click.argument("name")
 @click.pass_obj
 def disable(settings: config.Settings, name: str) -> None:
     """Disable the account NAME: its sessions end and it cannot log in."""
     with opened_store(settings.database_url) as store:
-        store.set_disabled(name.strip().lower())
-    click.echo(f"disabled {name}")
+        user = store.set_disabled(_named(store, name).username, now=_now())
+    click.echo(f"disabled {user.username}")
 
 
 @user_group.command("reset-link")
@@ -86,13 +96,10 @@ def disable(settings: config.Settings, name: str) -> None:
 @click.pass_obj
 def reset_link(settings: config.Settings, name: str, base_url: str | None) -> None:
     """Print a password-reset link for NAME: it works once, within an hour."""
-    token = accounts.new_token(TokenKind.RESET)
     with opened_store(settings.database_url) as store:
-        user = store.user_by_name(name.strip().lower())
-        if user is None:
-            raise NotFound(f"there is no user {name!r}; `paperwire user list` shows them")
-        store.create_reset_link(token.hash, user.id, now=_now())
-    click.echo(f"{_base_url(settings, base_url)}/reset/{token.value}")
+        link = account_links.make_reset_link(store, _named(store, name), base_url=_base_url(settings, base_url),
+                                             now=_now())
+    click.echo(link)
 
 
 @user_group.command("invite")
@@ -101,10 +108,7 @@ def reset_link(settings: config.Settings, name: str, base_url: str | None) -> No
 @click.pass_obj
 def invite(settings: config.Settings, by: str, base_url: str | None) -> None:
     """Print a sign-up link made by the user BY: it signs up one person within 14 days."""
-    token = accounts.new_token(TokenKind.INVITE)
     with opened_store(settings.database_url) as store:
-        user = store.user_by_name(by.strip().lower())
-        if user is None:
-            raise NotFound(f"there is no user {by!r}; `paperwire user list` shows them")
-        store.create_invite(token.hash, created_by=user.id, now=_now())
-    click.echo(f"{_base_url(settings, base_url)}/signup?invite={token.value}")
+        link = account_links.make_invite(store, _named(store, by), base_url=_base_url(settings, base_url),
+                                         now=_now())
+    click.echo(link)

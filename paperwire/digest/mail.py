@@ -10,7 +10,9 @@ are one line or refused, and addresses are parsed by the standard library.
 Sending: `Connection` speaks SMTP with smtplib and returns a `Delivery` per
 message, temporary or permanent as RFC 5321 section 4.2.1 classes replies;
 `retry_at` is the backoff. Which messages to send, and recording what happened,
-belong to the outbox and the job (docs/digests.md).
+belong to the outbox and the job (docs/digests.md). This is the site's one mail
+path: the password-reset mail (`reset_message`, sent by account_links.py) is a
+kind here too, sent with `send`.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from paperwire.digest.schedule import period_label
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
-KINDS = ("confirm", "digest")
+KINDS = ("confirm", "digest", "reset")  # reset: the account's password-reset link (account_links.py)
 STANDARD_PORTS = {"starttls": 587, "tls": 465, "none": 25}  # RFC 6409, RFC 8314, RFC 5321
 LIST_NAME = "paperwire digest"
 # Backoff for temporary failures: 5, 10, 20 ... minutes, at most 4 hours apart,
@@ -296,6 +298,15 @@ def confirmation_message(subscriber_id: int, *, recipient: Address, sender: Addr
     }
     return Message(kind="confirm", sender=sender, recipient=recipient, rendered=render("confirm", context),
                    message_id=make_msgid("confirm", domain=sender.domain))
+
+
+def reset_message(reset_url: str, *, username: str, recipient: Address, sender: Address, base_url: str,
+                  valid_minutes: int) -> Message:
+    """The password-reset mail of account `username`, carrying `reset_url` (account_links.py
+    makes it). Not list mail: no unsubscribe, since it only goes when someone asks."""
+    context = {"reset_url": reset_url, "username": username, "site_url": base_url, "valid_minutes": valid_minutes}
+    return Message(kind="reset", sender=sender, recipient=recipient, rendered=render("reset", context),
+                   message_id=make_msgid("reset", domain=sender.domain))
 
 
 def _link(base_url: str, path: str, token: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from paperwire.accounts import (
-    INVITE_LIFETIME, RESET_LINK_LIFETIME, SESSION_IDLE_TIMEOUT, SESSION_LIFETIME, is_session_live,
+    INVITE_KEPT_FOR, INVITE_LIFETIME, RESET_LINK_LIFETIME, SESSION_IDLE_TIMEOUT, SESSION_LIFETIME, is_session_live,
 )
 from paperwire.store.errors import NotFound, StoreError
 from paperwire.store.records import as_time
@@ -78,6 +78,10 @@ class AccountTables:
     def user_by_name(self, username: str) -> User | None:
         """The user called `username` (normalised), or None."""
         return self._user_where(self.engine.read(), "username", username)
+
+    def user_by_email(self, email: str) -> User | None:
+        """The user with `email` (as accounts.normalise_email gives it), or None."""
+        return self._user_where(self.engine.read(), "email", email)
 
     def user_by_id(self, user_id: int) -> User | None:
         return self._user_where(self.engine.read(), "id", user_id)
@@ -171,6 +175,27 @@ class AccountTables:
             " AND created_at > ?", (token_hash, self.engine.time(now - INVITE_LIFETIME)),
         ) == 1
 
+    def invites(self, *, created_by: int | None = None) -> list[Invite]:
+        """The invites `created_by` made (every user's with None), newest first, with who
+        made and who used each; used and expired ones stay until the sweep (INVITE_KEPT_FOR)."""
+        where, params = ("WHERE i.created_by = ?", (created_by,)) if created_by is not None else ("", ())
+        rows = self.engine.read().rows(
+            "SELECT i.id, i.created_by, c.username AS created_by_name, i.created_at, u.username AS used_by_name,"
+            " i.used_at FROM invites i JOIN users c ON c.id = i.created_by LEFT JOIN users u ON u.id = i.used_by"
+            f" {where} ORDER BY i.created_at DESC, i.id DESC", params)
+        return [Invite(id=r["id"], created_by=r["created_by"], created_by_name=r["created_by_name"],
+                       created_at=as_time(r["created_at"]), used_by_name=r["used_by_name"],
+                       used_at=as_time(r["used_at"])) for r in rows]
+
+    def revoke_invite(self, invite_id: int, *, created_by: int | None = None) -> bool:
+        """Delete an unused invite (only one `created_by` made, unless None); False when there
+        is no such unused invite. One conditional DELETE, so it and a sign-up claiming the
+        invite cannot both win."""
+        where, params = (" AND created_by = ?", (created_by,)) if created_by is not None else ("", ())
+        with self.engine.write() as db:
+            return db.execute(f"DELETE FROM invites WHERE id = ? AND used_at IS NULL{where}",
+                              (invite_id, *params)) == 1
+
     def _claim_invite(self, db: Session, token_hash: str, now: datetime) -> bool:
         return db.execute(
             "UPDATE invites SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND created_at > ?",
@@ -210,17 +235,40 @@ class AccountTables:
     # housekeeping -------------------------------------------------------------------
     def sweep_expired(self, *, now: datetime) -> SweepReport:
         """Delete what can no longer be used: sessions past their absolute or idle
-        lifetime, reset links used or past their hour, invites used or expired. Lookups
-        refuse these already (by time); the sweep keeps the tables from growing."""
+        lifetime, reset links used or past their hour, invites used or expired more than
+        INVITE_KEPT_FOR ago (until then /settings/invites shows what became of them).
+        Lookups refuse these already (by time); the sweep keeps the tables from growing."""
         t = self.engine.time
         with self.engine.write() as db:
             sessions = db.execute("DELETE FROM sessions WHERE created_at <= ? OR last_seen_at <= ?",
                                   (t(now - SESSION_LIFETIME), t(now - SESSION_IDLE_TIMEOUT)))
             links = db.execute("DELETE FROM reset_links WHERE used_at IS NOT NULL OR created_at <= ?",
                                (t(now - RESET_LINK_LIFETIME),))
-            invites = db.execute("DELETE FROM invites WHERE used_at IS NOT NULL OR created_at <= ?",
-                                 (t(now - INVITE_LIFETIME),))
+            invites = db.execute("DELETE FROM invites WHERE used_at <= ? OR created_at <= ?",
+                                 (t(now - INVITE_KEPT_FOR), t(now - INVITE_LIFETIME - INVITE_KEPT_FOR)))
         return SweepReport(session_count=sessions, reset_link_count=links, invite_count=invites)
+
+
+@dataclass(frozen=True)
+class Invite:
+    """An invite as its maker sees it: never its token, which only the maker was shown."""
+
+    id: int
+    created_by: int
+    created_by_name: str
+    created_at: datetime
+    used_by_name: str | None
+    used_at: datetime | None
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.created_at + INVITE_LIFETIME
+
+    def state(self, now: datetime) -> str:
+        """"used", "expired" or "open" at `now`."""
+        if self.used_at is not None:
+            return "used"
+        return "expired" if now >= self.expires_at else "open"
 
 
 @dataclass(frozen=True)

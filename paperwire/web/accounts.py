@@ -11,13 +11,14 @@ post again. The rules are accounts.py's; the records store/accounts.py's.
 
 from __future__ import annotations
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from paperwire import accounts
+from paperwire import account_links, accounts
 from paperwire.accounts import AccountError, TokenKind
 from paperwire.store import NotFound
 from paperwire.store.accounts import User, UserExists
@@ -225,13 +226,56 @@ def _change_password(request: Request, form: FormData) -> Response:
     return _redirect("/settings/password?done")
 
 
+RESET_ON_ITS_WAY = ("If an account with that name or address exists, a link to choose a new password "
+                    "is on its way to its email address. It works once, within an hour; check the spam "
+                    "folder too.")
+
+
+def _sends_mail(request: Request) -> bool:
+    return bool(request.app.state.settings.smtp_host)
+
+
+def _reset_request_page(request: Request, *, notice: str = "") -> Response:
+    return _form_page(
+        request, heading="Reset your password", action="/reset", notice=notice, submit="Send me a link",
+        fields=[_field("account", "Username or email address", "text", "username")],
+        links=(("/login", "Remembered it? Log in"),),
+    )
+
+
 def reset_info(request: Request) -> Response:
-    """`GET /reset`: until this instance sends mail, an administrator makes the link."""
+    """`GET /reset[?sent]`: the form that mails a reset link (with "a link is on its way" after
+    a request); until this instance sends mail, a page saying that an administrator makes it."""
+    if _sends_mail(request):
+        return _reset_request_page(request, notice=RESET_ON_ITS_WAY if "sent" in request.query_params else "")
     return pages.render(
         request, "account_form.html", heading="Reset your password", fields=[], problem="", links=(),
         notice="Ask this instance's administrator for a reset link: they can make one with "
                "`paperwire user reset-link YOUR_NAME`. It works once, within an hour.",
         page_title="Reset your password · paperwire",
+    )
+
+
+async def request_reset(request: Request) -> Response:
+    """`POST /reset`: the same answer whatever was typed (303 to `/reset?sent`)."""
+    form = await checked_form(request)
+    return await run_in_threadpool(_request_reset, request, str(form.get("account", "")))
+
+
+def _request_reset(request: Request, typed: str) -> Response:
+    if not _sends_mail(request):
+        raise HTTPException(404, "this instance sends no mail; ask its administrator for a reset link")
+    refuse_if_limited(request.app.state.rate_limits.reset_request(client_address(request), clock()))
+    # The lookup, the per-account limit and the mail run once the answer has gone (a
+    # background task), so neither its words nor its timing tell whether the account exists.
+    return RedirectResponse("/reset?sent", status_code=303, background=BackgroundTask(_mail_reset_link, request, typed))
+
+
+def _mail_reset_link(request: Request, typed: str) -> str:
+    limits = request.app.state.rate_limits
+    return account_links.mail_reset_link(
+        request.app.state.store, typed, settings=request.app.state.settings, now=now(),
+        may_mail=lambda user: limits.reset_mail(str(user.id), clock()),
     )
 
 

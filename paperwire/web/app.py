@@ -37,6 +37,7 @@ from paperwire.ratelimit import RateLimits
 from paperwire.web import (accounts, api, api_community, api_v1, comments, community, digests, exports, feeds, pages,
                            periods, sessions, tokens)
 from paperwire.web import api_digests, api_library, foryou, library, library_import
+from paperwire.web import invites
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ COMMUNITY_ROUTES = [
     Route("/settings/password", accounts.password_form, methods=["GET"], name="password_form"),
     Route("/settings/password", accounts.change_password, methods=["POST"], name="change_password"),
     Route("/reset", accounts.reset_info, methods=["GET"], name="reset_info"),
+    Route("/reset", accounts.request_reset, methods=["POST"], name="request_reset"),
     Route("/reset/{token}", accounts.reset_form, methods=["GET"], name="reset_form"),
     Route("/reset/{token}", accounts.reset, methods=["POST"], name="reset"),
     Route("/users", accounts.users_page, methods=["GET"], name="users"),
@@ -154,6 +156,9 @@ COMMUNITY_ROUTES = [
     Route("/settings/tokens", tokens.tokens_page, methods=["GET"], name="tokens"),
     Route("/settings/tokens", tokens.create, methods=["POST"], name="create_token"),
     Route("/settings/tokens/{token_id}/revoke", tokens.revoke, methods=["POST"], name="revoke_token"),
+    Route("/settings/invites", invites.invites_page, methods=["GET"], name="invites"),
+    Route("/settings/invites", invites.create, methods=["POST"], name="create_invite"),
+    Route("/settings/invites/{invite_id}/revoke", invites.revoke, methods=["POST"], name="revoke_invite"),
 ]
 
 # The API's community endpoints (docs/api.md): personal ones take a bearer token (web/auth.py).

@@ -102,6 +102,40 @@ def test_an_invite_signs_up_one_user_once_and_expires(store):
     assert [u.username for u in store.users()] == ["ada", "bob"] and bob.id != ada.id
 
 
+def test_invites_are_listed_by_maker_newest_first_with_who_used_them(store):
+    ada, root = add_user(store), add_user(store, "root1", is_admin=True)
+    store.create_invite("a1", created_by=ada.id, now=NOW - timedelta(days=20))
+    store.create_invite("a2", created_by=ada.id, now=NOW - timedelta(days=2))
+    store.create_invite("a3", created_by=ada.id, now=NOW - timedelta(days=1))
+    store.create_invite("r1", created_by=root.id, now=NOW)
+    add_user(store, "bob", invite_hash="a2", now=NOW - timedelta(hours=1))
+    mine = store.invites(created_by=ada.id)
+    assert [(i.created_at, i.used_by_name, i.state(NOW)) for i in mine] == [
+        (NOW - timedelta(days=1), None, "open"), (NOW - timedelta(days=2), "bob", "used"),
+        (NOW - timedelta(days=20), None, "expired")]
+    assert mine[1].used_at == NOW - timedelta(hours=1) and mine[0].expires_at == NOW + timedelta(days=13)
+    assert {i.created_by_name for i in mine} == {"ada"}
+    assert [i.created_by_name for i in store.invites()] == ["root1", "ada", "ada", "ada"]
+
+
+def test_only_an_unused_invite_is_revoked_and_only_by_its_maker_unless_admin(store):
+    ada, eve = add_user(store), add_user(store, "eve")
+    for name in ("open", "used", "other"):
+        store.create_invite(name, created_by=ada.id, now=NOW)
+    add_user(store, "bob", invite_hash="used")
+    ids = {i.used_by_name or n: i.id for n, i in zip(("x", "y", "z"), store.invites())}
+    used_id = ids["bob"]
+    open_ids = sorted(i for name, i in ids.items() if name != "bob")
+    assert not store.revoke_invite(open_ids[0], created_by=eve.id)  # not hers
+    assert store.revoke_invite(open_ids[0], created_by=ada.id)
+    assert not store.revoke_invite(open_ids[0], created_by=ada.id)  # once
+    assert not store.revoke_invite(used_id, created_by=ada.id) and not store.revoke_invite(used_id)
+    assert store.revoke_invite(open_ids[1])  # an administrator's: anyone's
+    assert [i.used_by_name for i in store.invites()] == ["bob"]
+    with pytest.raises(NotFound, match="invite"):
+        add_user(store, "carl", invite_hash="open")  # a revoked link signs nobody up
+
+
 def test_a_reset_link_sets_the_password_once_and_ends_sessions(store):
     ada = add_user(store)
     store.create_session("s", ada.id, now=NOW)

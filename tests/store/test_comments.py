@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from paperwire.accounts import INVITE_LIFETIME, RESET_LINK_LIFETIME, SESSION_IDLE_TIMEOUT, SESSION_LIFETIME
+from paperwire.accounts import INVITE_KEPT_FOR, INVITE_LIFETIME, RESET_LINK_LIFETIME, SESSION_IDLE_TIMEOUT, SESSION_LIFETIME
 from paperwire.store import NotFound
 from tests.store.test_accounts import NOW, add_user
 
@@ -139,8 +139,13 @@ def test_the_sweep_deletes_only_what_can_no_longer_be_used(store):
     store.create_invite("taken", created_by=ada.id, now=NOW - timedelta(days=1))
     add_user(store, "bob", invite_hash="taken", now=NOW)
     swept = store.sweep_expired(now=NOW)
-    assert (swept.session_count, swept.reset_link_count, swept.invite_count) == (1, 2, 2)
+    # Used and expired invites stay listed for their maker INVITE_KEPT_FOR (/settings/invites).
+    assert (swept.session_count, swept.reset_link_count, swept.invite_count) == (1, 2, 0)
     assert store.session_count(ada.id) == 1 and store.session_user("live", now=NOW) == store.user_by_id(ada.id)
     assert store.reset_link_user("fresh", now=NOW) is not None
     assert store.is_invite_valid("open", now=NOW)
+    assert not store.is_invite_valid("expired", now=NOW) and not store.is_invite_valid("taken", now=NOW)
     assert store.sweep_expired(now=NOW).total_count == 0  # nothing left to do
+    assert store.sweep_expired(now=NOW + INVITE_KEPT_FOR - timedelta(seconds=2)).invite_count == 0
+    assert store.sweep_expired(now=NOW + INVITE_KEPT_FOR).invite_count == 2  # "expired" and "taken"
+    assert [i.state(NOW) for i in store.invites()] == ["open"]
