@@ -25,7 +25,7 @@ from paperwire.feed import DailyEntry
 from paperwire.papers import Author
 from paperwire.web.app import create_app
 from tests.conftest import make_paper
-from tests.web.test_accounts import add_user, log_in
+from tests.web.test_accounts import add_user, log_in, token_of
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ PAGES = [
     "/status", "/about/nothing-here", "/day/2025-03-03/map",
 ]
 SIGNED_IN_PAGES = ["/day/2025-03-03", "/week/2025-W10", "/paper/2503.00001", "/trending", "/submit",
-                   "/settings/password"]
+                   "/settings/password", "/settings/invites"]
 
 
 def vnu_jar() -> Path | None:
@@ -115,6 +115,37 @@ def test_main_pages_are_valid_html(checker, seeded, sqlite_url, tmp_path):
         response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
         pages[path + " (signed in)"] = response.text
+    folder = tmp_path / "html"
+    folder.mkdir()
+    assert _check(checker, folder, pages) == []
+
+
+def test_reset_and_invite_pages_are_valid_html(checker, store, sqlite_url, tmp_path):
+    """/reset once mail is configured (the form, then "on its way"), a reset link's form, and
+    /settings/invites on an invite-only instance: a new link, and used, expired and open ones
+    in an administrator's list."""
+    from datetime import timedelta
+
+    from paperwire import accounts, account_links
+
+    settings = config.load({}, database_url=sqlite_url, harvest_enabled="false", embed_enabled="false",
+                           model_cache_dir=str(tmp_path / "cache"), signup="invite", smtp_host="127.0.0.1")
+    client = TestClient(create_app(settings, store=store), follow_redirects=False)
+    root = add_user(store, "root1", is_admin=True)
+    now = datetime.now(timezone.utc)
+    store.create_invite("expired", created_by=root.id, now=now - accounts.INVITE_LIFETIME - timedelta(hours=1))
+    store.create_invite("used", created_by=root.id, now=now - timedelta(days=1))
+    store.create_user(username="bob", email="bob@example.org", password_hash="x", now=now, invite_hash="used")
+    reset_path = account_links.make_reset_link(store, root, base_url="", now=now)
+    answers = {path: client.get(path) for path in ("/reset", "/reset?sent", reset_path)}
+    assert [a.status_code for a in answers.values()] == [200, 200, 200]
+    assert "Send me a link" in answers["/reset"].text and "Choose a new password" in answers[reset_path].text
+    pages = {path: answer.text for path, answer in answers.items()}
+    log_in(client, "root1")
+    made = client.post("/settings/invites", data={"csrf_token": token_of(client.get("/settings/invites"))})
+    assert made.status_code == 200 and "new-invite" in made.text
+    assert all(words in made.text for words in ("used by bob", "expired", "open until", "Every invite"))
+    pages["/settings/invites (a new link)"] = made.text
     folder = tmp_path / "html"
     folder.mkdir()
     assert _check(checker, folder, pages) == []
