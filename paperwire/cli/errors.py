@@ -39,6 +39,7 @@ EXPECTED_ERRORS: tuple[tuple[str, str], ...] = (
     ("paperwire.search.service", "SearchBusy"),
     ("paperwire.digest.mail", "MailNotConfigured"),
     ("paperwire.digest.mail", "MailSetupError"),
+    ("paperwire.digest.mail", "InvalidAddress"),
     ("paperwire.digest.run", "UnknownSubscriber"),
     ("paperwire.digest.run", "RunStopped"),
 )

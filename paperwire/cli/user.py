@@ -16,7 +16,9 @@ import click
 
 from paperwire import account_links, accounts, config
 from paperwire.accounts import AccountError
+from paperwire.cli.errors import Failure
 from paperwire.cli.terminal import opened_store
+from paperwire.digest import mail
 from paperwire.store import NotFound
 from paperwire.store.accounts import User
 
@@ -93,13 +95,23 @@ def disable(settings: config.Settings, name: str) -> None:
 @user_group.command("reset-link")
 @click.argument("name")
 @click.option("--base-url", default=None, help=BASE_URL_HELP)
+@click.option("--mail", "by_mail", is_flag=True,
+              help="Mail the link to the user's address (needs PAPERWIRE_SMTP_HOST; links on PAPERWIRE_BASE_URL) "
+                   "instead of printing it.")
 @click.pass_obj
-def reset_link(settings: config.Settings, name: str, base_url: str | None) -> None:
-    """Print a password-reset link for NAME: it works once, within an hour."""
+def reset_link(settings: config.Settings, name: str, base_url: str | None, by_mail: bool) -> None:
+    """Print (or mail) a password-reset link for NAME: it works once, within an hour."""
     with opened_store(settings.database_url) as store:
-        link = account_links.make_reset_link(store, _named(store, name), base_url=_base_url(settings, base_url),
-                                             now=_now())
-    click.echo(link)
+        user = _named(store, name)
+        if not by_mail:
+            click.echo(account_links.make_reset_link(store, user, base_url=_base_url(settings, base_url), now=_now()))
+            return
+        delivery = account_links.send_reset_link(store, user, smtp=mail.SmtpConfig.from_settings(settings),
+                                                 base_url=base_url or settings.base_url, now=_now())
+    if not delivery.is_sent:
+        raise Failure(f"the mail server did not take the mail to {user.email} ({delivery.status}: {delivery.detail}); "
+                      f"print the link instead with `paperwire user reset-link {user.username}`")
+    click.echo(f"mailed a reset link to {user.username} <{user.email}>")
 
 
 @user_group.command("invite")

@@ -136,3 +136,24 @@ def test_the_form_needs_a_csrf_token_and_a_get_changes_nothing(mailing):
     assert_html_error(client.post("/reset", data={"account": "ada"}), 403, "")
     assert client.get("/reset?account=ada").status_code == 200
     assert recorder.received == []
+
+
+def test_an_administrator_mails_a_reset_link_from_the_cli(mailing, sqlite_url):
+    from click.testing import CliRunner
+
+    from paperwire.cli import cli
+
+    client, store, recorder = mailing
+    add_user(store, "ada")
+    port = client.app.state.settings.smtp_port
+    env = {"PAPERWIRE_SMTP_HOST": "127.0.0.1", "PAPERWIRE_SMTP_PORT": str(port), "PAPERWIRE_SMTP_SECURITY": "none",
+           "PAPERWIRE_SMTP_FROM": "paperwire <paperwire@example.org>", "PAPERWIRE_BASE_URL": BASE_URL}
+    result = CliRunner().invoke(cli, ["--database-url", sqlite_url, "user", "reset-link", "ada", "--mail"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "mailed a reset link to ada <ada@example.org>" in result.output
+    [received] = recorder.received
+    path = link_in(received)
+    assert client.get(path).status_code == 200
+    no_mail = CliRunner().invoke(cli, ["--database-url", sqlite_url, "user", "reset-link", "ada", "--mail"],
+                                 env={"PAPERWIRE_SMTP_HOST": ""})
+    assert no_mail.exit_code == 1 and "mail is not configured" in no_mail.output
