@@ -6,7 +6,9 @@ so that a password hash never holds up the event loop. A refusal the visitor can
 fix (a short password, a taken name) shows the form again with the reason (400);
 a forged or cross-site form is 403 (csrf.py); too many attempts are 429 with
 Retry-After (ratelimit.py). Every success redirects with 303, so a reload does not
-post again. The rules are accounts.py's; the records store/accounts.py's.
+post again. The rules are accounts.py's; the records store/accounts.py's; the
+invite and reset links account_links.py's, which also mails a reset link (after
+the answer has gone: see `request_reset`).
 """
 
 from __future__ import annotations

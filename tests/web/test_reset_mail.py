@@ -6,6 +6,7 @@ sends no more mail without saying so (docs/community.md, "Routes and forms")."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from starlette.testclient import TestClient
@@ -157,3 +158,43 @@ def test_an_administrator_mails_a_reset_link_from_the_cli(mailing, sqlite_url):
     no_mail = CliRunner().invoke(cli, ["--database-url", sqlite_url, "user", "reset-link", "ada", "--mail"],
                                  env={"PAPERWIRE_SMTP_HOST": ""})
     assert no_mail.exit_code == 1 and "mail is not configured" in no_mail.output
+
+
+def test_the_answer_goes_before_the_mail_so_its_timing_tells_nothing(sqlite_url, store, tmp_path):
+    """Under a real server the visitor has the answer while the mail server still holds the
+    mail: the lookup and the sending happen after it, for known and unknown accounts alike."""
+    import asyncio
+    import threading
+
+    import httpx
+    from aiosmtpd.controller import Controller
+
+    from tests.browser.conftest import serve
+    from tests.digest.conftest import Recorder, free_port
+
+    class HeldRecorder(Recorder):
+        gate = threading.Event()
+
+        async def handle_DATA(self, server, session, envelope):
+            await asyncio.to_thread(self.gate.wait, 10)
+            return await super().handle_DATA(server, session, envelope)
+
+    recorder = HeldRecorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    add_user(store, "ada")
+    settings = mail_settings(controller.port, database_url=sqlite_url, harvest_enabled="false",
+                             embed_enabled="false", model_cache_dir=str(tmp_path / "cache"))
+    try:
+        with serve(settings, store) as base_url, httpx.Client(base_url=base_url, timeout=5) as http:
+            response = http.post("/reset", data={"csrf_token": token_of(http.get("/reset")), "account": "ada"})
+            assert response.status_code == 303 and response.headers["location"] == "/reset?sent"
+            assert recorder.received == []  # answered while the mail is still on its way
+            recorder.gate.set()
+            deadline = time.monotonic() + 10
+            while not recorder.received and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert [r.rcpt_tos for r in recorder.received] == [["ada@example.org"]]
+    finally:
+        recorder.gate.set()
+        controller.stop()
