@@ -121,9 +121,10 @@ class CommunityTables:
 
 
     # authors ------------------------------------------------------------------------------
-    def papers_by_author(self, name: str, *, limit: int = 100) -> list[Paper]:
+    def papers_by_author(self, name: str, *, limit: int | None = None) -> list[Paper]:
         """The papers with an author whose name matches `name` (papers.normalise_name: case,
-        accents and punctuation aside), newest first; [] for a name with no letters."""
+        accents and punctuation aside), newest first, all of them or the first `limit`; []
+        for a name with no letters. The pages and the API page through this list."""
         wanted = normalise_name(name)
         tokens = sorted(name.split(), key=len, reverse=True)
         if not wanted or not tokens:
