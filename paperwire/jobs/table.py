@@ -28,7 +28,7 @@ from paperwire.store import Store
 POLL_SECONDS = 60.0  # how often a shared job looks for due work
 # Expired rows are refused by time when looked up; the sweep only keeps the tables small.
 SWEEP_POLL_SECONDS = 3600.0
-WORKER_JOBS = ("harvest", "embed", "sweep", "digest")  # what `paperwire worker` runs (shared across processes)
+WORKER_JOBS = ("harvest", "embed", "sweep", "digest", "recommend")  # what `paperwire worker` runs (shared across processes)
 
 
 def _harvest(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
