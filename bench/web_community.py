@@ -231,12 +231,10 @@ async def _vote_load(base_url, users, free, tokens, *, clients, seconds, warm_up
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout_seconds) as client:
         async def one_client(mine: list, rng: random.Random, deadline: float, record: bool) -> None:
-            turn = 0
-            while time.monotonic() < deadline:
+            mine, turn = [u for u in mine if free[u.id]], 0  # a user who voted for all 200 has none to vote on
+            while mine and time.monotonic() < deadline:
                 user = mine[turn % len(mine)]
                 turn += 1
-                if not free[user.id]:
-                    continue
                 arxiv_id = rng.choice(free[user.id])
                 pair = (user.id, arxiv_id)
                 method = "DELETE" if state.get(pair) else "POST"
