@@ -61,6 +61,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import httpx
 
@@ -83,6 +84,10 @@ START_TIMEOUT_SECONDS = 600  # loading saved indexes of 75k papers takes a while
 WARM_UP_SECONDS = 3.0
 REQUEST_TIMEOUT_SECONDS = 30.0
 SEED = 7
+FEW_REQUESTS_PER_CLIENT = 5  # under this many wrk answers per connection, its percentiles read low
+DRAIN_MAX_SECONDS = 60.0
+IDLE_PROBE_SECONDS = 0.5
+IDLE_CPU_SHARE = 0.1  # of one core: the background jobs' polling, not a request being served
 
 
 def prepared_folder(corpus: Path, papers: int | None) -> Path:
@@ -268,15 +273,16 @@ def run(args) -> dict:
                     row = upvote_row(base_url, community, clients=clients, seconds=args.seconds)
                 else:
                     row = page_row(base_url, urls[page], client=args.client, clients=clients,
-                                   seconds=args.seconds, rng=rng)
+                                   seconds=args.seconds, rng=rng, drain=lambda: wait_until_idle(server.pid))
+                row["drain_s"] = wait_until_idle(server.pid)
                 after = server_memory_mb(server.pid)
                 rows.append({"page": page, "clients": clients, **row,
                              "rss_mb_before": before["rss_mb"], "rss_mb_after": after["rss_mb"],
                              "pss_mb_after": after["pss_mb"], "shared_mb_after": after["shared_mb"],
                              "processes": after["processes"]})
                 static = next((r for r in rows if r["page"] == "static" and r["clients"] == clients), None)
-                if static and static["p95_ms"]:  # the same run's baseline: what the machine costs alone
-                    rows[-1]["p95_vs_static"] = round(rows[-1]["p95_ms"] / static["p95_ms"], 1)
+                if static and static["p95_ms"] and rows[-1]["p95_ms"] is not None:  # the same run's baseline:
+                    rows[-1]["p95_vs_static"] = round(rows[-1]["p95_ms"] / static["p95_ms"], 1)  # the machine alone
                 print_row(rows[-1])
     finally:
         server.terminate()
@@ -302,16 +308,51 @@ def _pages(raw: str, base_url: str) -> list[str]:
 
 
 def page_row(base_url: str, urls: list[str], *, client: str, clients: int, seconds: float,
-             rng: random.Random) -> dict:
-    """One read phase with the chosen load generator: its rate, latency and failures."""
+             rng: random.Random, drain: Callable[[], object]) -> dict:
+    """One read phase with the chosen load generator: its rate, latency and failures;
+    `drain` waits for the server to finish what a wrk warm-up left behind."""
     if client == "wrk":
         found = web_wrk.load(base_url, urls, clients=clients, seconds=seconds, warm_up_seconds=WARM_UP_SECONDS,
-                             timeout_seconds=REQUEST_TIMEOUT_SECONDS)
+                             timeout_seconds=REQUEST_TIMEOUT_SECONDS, after_warm_up=drain)
+        # wrk counts only the answers that came within the time: up to `clients` requests still
+        # in flight at the end are left out, the slowest ones, so with few requests per client
+        # its percentiles read low (or, with none, mean nothing): flagged, not hidden.
+        is_too_few = found["requests"] < FEW_REQUESTS_PER_CLIENT * clients
+        if is_too_few:
+            print(f"  only {found['requests']} answers from wrk for {clients} clients: its percentiles leave out"
+                  f" up to {clients} slower requests; use more --seconds or --client httpx", file=sys.stderr)
         return {"client": "wrk", "requests": found["requests"],
                 "per_s": round(found["requests"] / found["elapsed_s"], 1),
-                **{f"{q}_ms": round(found[f"{q}_s"] * 1000, 1) for q in ("p50", "p95", "p99")},
-                "non_2xx": found["non_2xx"], "socket_errors": found["socket_errors"]}
+                **{f"{q}_ms": round(found[f"{q}_s"] * 1000, 1) if found["requests"] else None
+                   for q in ("p50", "p95", "p99")},
+                "non_2xx": found["non_2xx"], "socket_errors": found["socket_errors"], "is_too_few": is_too_few}
     return {"client": "httpx", **_summary(asyncio.run(load(base_url, urls, clients=clients, seconds=seconds, rng=rng)))}
+
+
+def wait_until_idle(pid: int) -> float:
+    """Seconds until the server's processes use under IDLE_CPU_SHARE of a core (at most
+    DRAIN_MAX_SECONDS): requests a load generator gave up on (wrk at its deadline, a
+    client timeout) are still being served, and must not slow the next phase."""
+    started = time.monotonic()
+    ticks = os.sysconf("SC_CLK_TCK")
+    while time.monotonic() - started < DRAIN_MAX_SECONDS:
+        before = _cpu_ticks(pid)
+        time.sleep(IDLE_PROBE_SECONDS)
+        if (_cpu_ticks(pid) - before) / ticks / IDLE_PROBE_SECONDS < IDLE_CPU_SHARE:
+            break
+    return round(time.monotonic() - started, 1)
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User and system CPU ticks of `pid` and its descendants (fields 14 and 15 of stat)."""
+    total = 0
+    for p in [pid] + _descendants(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
 
 
 def upvote_row(base_url: str, community, *, clients: int, seconds: float) -> dict:
@@ -343,10 +384,16 @@ def print_row(row: dict) -> None:
     oracle = row.get("oracle")
     verdict = "" if oracle is None else f"  oracle: {'exact' if oracle['is_exact'] else 'MISMATCH'}" \
         f" ({oracle['pairs_checked']} pairs, {oracle['papers_checked']} papers)"
-    print(f"{row['page']:<9} {row['clients']:>7} {row['requests']:>8} {row['per_s']:>7} {row['p50_ms']:>8}"
-          f" {row['p95_ms']:>8} {row['p99_ms']:>8} {row['non_2xx']:>7} {row['rss_mb_before']:>8.0f}"
+    p50, p95, p99 = (_cell(row[f"{q}_ms"]) for q in ("p50", "p95", "p99"))
+    few = "  (few answers: percentiles read low)" if row.get("is_too_few") else ""
+    print(f"{row['page']:<9} {row['clients']:>7} {row['requests']:>8} {row['per_s']:>7} {p50:>8}"
+          f" {p95:>8} {p99:>8} {row['non_2xx']:>7} {row['rss_mb_before']:>8.0f}"
           f" {row['rss_mb_after']:>8.0f} {row['pss_mb_after']:>8.0f} {row['shared_mb_after']:>8.0f}"
-          f" {row.get('p95_vs_static', ''):>8}{verdict}", flush=True)
+          f" {_cell(row.get('p95_vs_static', '')):>8}{verdict}{few}", flush=True)
+
+
+def _cell(value) -> str:
+    return "n/a" if value is None else str(value)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 MARKER = "PAPERWIRE_WRK "
 THREADS_MAX = 2  # the machine's cores; the server needs them more than wrk does
@@ -56,14 +57,16 @@ def available() -> bool:
 
 
 def load(base_url: str, urls: list[str], *, clients: int, seconds: float, warm_up_seconds: float,
-         timeout_seconds: float) -> dict:
-    """wrk with `clients` connections over `urls` for `seconds` (after a warm-up run):
+         timeout_seconds: float, after_warm_up: Callable[[], object] = lambda: None) -> dict:
+    """wrk with `clients` connections over `urls` for `seconds` (after a warm-up run, then
+    `after_warm_up()`: the requests wrk left in flight are still being served):
     requests, seconds, p50/p95/p99 in seconds and the failed requests."""
     with tempfile.TemporaryDirectory() as folder:
         script, paths = Path(folder) / "cycle.lua", Path(folder) / "paths.txt"
         script.write_text(LUA)
         paths.write_text("\n".join(urls) + "\n")
         _run(base_url, script, paths, clients, warm_up_seconds, timeout_seconds)
+        after_warm_up()
         found = _run(base_url, script, paths, clients, seconds, timeout_seconds)
     errors = found["connect"] + found["read"] + found["write"] + found["timeout"]
     return {
