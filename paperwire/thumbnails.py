@@ -18,7 +18,9 @@ name must resolve to public addresses only, and the request goes to the address 
 was checked (with the name in Host and TLS SNI), so a second DNS answer cannot point it
 at this machine or its network (DNS rebinding); redirects are followed here, each hop
 checked the same way. An address written as an IP literal in the setting is the
-operator's own choice and is fetched as it is (a test's loopback server, a mirror). A refusal for good (not an image, too big, 404) leaves a `.skip`
+operator's own choice and is fetched as it is (a test's loopback server, a mirror).
+
+A refusal for good (a refused address, not an image, too big, 404) leaves a `.skip`
 file that says why, so it is not fetched again; a passing failure (timeout, 5xx,
 connection refused) is tried again at the next run.
 """
