@@ -1,30 +1,48 @@
 """Web latency under concurrent clients, against a running `paperwire serve` on loopback.
 
     .venv/bin/python bench/web.py [--papers N] [--clients 20,50] [--seconds 15] [--workers 1]
-                                  [--pages static,day,week,month,paper,search,trending,mixed] [--corpus PATH]
+                                  [--pages static,day,week,month,paper,search,trending,mixed,upvote]
+                                  [--client httpx|wrk] [--corpus PATH]
 
 What a reader waits for: the day page, a week's and a month's page, a paper page
 (with its similar papers), a search, the trending page (skipped while the server
 has no /trending) and a mix of day, paper and search, each under N concurrent clients for a fixed time. A
 static file (/static/style.css) is fetched the same way in the same run as the
-baseline, because this machine is shared and noisy: compare ratios to it.
+baseline, because this machine is shared and noisy: compare ratios to it (the
+static row is measured even when --pages leaves it out).
+
+The store holds a community too (bench/web_community.py): 1,000 generated users
+with their upvotes and comments with replies, so the pages show and rank what a
+busy instance would. The `upvote` phase is the write load: N clients vote and
+unvote through the API v1 with the users' personal tokens, and the store's counts
+afterwards must equal what the acknowledged answers imply (the oracle).
 
 The store is the shared arXiv corpus (shared/data/arxiv/papers.jsonl.gz, 74,728
 papers, or the first --papers of it) in SQLite, with its search indexes built
 and saved before the server starts, so the server loads them instead of
 building them. Store and indexes are cached under
-~/.cache/paperwire-bench/web-<corpus hash>-<papers>; the server runs with
+~/.cache/paperwire-bench/web-<corpus hash>-<papers>, and the same with the community
+under web-community<version>-<corpus hash>-<papers>-<day generated> (a new day
+makes a new one: /trending reads the wall clock); the server runs with
 --no-harvest --no-embed (keywords only: the corpus is not embedded here).
+
+The upvote phase measures the server, not the rate limiter: the per-account limit
+(60 a minute, ratelimit.UPVOTE_PER_ACCOUNT, unchanged) stays on, and each client acts
+in turn for its own 1,000/N users, so at a few hundred votes a second each account
+votes well under its refill of one a second; any 429 would show in non-2xx.
 
 The load comes from this process (asyncio + httpx, one keep-alive connection
 per client), on the same 2 cores as the server: the baseline row shows what
-the client and the loopback cost alone. The server's resident memory (all its
-processes) is read from /proc before and after each phase.
+the client and the loopback cost alone. `--client wrk` loads the pages with
+Debian's wrk instead (bench/web_wrk.py: C, a fraction of httpx's CPU); the upvote
+phase always uses httpx, which checks every answer. The server's memory (all its
+processes: RSS, PSS and the shared part) is read from /proc before and after each phase.
 
 Prints a table (with each page's p95 over the static file's p95 at the same
 client count) and writes bench/results/web.json. Targets: p95 <= 100 ms for
 the day, week, month, paper, trending and search pages at 20 clients (issues #10, #14, #15),
-<= 300 ms at 50 clients, no non-2xx answer, memory flat after warm-up (#15).
+<= 300 ms at 50 clients, no non-2xx answer, memory flat after warm-up (#15); they
+are judged with `--client wrk` (docs/web.md).
 """
 
 from __future__ import annotations
@@ -41,7 +59,9 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import httpx
 
@@ -50,16 +70,24 @@ from paperwire.search.service import SearchService
 from paperwire.sources import files
 from paperwire.store import open_store
 
+import web_community  # bench/, beside this script
+import web_wrk
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
 RESULTS = Path(__file__).parent / "results" / "web.json"
 CACHE = Path("~/.cache/paperwire-bench").expanduser()
-PAGES = ("static", "day", "week", "month", "paper", "search", "trending", "mixed")
+PAGES = ("static", "day", "week", "month", "paper", "search", "trending", "mixed", "upvote")
+CLIENTS = ("httpx", "wrk")
 SAMPLE_SIZE = 300  # distinct URLs per page kind
 START_TIMEOUT_SECONDS = 600  # loading saved indexes of 75k papers takes a while
 WARM_UP_SECONDS = 3.0
 REQUEST_TIMEOUT_SECONDS = 30.0
 SEED = 7
+FEW_REQUESTS_PER_CLIENT = 5  # under this many wrk answers per connection, its percentiles read low
+DRAIN_MAX_SECONDS = 60.0
+IDLE_PROBE_SECONDS = 0.5
+IDLE_CPU_SHARE = 0.1  # of one core: the background jobs' polling, not a request being served
 
 
 def prepared_folder(corpus: Path, papers: int | None) -> Path:
@@ -156,32 +184,43 @@ def start_server(folder: Path, port: int, workers: int) -> subprocess.Popen:
 
 
 def server_memory_mb(pid: int) -> dict[str, float]:
-    """Resident (RSS) and proportional (PSS) memory of `pid` and its children, in MB.
+    """Memory of `pid` and all its descendants (uvicorn's workers), in MB, from each one's
+    /proc/PID/smaps_rollup: resident (RSS), proportional (PSS) and shared (pages also
+    mapped by another process).
 
     PSS shares each page among the processes that map it, so it shows what N
-    worker processes really cost together."""
-    pids = [pid] + _children(pid)
-    rss = pss = 0.0
+    worker processes really cost together; RSS counts a shared page once per process."""
+    pids = [pid] + _descendants(pid)
+    totals = {"Rss": 0.0, "Pss": 0.0, "Shared_Clean": 0.0, "Shared_Dirty": 0.0}
     for p in pids:
         try:
             for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1]) / 1024
-                elif line.startswith("Pss:"):
-                    pss += int(line.split()[1]) / 1024
+                name, _, value = line.partition(":")
+                if name in totals:
+                    totals[name] += int(value.split()[0]) / 1024
         except OSError:
             continue
-    return {"rss_mb": round(rss, 1), "pss_mb": round(pss, 1), "processes": len(pids)}
+    return {"rss_mb": round(totals["Rss"], 1), "pss_mb": round(totals["Pss"], 1),
+            "shared_mb": round(totals["Shared_Clean"] + totals["Shared_Dirty"], 1), "processes": len(pids)}
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`, found by the parent ids in /proc/*/stat (the kernel's
+    /proc/PID/task/TID/children needs CONFIG_PROC_CHILDREN, which this machine lacks)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            found += [int(c) for c in (task / "children").read_text().split()]
+            # the command name in parentheses may hold spaces: the fields after its ")" are fixed
+            fields = stat.read_text().rpartition(")")[2].split()
         except OSError:
             continue
-    return found + [g for c in found for g in _children(c)]
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
 
 
 async def load(base_url: str, urls: list[str], *, clients: int, seconds: float, rng: random.Random) -> dict:
@@ -216,51 +255,145 @@ def percentile(values: list[float], q: float) -> float:
 
 def run(args) -> dict:
     rng = random.Random(SEED)
-    folder = prepared_folder(args.corpus, args.papers)
+    base = prepared_folder(args.corpus, args.papers)
+    community = web_community.prepare(base, now=datetime.now(timezone.utc))
+    print("community: " + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in community.counts.items()))
+    folder = community.folder
     urls = sample_urls(folder, rng)
     port = free_port()
     server = start_server(folder, port, args.workers)
     base_url = f"http://127.0.0.1:{port}"
     rows = []
     try:
-        pages = [p for p in args.pages.split(",") if p]
-        if "trending" in pages and httpx.get(base_url + "/trending", timeout=30).status_code == 404:
-            print("no /trending on this server yet: skipped", file=sys.stderr)
-            pages.remove("trending")
+        pages = _pages(args.pages, base_url)
         for clients in [int(c) for c in args.clients.split(",")]:
             for page in pages:
                 before = server_memory_mb(server.pid)
-                result = asyncio.run(load(base_url, urls[page], clients=clients, seconds=args.seconds, rng=rng))
+                if page == "upvote":
+                    row = upvote_row(base_url, community, clients=clients, seconds=args.seconds)
+                else:
+                    row = page_row(base_url, urls[page], client=args.client, clients=clients,
+                                   seconds=args.seconds, rng=rng, drain=lambda: wait_until_idle(server.pid))
+                row["drain_s"] = wait_until_idle(server.pid)
                 after = server_memory_mb(server.pid)
-                lat = result["latencies"]
-                ok = sum(n for s, n in result["statuses"].items() if 200 <= s < 300)
-                rows.append({
-                    "page": page, "clients": clients, "requests": len(lat),
-                    "per_s": round(len(lat) / result["elapsed_s"], 1),
-                    "p50_ms": round(percentile(lat, 0.50) * 1000, 1),
-                    "p95_ms": round(percentile(lat, 0.95) * 1000, 1),
-                    "p99_ms": round(percentile(lat, 0.99) * 1000, 1),
-                    "non_2xx": len(lat) - ok, "statuses": {str(k): v for k, v in result["statuses"].items()},
-                    "rss_mb_before": before["rss_mb"], "rss_mb_after": after["rss_mb"],
-                    "pss_mb_after": after["pss_mb"],
-                })
+                rows.append({"page": page, "clients": clients, **row,
+                             "rss_mb_before": before["rss_mb"], "rss_mb_after": after["rss_mb"],
+                             "pss_mb_after": after["pss_mb"], "shared_mb_after": after["shared_mb"],
+                             "processes": after["processes"]})
                 static = next((r for r in rows if r["page"] == "static" and r["clients"] == clients), None)
-                if static and static["p95_ms"]:  # the same run's baseline: what the machine costs alone
-                    rows[-1]["p95_vs_static"] = round(rows[-1]["p95_ms"] / static["p95_ms"], 1)
+                if static and static["p95_ms"] and rows[-1]["p95_ms"] is not None:  # the same run's baseline:
+                    rows[-1]["p95_vs_static"] = round(rows[-1]["p95_ms"] / static["p95_ms"], 1)  # the machine alone
                 print_row(rows[-1])
     finally:
         server.terminate()
         server.wait(30)
     return {
         "machine": platform.platform(), "papers": args.papers or "all", "workers": args.workers,
-        "seconds_per_phase": args.seconds, "rows": rows,
+        "client": args.client, "seconds_per_phase": args.seconds, "community": community.counts, "rows": rows,
     }
 
 
+def _pages(raw: str, base_url: str) -> list[str]:
+    """The phases in order: the static baseline first whatever was asked, the upvote phase last
+    (its writes then cannot warm or cool a read phase's caches)."""
+    pages = [p for p in raw.split(",") if p]
+    unknown = sorted(set(pages) - set(PAGES))
+    if unknown:
+        raise SystemExit(f"unknown pages {unknown}; choose among {','.join(PAGES)}")
+    if "trending" in pages and httpx.get(base_url + "/trending", timeout=30).status_code == 404:
+        print("no /trending on this server yet: skipped", file=sys.stderr)
+        pages.remove("trending")
+    reads = [p for p in pages if p not in ("static", "upvote")]
+    return ["static", *reads] + (["upvote"] if "upvote" in pages else [])
+
+
+def page_row(base_url: str, urls: list[str], *, client: str, clients: int, seconds: float,
+             rng: random.Random, drain: Callable[[], object]) -> dict:
+    """One read phase with the chosen load generator: its rate, latency and failures;
+    `drain` waits for the server to finish what a wrk warm-up left behind."""
+    if client == "wrk":
+        found = web_wrk.load(base_url, urls, clients=clients, seconds=seconds, warm_up_seconds=WARM_UP_SECONDS,
+                             timeout_seconds=REQUEST_TIMEOUT_SECONDS, after_warm_up=drain)
+        # wrk counts only the answers that came within the time: up to `clients` requests still
+        # in flight at the end are left out, the slowest ones, so with few requests per client
+        # its percentiles read low (or, with none, mean nothing): flagged, not hidden.
+        is_too_few = found["requests"] < FEW_REQUESTS_PER_CLIENT * clients
+        if is_too_few:
+            print(f"  only {found['requests']} answers from wrk for {clients} clients: its percentiles leave out"
+                  f" up to {clients} slower requests; use more --seconds or --client httpx", file=sys.stderr)
+        return {"client": "wrk", "requests": found["requests"],
+                "per_s": round(found["requests"] / found["elapsed_s"], 1),
+                **{f"{q}_ms": round(found[f"{q}_s"] * 1000, 1) if found["requests"] else None
+                   for q in ("p50", "p95", "p99")},
+                "non_2xx": found["non_2xx"], "socket_errors": found["socket_errors"], "is_too_few": is_too_few}
+    return {"client": "httpx", **_summary(asyncio.run(load(base_url, urls, clients=clients, seconds=seconds, rng=rng)))}
+
+
+def wait_until_idle(pid: int) -> float:
+    """Seconds until the server's processes use under IDLE_CPU_SHARE of a core (at most
+    DRAIN_MAX_SECONDS): requests a load generator gave up on (wrk at its deadline, a
+    client timeout) are still being served, and must not slow the next phase."""
+    started = time.monotonic()
+    ticks = os.sysconf("SC_CLK_TCK")
+    while time.monotonic() - started < DRAIN_MAX_SECONDS:
+        before = _cpu_ticks(pid)
+        time.sleep(IDLE_PROBE_SECONDS)
+        if (_cpu_ticks(pid) - before) / ticks / IDLE_PROBE_SECONDS < IDLE_CPU_SHARE:
+            break
+    return round(time.monotonic() - started, 1)
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User and system CPU ticks of `pid` and its descendants (fields 14 and 15 of stat)."""
+    total = 0
+    for p in [pid] + _descendants(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def upvote_row(base_url: str, community, *, clients: int, seconds: float) -> dict:
+    """The upvote phase (bench/web_community.py) with its oracle's verdict."""
+    found = web_community.upvote_phase(base_url, community, clients=clients, seconds=seconds,
+                                       warm_up_seconds=WARM_UP_SECONDS, timeout_seconds=REQUEST_TIMEOUT_SECONDS)
+    oracle = found.pop("oracle")
+    if not oracle["is_exact"]:
+        print(f"upvote counts differ from the acknowledged votes: {oracle}", file=sys.stderr)
+    return {"client": "httpx", **_summary(found), "oracle": oracle}
+
+
+def _summary(result: dict) -> dict:
+    lat, statuses = result["latencies"], result["statuses"]
+    ok = sum(n for s, n in statuses.items() if 200 <= s < 300)
+    return {
+        "requests": len(lat), "per_s": round(len(lat) / result["elapsed_s"], 1),
+        "p50_ms": round(percentile(lat, 0.50) * 1000, 1), "p95_ms": round(percentile(lat, 0.95) * 1000, 1),
+        "p99_ms": round(percentile(lat, 0.99) * 1000, 1),
+        "non_2xx": len(lat) - ok, "statuses": {str(k): v for k, v in statuses.items()},
+    }
+
+
+HEADER = (f"{'page':<9} {'clients':>7} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+          f" {'non-2xx':>7} {'RSS0 MB':>8} {'RSS1 MB':>8} {'PSS1 MB':>8} {'shared1':>8} {'p95/stat':>8}")
+
+
 def print_row(row: dict) -> None:
-    print(f"{row['page']:<9} {row['clients']:>7} {row['requests']:>8} {row['per_s']:>7} {row['p50_ms']:>8}"
-          f" {row['p95_ms']:>8} {row['p99_ms']:>8} {row['non_2xx']:>7} {row['rss_mb_before']:>8.0f}"
-          f" {row['rss_mb_after']:>8.0f} {row.get('p95_vs_static', ''):>8}", flush=True)
+    oracle = row.get("oracle")
+    verdict = "" if oracle is None else f"  oracle: {'exact' if oracle['is_exact'] else 'MISMATCH'}" \
+        f" ({oracle['pairs_checked']} pairs, {oracle['papers_checked']} papers)"
+    p50, p95, p99 = (_cell(row[f"{q}_ms"]) for q in ("p50", "p95", "p99"))
+    few = "  (few answers: percentiles read low)" if row.get("is_too_few") else ""
+    print(f"{row['page']:<9} {row['clients']:>7} {row['requests']:>8} {row['per_s']:>7} {p50:>8}"
+          f" {p95:>8} {p99:>8} {row['non_2xx']:>7} {row['rss_mb_before']:>8.0f}"
+          f" {row['rss_mb_after']:>8.0f} {row['pss_mb_after']:>8.0f} {row['shared_mb_after']:>8.0f}"
+          f" {_cell(row.get('p95_vs_static', '')):>8}{verdict}{few}", flush=True)
+
+
+def _cell(value) -> str:
+    return "n/a" if value is None else str(value)
 
 
 def main() -> None:
@@ -270,12 +403,15 @@ def main() -> None:
     parser.add_argument("--clients", default="20,50", help="concurrent clients, comma-separated")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per page and client count")
     parser.add_argument("--workers", type=int, default=1, help="web processes of paperwire serve")
-    parser.add_argument("--pages", default=",".join(PAGES))
+    parser.add_argument("--pages", default=",".join(PAGES), help="phases, comma-separated (static always runs)")
+    parser.add_argument("--client", choices=CLIENTS, default="httpx",
+                        help="load generator of the page phases (wrk: Debian's wrk, bench/web_wrk.py)")
     args = parser.parse_args()
     if not args.corpus.exists():
         raise SystemExit(f"no corpus at {args.corpus}; pass --corpus")
-    print(f"{'page':<9} {'clients':>7} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
-          f" {'non-2xx':>7} {'RSS0 MB':>8} {'RSS1 MB':>8} {'p95/stat':>8}")
+    if args.client == "wrk" and not web_wrk.available():
+        raise SystemExit("--client wrk needs wrk on the PATH: apt-get install -y wrk")
+    print(HEADER)
     results = run(args)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

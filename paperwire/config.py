@@ -86,6 +86,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_timeout_seconds", "30", "PAPERWIRE_SMTP_TIMEOUT_SECONDS",
             "Seconds to wait for the SMTP server at each step before counting the attempt as a temporary failure.",
             float),
+    Setting("thumbnail_hosts", "cdn-thumbnails.huggingface.co", "PAPERWIRE_THUMBNAIL_HOSTS",
+            "Hosts the thumbnails job may fetch the daily lists' pictures from, space-separated (the Hugging "
+            "Face list's CDN); any other address in a feed is refused, and so is a name that resolves to a "
+            "private or loopback address."),
 )
 
 SMTP_SECURITY_MODES = ("starttls", "tls", "none")
@@ -119,6 +123,7 @@ class Settings:
     smtp_password: str = field(repr=False)
     smtp_from: str
     smtp_timeout_seconds: float
+    thumbnail_hosts: str
 
     @property
     def cache_path(self) -> Path:
@@ -131,6 +136,10 @@ class Settings:
     @property
     def allowed_origins(self) -> list[str]:
         return self.cors_origins.split()
+
+    @property
+    def thumbnail_host_names(self) -> list[str]:
+        return self.thumbnail_hosts.lower().split()
 
     @property
     def signup_policy(self) -> SignupPolicy:

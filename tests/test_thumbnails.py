@@ -14,10 +14,12 @@ import httpx
 import pytest
 from PIL import Image
 
-from paperwire import thumbnails
+from paperwire import config, thumbnails
 from paperwire.feed import DailyEntry
 from paperwire.store import open_store
 from tests.conftest import make_paper
+
+LOOPBACK = ("127.0.0.1",)  # the test server's address, allowed as the operator's own choice
 
 
 def image_bytes(fmt: str, size=(800, 600), **save) -> bytes:
@@ -44,7 +46,11 @@ ROUTES = {
     "/tiff.tif": (200, {}, image_bytes("TIFF", size=(20, 20)), 0.0),
     "/gone.png": (404, {}, b"not here", 0.0),
     "/broken.png": (500, {}, b"oops", 0.0),
+    "/moved.png": (301, {"Location": "/ok.png"}, b"", 0.0),
+    "/out.png": (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b"", 0.0),  # cloud metadata
+    "/loop.png": (302, {"Location": "/loop.png"}, b"", 0.0),
 }
+REQUESTS: list[str] = []  # the paths the loopback server was asked for
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -73,6 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 pass
             return
+        REQUESTS.append(self.path)
         status, headers, body, delay = ROUTES[self.path]
         time.sleep(delay)
         try:
@@ -105,14 +112,14 @@ def client():
 
 
 def test_a_real_image_is_kept_as_a_smaller_webp(upstream, client):
-    kept = thumbnails.normalise(thumbnails.download(upstream + "/ok.png", client=client))
+    kept = thumbnails.normalise(thumbnails.download(upstream + "/ok.png", client=client, allowed_hosts=LOOPBACK))
     with Image.open(io.BytesIO(kept)) as image:
         assert image.format == "WEBP"
         assert image.size == (480, 360)  # within the box, aspect kept
 
 
 def test_re_encoding_drops_the_metadata(upstream, client):
-    original = thumbnails.download(upstream + "/exif.jpg", client=client)
+    original = thumbnails.download(upstream + "/exif.jpg", client=client, allowed_hosts=LOOPBACK)
     assert b"secret description" in original
     kept = thumbnails.normalise(original)
     assert b"secret description" not in kept and b"copyright" not in kept
@@ -121,7 +128,7 @@ def test_re_encoding_drops_the_metadata(upstream, client):
 
 
 def test_an_animation_or_tall_image_fits_the_box(upstream, client):
-    kept = thumbnails.normalise(thumbnails.download(upstream + "/tall.gif", client=client))
+    kept = thumbnails.normalise(thumbnails.download(upstream + "/tall.gif", client=client, allowed_hosts=LOOPBACK))
     with Image.open(io.BytesIO(kept)) as image:
         assert image.size == (72, 480)
 
@@ -133,21 +140,21 @@ def test_an_animation_or_tall_image_fits_the_box(upstream, client):
 ])
 def test_what_is_not_a_fit_image_is_refused_for_good(upstream, client, path, reason):
     with pytest.raises(thumbnails.ThumbnailError, match=reason) as refused:
-        thumbnails.normalise(thumbnails.download(upstream + path, client=client))
+        thumbnails.normalise(thumbnails.download(upstream + path, client=client, allowed_hosts=LOOPBACK))
     assert refused.value.is_permanent
 
 
 @pytest.mark.parametrize("path", ["/huge-said.png", "/huge-unsaid.png"])
 def test_an_oversized_file_is_refused_without_reading_it_all(upstream, client, path):
     with pytest.raises(thumbnails.ThumbnailError, match="over the limit") as refused:
-        thumbnails.download(upstream + path, client=client)
+        thumbnails.download(upstream + path, client=client, allowed_hosts=LOOPBACK)
     assert refused.value.is_permanent
 
 
 def test_a_slow_server_times_out_and_is_tried_again_later(upstream, client):
     started = time.monotonic()
     with pytest.raises(thumbnails.ThumbnailError, match="took over 0.5 s") as failed:
-        thumbnails.download(upstream + "/slow.png", client=client, deadline_seconds=0.5)
+        thumbnails.download(upstream + "/slow.png", client=client, allowed_hosts=LOOPBACK, deadline_seconds=0.5)
     assert time.monotonic() - started < 2.5
     assert not failed.value.is_permanent
 
@@ -155,20 +162,20 @@ def test_a_slow_server_times_out_and_is_tried_again_later(upstream, client):
 def test_a_server_that_sends_slowly_is_cut_off_at_the_deadline(upstream, client):
     started = time.monotonic()
     with pytest.raises(thumbnails.ThumbnailError, match="took over 0.5 s"):
-        thumbnails.download(upstream + "/dribble.png", client=client, deadline_seconds=0.5)
+        thumbnails.download(upstream + "/dribble.png", client=client, allowed_hosts=LOOPBACK, deadline_seconds=0.5)
     assert time.monotonic() - started < 2.5
 
 
 @pytest.mark.parametrize("path, is_permanent", [("/gone.png", True), ("/broken.png", False)])
 def test_statuses(upstream, client, path, is_permanent):
     with pytest.raises(thumbnails.ThumbnailError, match="answered") as failed:
-        thumbnails.download(upstream + path, client=client)
+        thumbnails.download(upstream + path, client=client, allowed_hosts=LOOPBACK)
     assert failed.value.is_permanent is is_permanent
 
 
 def test_only_http_addresses_are_fetched(client):
     with pytest.raises(thumbnails.ThumbnailError, match="not an http"):
-        thumbnails.download("file:///etc/passwd", client=client)
+        thumbnails.download("file:///etc/passwd", client=client, allowed_hosts=LOOPBACK)
 
 
 DAY = date(2025, 3, 3)
@@ -189,17 +196,70 @@ def listed(tmp_path, upstream):
 
 def test_the_job_keeps_each_once_and_tries_passing_failures_again(listed, tmp_path):
     cache = tmp_path / "cache"
-    summary = thumbnails.fetch_missing(listed, cache, deadline_seconds=0.5)
+    summary = thumbnails.fetch_missing(listed, cache, allowed_hosts=LOOPBACK, deadline_seconds=0.5)
     assert summary == "1 thumbnails kept, 2 refused, 2 to try again"
     assert thumbnails.has_thumbnail(cache, "2503.00000")
     assert not any(thumbnails.has_thumbnail(cache, f"2503.{n:05d}") for n in range(1, 6))
     assert "not an image" in (cache / "thumbnails" / "2503.00001.skip").read_text()
     assert not list((cache / "thumbnails").glob(".part-*"))
     # The next run fetches only the two that failed for now (slow, 500).
-    assert thumbnails.fetch_missing(listed, cache, deadline_seconds=0.5) == "0 thumbnails kept, 0 refused, 2 to try again"
+    assert thumbnails.fetch_missing(listed, cache, allowed_hosts=LOOPBACK, deadline_seconds=0.5) == \
+        "0 thumbnails kept, 0 refused, 2 to try again"
 
 
 def test_the_job_has_nothing_to_do_without_addresses(tmp_path):
     store = open_store(f"sqlite:///{tmp_path}/p.db")
-    assert thumbnails.fetch_missing(store, tmp_path / "cache") is None
+    assert thumbnails.fetch_missing(store, tmp_path / "cache", allowed_hosts=LOOPBACK) is None
     store.close()
+
+
+# --- which addresses are fetched (server-side request forgery) ------------------------------
+
+def test_a_redirect_on_an_allowed_host_is_followed(upstream, client):
+    kept = thumbnails.normalise(thumbnails.download(upstream + "/moved.png", client=client, allowed_hosts=LOOPBACK))
+    assert Image.open(io.BytesIO(kept)).format == "WEBP"
+
+
+@pytest.mark.parametrize("path, words", [
+    ("/out.png", "169.254.169.254 is not a thumbnail host"),  # a redirect is checked like the address
+    ("/loop.png", "redirects more than 3 times"),
+])
+def test_a_redirect_elsewhere_or_without_end_is_refused_for_good(upstream, client, path, words):
+    with pytest.raises(thumbnails.ThumbnailError, match=words) as refused:
+        thumbnails.download(upstream + path, client=client, allowed_hosts=LOOPBACK)
+    assert refused.value.is_permanent
+
+
+@pytest.mark.parametrize("address", [
+    "https://cdn-thumbnails.example/1.png",  # a host the setting does not name
+    "http://169.254.169.254/latest/meta-data/",  # cloud metadata, by IP
+    "http://[::1]/ok.png",
+])
+def test_a_host_that_is_not_allowed_is_refused_without_a_request(client, address):
+    with pytest.raises(thumbnails.ThumbnailError, match="is not a thumbnail host") as refused:
+        thumbnails.download(address, client=client, allowed_hosts=config.load({}).thumbnail_host_names)
+    assert refused.value.is_permanent
+
+
+def test_the_loopback_server_is_refused_unless_the_setting_names_it(upstream, client):
+    before = len(REQUESTS)
+    with pytest.raises(thumbnails.ThumbnailError, match="127.0.0.1 is not a thumbnail host"):
+        thumbnails.download(upstream + "/ok.png", client=client, allowed_hosts=["cdn-thumbnails.huggingface.co"])
+    assert len(REQUESTS) == before  # nothing was asked of it
+
+
+def test_an_allowed_name_that_resolves_to_a_private_address_is_refused(upstream, client):
+    """`localhost` named in the setting still resolves to loopback: refused after DNS, unasked."""
+    before = len(REQUESTS)
+    with pytest.raises(thumbnails.ThumbnailError, match="not a public address") as refused:
+        thumbnails.download(upstream.replace("127.0.0.1", "localhost") + "/ok.png", client=client,
+                            allowed_hosts=["localhost"])
+    assert refused.value.is_permanent and len(REQUESTS) == before
+
+
+def test_the_job_with_the_default_setting_refuses_a_feed_pointing_at_this_machine(listed, tmp_path):
+    cache = tmp_path / "cache"
+    hosts = config.load({}).thumbnail_host_names
+    assert hosts == ["cdn-thumbnails.huggingface.co"]
+    assert thumbnails.fetch_missing(listed, cache, allowed_hosts=hosts) == "0 thumbnails kept, 5 refused, 0 to try again"
+    assert "is not a thumbnail host" in (cache / "thumbnails" / "2503.00000.skip").read_text()

@@ -28,7 +28,7 @@ from paperwire.store import Store
 POLL_SECONDS = 60.0  # how often a shared job looks for due work
 # Expired rows are refused by time when looked up; the sweep only keeps the tables small.
 SWEEP_POLL_SECONDS = 3600.0
-WORKER_JOBS = ("harvest", "embed", "sweep", "digest")  # what `paperwire worker` runs (shared across processes)
+WORKER_JOBS = ("harvest", "embed", "sweep", "digest", "recommend")  # what `paperwire worker` runs (shared across processes)
 
 
 def _harvest(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
@@ -64,7 +64,8 @@ def _index(settings: Settings, stop: threading.Event, search: SearchService | No
 def _thumbnails(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
     """The daily lists' thumbnails fetched once, checked, re-encoded and kept under the cache
     directory for /thumbnail/ to serve (thumbnails.py); per process, as the cache is."""
-    return Job("thumbnails", lambda store, now: thumbnails.fetch_missing(store, settings.cache_path, stop=stop),
+    return Job("thumbnails", lambda store, now: thumbnails.fetch_missing(
+        store, settings.cache_path, allowed_hosts=settings.thumbnail_host_names, stop=stop),
                is_shared=False, poll_seconds=POLL_SECONDS)
 
 

@@ -5,7 +5,10 @@ that: it (re)fits the shared keyword vocabulary when there is none or it is a we
 old; retrains the model of each user whose library changed since their model was
 trained (or whose model used an older vocabulary) and rescores the candidate pool
 for them; and scores the papers that changed since each model's `paper_seq` with
-that model, merging them into the user's list. Nothing is computed per page view:
+that model, merging them into the user's list, together with the papers whose vector
+arrived since the last run (by `embed_seq`, kept in the EMBED_CHECKPOINT): a paper
+first scored by its words alone is scored again once it has its meaning too (a model
+retrained in the same run has already seen it). Nothing is computed per page view:
 /for-you reads the recommendations table. The model is recommend.py's; the tables
 are store/library.py's.
 """
@@ -30,6 +33,7 @@ POOL_SIZE = 100_000  # the newest papers a retrained model ranks (bench/recommen
 VOCABULARY_SIZE = 50_000  # the newest papers the keyword vocabulary is fitted on
 VOCABULARY_MAX_AGE = timedelta(days=7)
 CHANGES_PAGE = 10_000
+EMBED_CHECKPOINT = "recommend-embed-seq"  # the last embed_seq whose papers the models have scored
 
 
 def refresh(store: Store, *, now: datetime, pool_size: int = POOL_SIZE,
@@ -42,6 +46,7 @@ def refresh(store: Store, *, now: datetime, pool_size: int = POOL_SIZE,
     vocabulary_seq, keywords = _vocabulary(store, now=now)
     if keywords is None:
         return None
+    embed_seq = store.last_embed_seq()  # read first: a vector written during this run is scored next run
     vector_model = _vector_model(store)
     stale = [m for m in models if m.trained_seq < m.library_seq
              or (m.model is not None and m.vocabulary_seq != vocabulary_seq)]
@@ -53,8 +58,15 @@ def refresh(store: Store, *, now: datetime, pool_size: int = POOL_SIZE,
                 break
             _retrain(store, model, pool, keywords, vector_model, vocabulary_seq=vocabulary_seq,
                      paper_seq=paper_seq, now=now)
-    scored = _score_new(store, [m for m in store.user_models() if m.model is not None], keywords, vector_model,
-                        vocabulary_seq=vocabulary_seq, now=now)
+    trained = [m for m in store.user_models() if m.model is not None]
+    retrained = {m.user_id for m in stale}
+    scored_through, embedded = int(store.get_checkpoint(EMBED_CHECKPOINT) or 0), []
+    if any(m.user_id not in retrained for m in trained):  # a model just trained has seen every vector
+        embedded = _embedded_since(store, vector_model, scored_through)
+    scored = _score_new(store, trained, keywords, vector_model, vocabulary_seq=vocabulary_seq,
+                        embedded=embedded, retrained=retrained, now=now)
+    if embed_seq != scored_through:
+        store.set_checkpoint(EMBED_CHECKPOINT, str(embed_seq))
     if not stale and not scored:
         return None
     return f"retrained {len(stale)} user models, scored {scored} new papers"
@@ -80,29 +92,51 @@ def _retrain(store: Store, stored: StoredModel, pool: recommend.Features, keywor
 
 
 def _score_new(store: Store, models: list[StoredModel], keywords: recommend.Keywords, vector_model: str | None,
-               *, vocabulary_seq: int, now: datetime) -> int:
-    """Score the papers that changed since each model's paper_seq; returns how many papers."""
+               *, vocabulary_seq: int, embedded: list[Paper], retrained: set[int], now: datetime) -> int:
+    """Score the papers that changed since each model's paper_seq, and the `embedded` ones
+    (a new vector) with each model not `retrained` in this run; returns how many papers."""
     current = [m for m in models if m.vocabulary_seq == vocabulary_seq]
     last_seq = store.last_change_seq()
-    behind = [m for m in current if m.paper_seq < last_seq]
+    behind = [m for m in current if m.paper_seq < last_seq or (embedded and m.user_id not in retrained)]
     if not behind:
         return 0
     start = min(m.paper_seq for m in behind)
+    changes = _changes_since(store, start) if start < last_seq else []
+    changed_ids = {c.paper.arxiv_id for c in changes}
+    papers = [c.paper for c in changes] + [p for p in embedded if p.arxiv_id not in changed_ids]
+    seqs = np.array([c.change_seq for c in changes] + [0] * (len(papers) - len(changes)), dtype=np.int64)
+    embedded_ids = {p.arxiv_id for p in embedded}
+    has_new_vector = np.array([p.arxiv_id in embedded_ids for p in papers], dtype=bool)
+    features = _features(store, papers, keywords, vector_model)
+    for stored in behind:
+        rescore = has_new_vector & (stored.user_id not in retrained)
+        rows = np.flatnonzero((seqs > stored.paper_seq) | rescore)
+        model = recommend.model_from_bytes(stored.model)
+        found = recommend.recommend(model, _subset(features, rows), limit=RECOMMENDATIONS_KEPT) if len(rows) else []
+        store.add_recommendations(stored.user_id, _stored(found), paper_seq=last_seq, now=now)
+    return len(papers)
+
+
+def _changes_since(store: Store, start: int) -> list:
+    """The live papers' changes after change_seq `start`, oldest first."""
     changes = []
     while True:
         page = store.changes_since(start, limit=CHANGES_PAGE)
         changes += [c for c in page if c.paper is not None]
         if len(page) < CHANGES_PAGE:
-            break
+            return changes
         start = page[-1].change_seq
-    seqs = np.array([c.change_seq for c in changes], dtype=np.int64)
-    features = _features(store, [c.paper for c in changes], keywords, vector_model)
-    for stored in behind:
-        rows = np.flatnonzero(seqs > stored.paper_seq)
-        model = recommend.model_from_bytes(stored.model)
-        found = recommend.recommend(model, _subset(features, rows), limit=RECOMMENDATIONS_KEPT) if len(rows) else []
-        store.add_recommendations(stored.user_id, _stored(found), paper_seq=last_seq, now=now)
-    return len(changes)
+
+
+def _embedded_since(store: Store, vector_model: str | None, embed_seq: int) -> list[Paper]:
+    """The live papers that got a vector of `vector_model` after `embed_seq`."""
+    found: list[Paper] = []
+    while vector_model is not None:
+        ids, _, embed_seq = store.embeddings_changed_since(vector_model, embed_seq, limit=CHANGES_PAGE)
+        found += store.get_papers_by_row(ids.tolist()).values() if len(ids) else []
+        if len(ids) < CHANGES_PAGE:
+            break
+    return found
 
 
 def _vocabulary(store: Store, *, now: datetime) -> tuple[int, recommend.Keywords | None]:

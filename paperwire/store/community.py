@@ -116,14 +116,19 @@ class CommunityTables:
         submitted = {row["arxiv_id"] for row in db.rows(
             "SELECT arxiv_id FROM submissions WHERE created_at >= ?", (self.engine.time(since),))}
         ids = sorted(set(upvotes) | set(listings) | submitted)
-        published = {a: p.published_at for a, p in self.get_papers(ids).items()} if ids else {}
+        # Only the dates: whole papers (with versions) cost most of a /trending request
+        # with 1,000 users' votes (bench/web.py, docs/web.md).
+        published = {row["arxiv_id"]: as_time(row["published_at"]) for row in db.rows(
+            f"SELECT arxiv_id, published_at FROM papers WHERE arxiv_id IN ? AND {self.engine.live}",
+            (Many(ids),))} if ids else {}
         return [_trending_row(a, upvotes.get(a, ()), listings.get(a), published.get(a)) for a in ids]
 
 
     # authors ------------------------------------------------------------------------------
-    def papers_by_author(self, name: str, *, limit: int = 100) -> list[Paper]:
+    def papers_by_author(self, name: str, *, limit: int | None = None) -> list[Paper]:
         """The papers with an author whose name matches `name` (papers.normalise_name: case,
-        accents and punctuation aside), newest first; [] for a name with no letters."""
+        accents and punctuation aside), newest first, all of them or the first `limit`; []
+        for a name with no letters. The pages and the API page through this list."""
         wanted = normalise_name(name)
         tokens = sorted(name.split(), key=len, reverse=True)
         if not wanted or not tokens:

@@ -9,8 +9,8 @@ renders that same document as a server-side page that needs no script.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from functools import cache
+from urllib.parse import quote
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,7 +20,7 @@ from paperwire import feed
 from paperwire.papers import to_dict
 from paperwire.search.service import results_to_dict
 from paperwire.web import api, community, openapi, openapi_library, params
-from paperwire.web.pages import render
+from paperwire.web.pages import render, run_search
 
 MAX_AUTHOR_CHARS = 200
 
@@ -42,15 +42,7 @@ def search(request: Request) -> JSONResponse:
     """`/api/v1/search?q=&mode=&sort=&cat=&from=&until=&has_code=&page=&page_size=`."""
     form = params.search_form(request)
     size = params.page_size(request, default=openapi.SEARCH_PAGE_SIZE, maximum=openapi.MAX_PAGE_SIZE)
-    try:
-        results = request.app.state.search.search(
-            request.app.state.store, form.text, mode=form.mode, sort=form.sort, filters=form.filters,
-            limit=size, offset=(form.page - 1) * size, now=datetime.now(timezone.utc),
-        )
-    except ValueError as error:  # a page past the result window; the form checked mode and sort
-        raise HTTPException(400, str(error)) from None
-    if form.page > 1 and not results.page.hits:
-        raise HTTPException(404, f"this search has {results.page.total_count} results, fewer than page {form.page}")
+    results = run_search(request, form, page_size=size)
     return JSONResponse({**results_to_dict(results), "q": form.text, "page": form.page, "page_size": size})
 
 
@@ -63,12 +55,21 @@ def trending(request: Request) -> JSONResponse:
 
 
 def author(request: Request) -> JSONResponse:
-    """`/api/v1/authors/<name>`: what /author/<name> shows, as data."""
+    """`/api/v1/authors/<name>?page=&page_size=`: what /author/<name> shows, as data; the
+    next page's address is in `next` and in a `Link: <...>; rel="next"` header (RFC 8288)."""
     name = request.path_params["name"]
     if not name.strip() or len(name) > MAX_AUTHOR_CHARS:
         raise HTTPException(404, f"an author needs a name of 1 to {MAX_AUTHOR_CHARS} characters")
-    return JSONResponse({"ok": True, "name": name,
-                         "papers": [to_dict(p) for p in request.app.state.store.papers_by_author(name)]})
+    size = params.page_size(request, default=openapi.AUTHOR_PAGE_SIZE, maximum=openapi.MAX_PAGE_SIZE)
+    found = community.author_papers(request, page_size=size)
+    next_url = None
+    if found.page < found.page_count:
+        next_url = params.page_href(f"/api/v1/authors/{quote(name, safe='')}", page=found.page + 1,
+                                     page_size=str(size))
+    return JSONResponse(
+        {"ok": True, "name": name, "page": found.page, "page_size": size, "page_count": found.page_count,
+         "paper_count": found.paper_count, "next": next_url, "papers": [to_dict(p) for p in found.papers]},
+        headers={"Link": f'<{next_url}>; rel="next"'} if next_url else None)
 
 
 @cache

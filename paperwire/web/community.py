@@ -11,13 +11,17 @@ The trending formula and its reasons are trending.py's; the store gathers the ro
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import quote
+
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from paperwire import submissions, trending
+from paperwire import feed, submissions, trending
+from paperwire.papers import Paper
 from paperwire.sources import arxiv_api, fetchers
 from paperwire.web import pages, params
 from paperwire.web.sessions import (
@@ -93,6 +97,7 @@ def _submit(request: Request, text: str) -> Response:
 # --- trending and authors -------------------------------------------------------------
 
 TRENDING_SHOWN = 50
+AUTHOR_PAGE_SIZE = feed.PAGE_SIZE  # 50, as a day's page
 
 
 def trending_page(request: Request) -> Response:
@@ -118,8 +123,32 @@ def trending_now(request: Request) -> tuple[trending.Window, list[tuple[trending
     return window, [(item, papers[item.arxiv_id]) for item in items if item.arxiv_id in papers]
 
 
-def author_page(request: Request) -> Response:
-    """`/author/{name}`: the author's papers in this store, newest first."""
-    name = request.path_params["name"]
+@dataclass(frozen=True)
+class AuthorPapers:
+    """One page of an author's papers, newest first, and how many there are in all."""
+
+    name: str
+    papers: list[Paper]
+    page: int
+    page_size: int
+    page_count: int
+    paper_count: int
+
+
+def author_papers(request: Request, *, page_size: int = AUTHOR_PAGE_SIZE) -> AuthorPapers:
+    """Page `?page=` of the path's author's papers, as /author/<name> and /api/v1/authors/<name>
+    list them; raises HTTPException(404) for a page past the last (400 for a bad number)."""
+    name, page = request.path_params["name"], params.page(request)
     found = request.app.state.store.papers_by_author(name)
-    return pages.render(request, "author.html", name=name, papers=found, page_title=f"{name} · paperwire")
+    page_count = feed.page_count(len(found), page_size=page_size)
+    if page > page_count:
+        raise HTTPException(404, f"{name[:80]!r} has {page_count} page(s) of papers here, not {page}")
+    return AuthorPapers(name=name, papers=found[(page - 1) * page_size:page * page_size], page=page,
+                        page_size=page_size, page_count=page_count, paper_count=len(found))
+
+
+def author_page(request: Request) -> Response:
+    """`/author/{name}?page=`: the author's papers in this store, newest first, paged."""
+    found = author_papers(request)
+    return pages.render(request, "author.html", name=found.name, author=found,
+                        path="/author/" + quote(found.name, safe=""), page_title=f"{found.name} · paperwire")

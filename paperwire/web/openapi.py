@@ -18,6 +18,7 @@ PREFIX = "/api/v1"
 MAX_PAGE_SIZE = 100  # papers per page of the API; larger pages are refused with 400
 DAY_PAGE_SIZE = 50  # feed.PAGE_SIZE: the daily page's
 SEARCH_PAGE_SIZE = 20  # pages.SEARCH_PAGE_SIZE: the search page's
+AUTHOR_PAGE_SIZE = 50  # community.AUTHOR_PAGE_SIZE: the author page's
 ERRORS = {
     "400": "A query parameter has a value the API cannot use (the message names it).",
     "401": "No API token, or one that is unknown or revoked, or whose account is disabled.",
@@ -143,8 +144,12 @@ SCHEMAS = {
             "hf_upvote_count": {**INTEGER, "description": "Its Hugging Face count, when listed in the window."},
         })},
     }),
-    "AuthorPapers": _object({"ok": {"const": True}, "name": STRING,
-                             "papers": {"type": "array", "items": _ref("Paper")}}),
+    "AuthorPapers": _object({
+        "ok": {"const": True}, "name": STRING, "page": INTEGER, "page_size": INTEGER, "page_count": INTEGER,
+        "paper_count": {**INTEGER, "description": "The author's papers here over all pages."},
+        "next": {**_nullable(STRING), "description": "The next page's address (also in the Link header), "
+                 "or null on the last page."},
+        "papers": {"type": "array", "items": _ref("Paper")}}),
     "DigestState": _object({
         "ok": {"const": True}, "email": STRING,
         "is_subscribed": BOOLEAN, "is_confirmed": {**BOOLEAN, "description": "Double opt-in done."},
@@ -304,9 +309,10 @@ PATHS = {
                             "Which signals count and how fast they fade.")], ["400"], "community"),
     f"{PREFIX}/authors/{{name}}": _operation(
         "An author's papers", "Papers here with an author of this name (case, accents and punctuation aside), "
-        "newest first, at most 100.", "AuthorPapers",
-        [_param("name", "path", {**STRING, "maxLength": 200, "examples": ["Ada Lovelace"]}, "The author's name.")],
-        ["404"], "community"),
+        "newest first, a page at a time; a page past the last answers 404.", "AuthorPapers",
+        [_param("name", "path", {**STRING, "maxLength": 200, "examples": ["Ada Lovelace"]}, "The author's name."),
+         *_page_params(AUTHOR_PAGE_SIZE)],
+        ["400", "404"], "community"),
     **COMMUNITY_PATHS,
 }
 

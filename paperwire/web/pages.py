@@ -369,13 +369,14 @@ def match_summary(page) -> str:
     return said
 
 
-def run_search(request: Request, form: params.SearchForm):
-    """The SearchResults of `form`'s page (the JSON API searches through this too); raises
-    HTTPException(404) for a page past the last one."""
+def run_search(request: Request, form: params.SearchForm, *, page_size: int = SEARCH_PAGE_SIZE):
+    """The SearchResults of `form`'s page of `page_size` hits (the JSON API searches through
+    this too, with its own page size); raises HTTPException(400) for a page past the result
+    window and HTTPException(404) for a page past the last one."""
     try:
         results = request.app.state.search.search(
             request.app.state.store, form.text, mode=form.mode, sort=form.sort, filters=form.filters,
-            limit=SEARCH_PAGE_SIZE, offset=(form.page - 1) * SEARCH_PAGE_SIZE, now=datetime.now(timezone.utc),
+            limit=page_size, offset=(form.page - 1) * page_size, now=datetime.now(timezone.utc),
         )
     except ValueError as error:  # a page past the result window; the form checked mode and sort
         raise HTTPException(400, str(error)) from None

@@ -44,7 +44,31 @@ def test_the_worker_runs_shared_jobs_whatever_serve_settings_say(sqlite_url):
     assert [(job.name, job.is_shared, job.poll_seconds) for job in jobs] == [
         ("harvest", True, table.POLL_SECONDS), ("embed", True, table.POLL_SECONDS),
         ("sweep", True, table.SWEEP_POLL_SECONDS),
-        ("digest", True, digest_run.POLL_SECONDS)]
+        ("digest", True, digest_run.POLL_SECONDS), ("recommend", True, table.POLL_SECONDS)]
+
+
+def test_paperwire_worker_runs_the_recommend_job(sqlite_url):
+    """`paperwire worker --once --job recommend` trains the model of a user who saved a paper,
+    and the user's "for you" list fills, as serve's job would (without --job the worker runs
+    it too: WORKER_JOBS, above)."""
+    from datetime import datetime, timezone
+
+    from click.testing import CliRunner
+
+    from paperwire.cli import cli
+
+    now = datetime.now(timezone.utc)
+    store = open_store(sqlite_url)
+    store.upsert_papers([make_paper(arxiv_id=f"2503.0000{i}", title=f"Protein folding study {i}",
+                                    abstract=f"Protein folding with deep learning, part {i}.") for i in (1, 2, 3)],
+                        source="test")
+    ada = store.create_user(username="ada", email="ada@example.org", password_hash="x", now=now)
+    store.save(ada.id, store.default_collection(ada.id, now=now).id, "2503.00001", now=now)
+    result = CliRunner().invoke(cli, ["--database-url", sqlite_url, "worker", "--once", "--job", "recommend"])
+    assert result.exit_code == 0, result.output
+    assert "recommend: retrained 1 user models" in result.output
+    assert {r.arxiv_id for r in store.recommendations(ada.id)} == {"2503.00002", "2503.00003"}
+    store.close()
 
 
 def test_serve_keeps_its_indexes_current_in_the_background_and_saves_them_at_shutdown(sqlite_url, tmp_path):

@@ -112,3 +112,29 @@ def test_a_library_emptied_keeps_no_recommendations(store):
     store.unsave(ada, SAVED[0])
     foryou.refresh(store, now=NOW)
     assert store.recommendations(ada) == [] and store.user_models()[0].model is None
+
+
+def test_a_paper_scored_by_words_is_scored_again_when_its_vector_arrives(store):
+    """Scored before it had a vector, a paper in the protein-folding direction ranks by words
+    alone; its vector arriving later (a new embed_seq, no new change_seq) rescores it."""
+    add(store, [SAVED, *CANDIDATES])
+    ada = user(store)
+    store.save(ada, store.default_collection(ada, now=NOW).id, SAVED[0], now=NOW)
+    foryou.refresh(store, now=NOW)
+    late = make_paper(arxiv_id="2601.00007", title="Stock market prices and interest rates again",
+                      abstract="Stock market prices.", published_at=NOW - timedelta(days=27))
+    store.upsert_papers([late], source="test")
+    assert foryou.refresh(store, now=NOW + timedelta(hours=1)) == "retrained 0 user models, scored 1 new papers"
+    by_words = store.recommendations(ada)
+    rank_by_words = [r.arxiv_id for r in by_words].index("2601.00007")
+    assert rank_by_words > 0  # below the protein papers: its words are the stock market's
+    [before] = store.user_models()
+    row = store.paper_ids([late.arxiv_id])[late.arxiv_id]
+    store.put_embeddings(VECTOR_MODEL, [(row, text_hash(late), unit(1, 0, 0))])  # the saved paper's meaning
+    assert store.last_change_seq() == before.paper_seq  # the change log says nothing new
+    assert foryou.refresh(store, now=NOW + timedelta(hours=2)) == "retrained 0 user models, scored 1 new papers"
+    with_vector = store.recommendations(ada)
+    assert [r.arxiv_id for r in with_vector].index("2601.00007") < rank_by_words
+    score = {r.arxiv_id: r.score for r in with_vector}["2601.00007"]
+    assert score > {r.arxiv_id: r.score for r in by_words}["2601.00007"]
+    assert foryou.refresh(store, now=NOW + timedelta(hours=3)) is None  # scored once, not every run

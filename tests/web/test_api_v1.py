@@ -19,6 +19,8 @@ from paperwire.search.service import SearchService
 from paperwire.web import openapi
 from paperwire.web.app import ROUTES, create_app
 from tests.conftest import make_paper
+from paperwire.web.pages import SEARCH_PAGE_SIZE
+from tests.web.conftest import listed_ids
 from tests.web.test_error_shape import assert_json_error
 
 PAPER_COUNT = 7
@@ -199,3 +201,12 @@ def test_the_python_client_in_the_docs_pages_through_a_search(client, seeded):
     expected = [h["paper"]["arxiv_id"] for page in (1, 2, 3) for h in client.get("/api/v1/search", params={
         "q": "attention", "page_size": 40, "page": page}).json()["hits"]]
     assert found == expected and len(set(found)) == PAPER_COUNT + 95
+
+
+@pytest.mark.parametrize("page, size", [(1, SEARCH_PAGE_SIZE), (2, 3), (3, 3)])
+def test_the_api_and_the_search_page_run_one_search(client, page, size):
+    """pages.run_search serves both; the API only chooses its page size."""
+    api_ids = [h["paper"]["arxiv_id"] for h in client.get(
+        "/api/v1/search", params={"q": "attention", "page": page, "page_size": size}).json()["hits"]]
+    everything = listed_ids(client.get("/search", params={"q": "attention"}).text)
+    assert api_ids == everything[(page - 1) * size:page * size] != []
