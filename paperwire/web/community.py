@@ -101,6 +101,7 @@ def trending_page(request: Request) -> Response:
     window, items = trending_now(request)
     return pages.render(
         request, "trending.html", window=window, windows=list(trending.WINDOWS), items=items,
+        shown=[paper.arxiv_id for _, paper in items],
         feed_url=f"/trending/feed.{{}}?window={window.name}", page_title=f"Trending this {window.name} · paperwire",
     )
 

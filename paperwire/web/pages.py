@@ -29,7 +29,7 @@ from paperwire.papers import Author, code_links, display_text, is_day_only
 from paperwire.search import Filters
 from paperwire.search.lexical import name_words
 from paperwire.search.service import MAX_RESULT_WINDOW, SearchBusy
-from paperwire.web import charts, csrf, params, sessions
+from paperwire.web import cards, charts, csrf, params, sessions
 from paperwire.web.math import to_html as math_html
 from paperwire.bibtex import to_bibtex
 
@@ -193,15 +193,19 @@ def _environment() -> jinja2.Environment:
     )
     env.globals.update(static_url=static_url, version=__version__, duration=duration, authors_shown=AUTHORS_SHOWN,
                        page_href=params.page_href, thumbnail_src=thumbnail_src,
-                       form_token=lambda request: form_token(request))  # defined below
+                       form_token=lambda request: form_token(request),  # defined below
+                       card_text=lambda paper: cards.card_text(env, paper))
     return env
 
 
 ENV = _environment()
 
 
-def render(request: Request, template: str, *, status: int = 200, **context) -> HTMLResponse:
-    context = {**sessions.page_context(request), "page_title": "paperwire", **context}
+def render(request: Request, template: str, *, status: int = 200, shown: Iterable[str] = (),
+           **context) -> HTMLResponse:
+    """The page `template` with `context`; `shown`, the arXiv ids of the papers it lists,
+    lets their upvote and comment counts be read in one query each rather than one a card."""
+    context = {**sessions.page_context(request, shown=shown), "page_title": "paperwire", **context}
     html = ENV.get_template(template).render(request=request, **context)
     response = HTMLResponse(html, status_code=status)
     new_session_id = request.state._state.get("new_session_id")
@@ -253,9 +257,15 @@ def _day_page(request: Request, day: date) -> Response:
     if latest_day is None:
         return _welcome(request)
     category = params.category_filter(request)
-    return render(request, "day.html", feed=day_feed(request, day, category=category), latest_day=latest_day,
+    found = day_feed(request, day, category=category)
+    return render(request, "day.html", feed=found, latest_day=latest_day, shown=feed_ids(found),
                   category_path=f"/day/{day.isoformat()}",
                   page_title=f"Papers of {short_day(day)}{f' in {category}' if category else ''} · paperwire")
+
+
+def feed_ids(found) -> list[str]:
+    """The arXiv ids of a day's or a period's page of cards."""
+    return [item.paper.arxiv_id for item in found.items]
 
 
 def day_feed(request: Request, day: date, *, category: str | None = None) -> feed.DayFeed:
@@ -310,7 +320,7 @@ def paper(request: Request) -> Response:
         return RedirectResponse(f"/paper/{arxiv_id}", status_code=301)
     store = request.app.state.store
     found = store.get_paper(arxiv_id)  # NotFound becomes the 404 page
-    return render(request, "paper.html", paper=found, entries=store.daily_entries_for(arxiv_id),
+    return render(request, "paper.html", paper=found, entries=store.daily_entries_for(arxiv_id), shown=[arxiv_id],
                   bibtex=to_bibtex(found), **_similar(request, arxiv_id),
                   submission=store.submissions_for([arxiv_id]).get(arxiv_id),
                   page_title=f"{display_text(found.title)} · paperwire")

@@ -56,7 +56,7 @@ def _period_page(request: Request, parse, text: str) -> Response:
         raise HTTPException(404, f"{period.name} has {found.page_count} page(s) of papers, not {found.page}")
     heading = _heading(period)
     weeks = sorted({pages.iso_week(period.first + timedelta(days=n)) for n in range((period.last - period.first).days + 1)})
-    return pages.render(request, "period.html", feed=found, heading=heading, sorts=periods.SORTS, weeks=weeks,
+    return pages.render(request, "period.html", feed=found, shown=pages.feed_ids(found), heading=heading, sorts=periods.SORTS, weeks=weeks,
                         category_path=f"/{period.kind}/{period.name}", page_title=f"{heading} · paperwire")
 
 
