@@ -102,6 +102,8 @@ class SQLiteEngine:
         self._write_lock = threading.Lock()
         self._writer = self._connect(readonly=False)
         self._local = threading.local()
+        self._watcher: sqlite3.Connection | None = None  # change_marker's own connection
+        self._watcher_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str) -> "SQLiteEngine":
@@ -135,6 +137,8 @@ class SQLiteEngine:
 
     def close(self) -> None:
         self._writer.close()
+        if self._watcher is not None:
+            self._watcher.close()
         reader = getattr(self._local, "reader", None)
         if reader is not None:
             reader.conn.close()
@@ -146,6 +150,16 @@ class SQLiteEngine:
         if reader is None:
             reader = self._local.reader = SQLiteSession(self._connect(readonly=True))
         return reader
+
+    def change_marker(self) -> int:
+        """A number that changes whenever anyone commits to the file, this process's
+        writer included: `PRAGMA data_version` of a connection that never writes
+        (https://sqlite.org/pragma.html#pragma_data_version), a read of the WAL index
+        header, with no query of any table."""
+        with self._watcher_lock:
+            if self._watcher is None:
+                self._watcher = self._connect(readonly=True)
+            return self._watcher.execute("PRAGMA data_version").fetchone()[0]
 
     @contextmanager
     def write(self, lock: str | None = None):

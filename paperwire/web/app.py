@@ -36,7 +36,7 @@ from paperwire.store import NotFound, Store, open_store
 from paperwire.ratelimit import RateLimits
 from paperwire.web import (accounts, api, api_community, api_v1, comments, community, digests, exports, feeds, pages,
                            periods, sessions, tokens)
-from paperwire.web import api_digests, api_library, foryou, library, library_import
+from paperwire.web import api_digests, api_library, foryou, library, library_import, pagecache
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,7 @@ def create_app(
     # (docs/community.md, "Rate limits across processes").
     app.state.rate_limits = RateLimits(store=store)
     app.state.jobs = None  # the background jobs' Runner, once the lifespan starts it
+    app.state.page_cache = pagecache.PageCache()  # pages for readers not signed in (web/pagecache.py)
     return app
 
 

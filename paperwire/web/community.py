@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from paperwire import submissions, trending
 from paperwire.sources import arxiv_api, fetchers
-from paperwire.web import pages, params
+from paperwire.web import pagecache, pages, params
 from paperwire.web.sessions import (
     checked_form, client_address, clock, local_path, now, refuse_if_limited, require_user,
 )
@@ -95,6 +95,7 @@ def _submit(request: Request, text: str) -> Response:
 TRENDING_SHOWN = 50
 
 
+@pagecache.kept
 def trending_page(request: Request) -> Response:
     """`/trending?window=day|week|month` (default week): papers by local upvotes, Hugging
     Face's listings and stars, faded by age, each saying why it is there."""
@@ -119,6 +120,7 @@ def trending_now(request: Request) -> tuple[trending.Window, list[tuple[trending
     return window, [(item, papers[item.arxiv_id]) for item in items if item.arxiv_id in papers]
 
 
+@pagecache.kept
 def author_page(request: Request) -> Response:
     """`/author/{name}`: the author's papers in this store, newest first."""
     name = request.path_params["name"]

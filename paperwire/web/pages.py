@@ -29,7 +29,7 @@ from paperwire.papers import Author, code_links, display_text, is_day_only
 from paperwire.search import Filters
 from paperwire.search.lexical import name_words
 from paperwire.search.service import MAX_RESULT_WINDOW, SearchBusy
-from paperwire.web import cards, charts, csrf, params, sessions
+from paperwire.web import cards, charts, csrf, pagecache, params, sessions
 from paperwire.web.math import to_html as math_html
 from paperwire.bibtex import to_bibtex
 
@@ -217,7 +217,11 @@ def render(request: Request, template: str, *, status: int = 200, shown: Iterabl
 def form_token(request: Request) -> str:
     """The CSRF token for a form that anyone may post (the digest subscribe box): the
     session's, or for a visitor without one a new anonymous session's, whose cookie
-    render() then sets (csrf.anonymous_session_id; OWASP: forms before login carry one too)."""
+    render() then sets (csrf.anonymous_session_id; OWASP: forms before login carry one too).
+    A page being kept for everyone gets a placeholder that pagecache fills in per visitor."""
+    if pagecache.is_keeping(request):
+        request.state.has_form_token = True
+        return pagecache.FORM_TOKEN_PLACEHOLDER
     session_id = request.state._state.get("new_session_id")
     if session_id is None:
         session_id, is_new = csrf.anonymous_session_id(request)
@@ -234,12 +238,14 @@ def error(request: Request, status: int, message: str) -> HTMLResponse:
 
 # --- endpoints ----------------------------------------------------------------
 
+@pagecache.kept
 def latest(request: Request) -> Response:
     """`/`: the latest day with papers, or how to bring papers in when there are none."""
     day = request.app.state.store.latest_day()
     return _welcome(request) if day is None else _day_page(request, day)
 
 
+@pagecache.kept
 def day_page(request: Request) -> Response:
     """`/day/YYYY-MM-DD`."""
     return _day_page(request, params.day(request.path_params["day"]))
@@ -278,12 +284,14 @@ def day_feed(request: Request, day: date, *, category: str | None = None) -> fee
     return page
 
 
+@pagecache.kept
 def day_map(request: Request) -> Response:
     """`/day/YYYY-MM-DD/map`: the topic map of the papers first published that day."""
     day = params.day(request.path_params["day"])
     return _map_page(request, [day], heading=f"Topics of {long_day(day)}", day=day)
 
 
+@pagecache.kept
 def week_map(request: Request) -> Response:
     """`/week/YYYY-Www/map`: the topic map of a week's papers, Monday to Sunday."""
     monday = params.week(request.path_params["week"])
@@ -312,6 +320,7 @@ def _welcome(request: Request) -> Response:
                   harvest=harvest_state(request))
 
 
+@pagecache.kept
 def paper(request: Request) -> Response:
     """`/paper/<arxiv_id>`; a versioned id or other spelling redirects to the plain id."""
     raw = request.path_params["arxiv_id"]

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from paperwire import periods
-from paperwire.web import pages, params
+from paperwire.web import pagecache, pages, params
 from paperwire.web.sessions import now
 
 
@@ -28,11 +28,13 @@ def latest_month(request: Request) -> Response:
     return RedirectResponse(f"/month/{periods.month_of(_latest_day(request)).name}", status_code=302)
 
 
+@pagecache.kept
 def week_page(request: Request) -> Response:
     """`/week/YYYY-Www?cat=&sort=list|trending&page=`."""
     return _period_page(request, periods.week, request.path_params["week"])
 
 
+@pagecache.kept
 def month_page(request: Request) -> Response:
     """`/month/YYYY-MM?cat=&sort=list|trending&page=`."""
     return _period_page(request, periods.month, request.path_params["month"])
