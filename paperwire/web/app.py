@@ -227,6 +227,7 @@ ROUTES = [
     Route("/day/{day}", pages.day_page, name="day"),
     Route("/day/{day}/map", pages.day_map, name="day_map"),
     Route("/week/{week}/map", pages.week_map, name="week_map"),
+    Route("/month/{month}/map", pages.month_map, name="month_map"),
     Route("/week", periods.latest_week, name="latest_week"),
     Route("/week/{week}", periods.week_page, name="week"),
     Route("/month", periods.latest_month, name="latest_month"),

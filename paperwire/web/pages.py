@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from paperwire import __version__, activity, feed, thumbnails, topicmap
+from paperwire import __version__, activity, feed, periods, thumbnails, topicmap
 from paperwire.jobs.runner import Job, JobState
 from paperwire.papers import Author, code_links, display_text, is_day_only
 from paperwire.search import Filters
@@ -300,13 +300,29 @@ def week_map(request: Request) -> Response:
     return _map_page(request, days, heading=heading, day=None)
 
 
-def _map_page(request: Request, days: list[date], *, heading: str, day: date | None) -> Response:
+@pagecache.kept
+def month_map(request: Request) -> Response:
+    """`/month/YYYY-MM/map`: the topic map of a month's papers (issue #14), kept like a week's
+    (topicmap keeps the last maps by their papers; pagecache the page until the store changes)."""
+    try:
+        period = periods.month(request.path_params["month"])
+    except ValueError as error:
+        raise HTTPException(404, str(error)) from None
+    days = [period.first + timedelta(days=n) for n in range((period.last - period.first).days + 1)]
+    weeks = sorted({iso_week(d) for d in days})
+    return _map_page(request, days, heading=f"Topics of {period.first:%B %Y}", day=None, month=period.name,
+                     weeks=weeks)
+
+
+def _map_page(request: Request, days: list[date], *, heading: str, day: date | None, month: str | None = None,
+              weeks: list[str] = ()) -> Response:
     store = request.app.state.store
     papers = [p for d in days for p in store.papers_on_day(d, limit=max(store.count_papers_on_day(d), 1))]
     made = topicmap.for_papers(store, papers)
     by_id = {p.arxiv_id: p for p in papers}
     return render(request, "map.html", made=made, heading=heading, day=day, week=iso_week(days[0]), days=days,
-                  svg=charts.topic_map(made, title=heading), by_id=by_id, page_title=f"{heading} · paperwire")
+                  month=month, weeks=weeks, svg=charts.topic_map(made, title=heading), by_id=by_id,
+                  page_title=f"{heading} · paperwire")
 
 
 def _welcome(request: Request) -> Response:
