@@ -15,6 +15,8 @@ import click
 from paperwire import config
 from paperwire.cli.terminal import opened_store
 
+DEFAULT_MAX_WORKERS = 4  # each process holds ~0.5-0.7 GB at 75k papers (bench/web.py)
+
 
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default: PAPERWIRE_HOST, 127.0.0.1).")
@@ -22,16 +24,18 @@ from paperwire.cli.terminal import opened_store
               help="Port to listen on (default: PAPERWIRE_PORT, 8000).")
 @click.option("--no-harvest", is_flag=True, help="Do not harvest new papers in the background.")
 @click.option("--no-embed", is_flag=True, help="Do not embed new papers in the background.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Web processes; more than one is for PostgreSQL (they share the database).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Web processes (default: one per core, at most 4); they share the database, "
+                   "SQLite or PostgreSQL.")
 @click.pass_obj
 def serve(settings: config.Settings, host: str | None, port: int | None, no_harvest: bool,
-          no_embed: bool, workers: int) -> None:
+          no_embed: bool, workers: int | None) -> None:
     """Run the web server and, unless turned off, the background harvest and embedding."""
     import uvicorn
 
     from paperwire.web.app import create_app
 
+    workers = workers or default_workers()
     settings = dataclasses.replace(
         settings, host=host or settings.host, port=port or settings.port,
         harvest_enabled=settings.harvest_enabled and not no_harvest,
@@ -50,6 +54,13 @@ def serve(settings: config.Settings, host: str | None, port: int | None, no_harv
     os.environ.update(config.to_environ(settings))
     uvicorn.run("paperwire.web.app:app_from_environment", factory=True, workers=workers,
                 host=settings.host, port=settings.port, server_header=False)
+
+
+def default_workers() -> int:
+    """One web process per core this process may run on, at most DEFAULT_MAX_WORKERS: one
+    process renders on one core at a time (the GIL), and each holds its own search indexes
+    and kept pages, so more processes than cores only cost memory (docs/web.md, "Worker model")."""
+    return max(1, min(len(os.sched_getaffinity(0)), DEFAULT_MAX_WORKERS))
 
 
 @click.command()

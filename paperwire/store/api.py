@@ -41,6 +41,10 @@ class Store(PaperTables, EmbeddingTables, DailyTables, JobTables, AccountTables,
     def close(self) -> None:
         self.engine.close()
 
+    def change_marker(self):
+        """A cheap value that differs after any committed write (the engine's; sql.py)."""
+        return self.engine.change_marker()
+
     def migrate(self) -> list[str]:
         """Apply the migrations the database has not seen (open_store already did); returns their names."""
         return self.engine.migrate()

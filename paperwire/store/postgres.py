@@ -158,6 +158,13 @@ class PostgresEngine:
     def read(self) -> PostgresSession:
         return PostgresSession(self._db)
 
+    def change_marker(self) -> str:
+        """A value that changes whenever anyone writes to the cluster: where its next WAL
+        record goes (https://www.postgresql.org/docs/current/functions-admin.html), which
+        moves at every change and commit. Other databases' writes move it too, which only
+        makes a kept page be made again."""
+        return str(self._db.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0])
+
     @contextmanager
     def write(self, lock: str | None = None):
         db = self._db

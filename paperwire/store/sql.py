@@ -53,6 +53,10 @@ class Engine(Protocol):
     def read(self) -> Session:
         """This thread's connection for reads (committed data only)."""
 
+    def change_marker(self) -> Any:
+        """A cheap value that differs after any committed write, by any process: what a
+        cache of pages made from the store is keyed by (web/pagecache.py)."""
+
     def write(self, lock: str | None = None) -> AbstractContextManager[Session]:
         """One transaction that commits when the block ends and rolls back on an error.
 

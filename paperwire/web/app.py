@@ -36,7 +36,7 @@ from paperwire.store import NotFound, Store, open_store
 from paperwire.ratelimit import RateLimits
 from paperwire.web import (accounts, api, api_community, api_v1, comments, community, digests, exports, feeds, pages,
                            periods, sessions, tokens)
-from paperwire.web import api_digests, api_library, foryou, library, library_import
+from paperwire.web import api_digests, api_library, foryou, library, library_import, pagecache
 from paperwire.web import invites
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ def create_app(
     # (docs/community.md, "Rate limits across processes").
     app.state.rate_limits = RateLimits(store=store)
     app.state.jobs = None  # the background jobs' Runner, once the lifespan starts it
+    app.state.page_cache = pagecache.PageCache()  # pages for readers not signed in (web/pagecache.py)
     return app
 
 
@@ -231,6 +232,7 @@ ROUTES = [
     Route("/day/{day}", pages.day_page, name="day"),
     Route("/day/{day}/map", pages.day_map, name="day_map"),
     Route("/week/{week}/map", pages.week_map, name="week_map"),
+    Route("/month/{month}/map", pages.month_map, name="month_map"),
     Route("/week", periods.latest_week, name="latest_week"),
     Route("/week/{week}", periods.week_page, name="week"),
     Route("/month", periods.latest_month, name="latest_month"),

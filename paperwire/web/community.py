@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from paperwire import feed, submissions, trending
 from paperwire.papers import Paper
 from paperwire.sources import arxiv_api, fetchers
-from paperwire.web import pages, params
+from paperwire.web import pagecache, pages, params
 from paperwire.web.sessions import (
     checked_form, client_address, clock, local_path, now, refuse_if_limited, require_user,
 )
@@ -100,12 +100,14 @@ TRENDING_SHOWN = 50
 AUTHOR_PAGE_SIZE = feed.PAGE_SIZE  # 50, as a day's page
 
 
+@pagecache.kept
 def trending_page(request: Request) -> Response:
     """`/trending?window=day|week|month` (default week): papers by local upvotes, Hugging
     Face's listings and stars, faded by age, each saying why it is there."""
     window, items = trending_now(request)
     return pages.render(
         request, "trending.html", window=window, windows=list(trending.WINDOWS), items=items,
+        shown=[paper.arxiv_id for _, paper in items],
         feed_url=f"/trending/feed.{{}}?window={window.name}", page_title=f"Trending this {window.name} · paperwire",
     )
 
@@ -147,6 +149,7 @@ def author_papers(request: Request, *, page_size: int = AUTHOR_PAGE_SIZE) -> Aut
                         page_size=page_size, page_count=page_count, paper_count=len(found))
 
 
+@pagecache.kept
 def author_page(request: Request) -> Response:
     """`/author/{name}?page=`: the author's papers in this store, newest first, paged."""
     found = author_papers(request)

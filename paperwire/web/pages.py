@@ -23,13 +23,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from paperwire import __version__, activity, feed, thumbnails, topicmap
+from paperwire import __version__, activity, feed, periods, thumbnails, topicmap
 from paperwire.jobs.runner import Job, JobState
 from paperwire.papers import Author, code_links, display_text, is_day_only
 from paperwire.search import Filters
 from paperwire.search.lexical import name_words
 from paperwire.search.service import MAX_RESULT_WINDOW, SearchBusy
-from paperwire.web import charts, csrf, params, sessions
+from paperwire.web import cards, charts, csrf, pagecache, params, sessions
 from paperwire.web.math import to_html as math_html
 from paperwire.bibtex import to_bibtex
 
@@ -193,15 +193,19 @@ def _environment() -> jinja2.Environment:
     )
     env.globals.update(static_url=static_url, version=__version__, duration=duration, authors_shown=AUTHORS_SHOWN,
                        page_href=params.page_href, thumbnail_src=thumbnail_src,
-                       form_token=lambda request: form_token(request))  # defined below
+                       form_token=lambda request: form_token(request),  # defined below
+                       card_text=lambda paper: cards.card_text(env, paper))
     return env
 
 
 ENV = _environment()
 
 
-def render(request: Request, template: str, *, status: int = 200, **context) -> HTMLResponse:
-    context = {**sessions.page_context(request), "page_title": "paperwire", **context}
+def render(request: Request, template: str, *, status: int = 200, shown: Iterable[str] = (),
+           **context) -> HTMLResponse:
+    """The page `template` with `context`; `shown`, the arXiv ids of the papers it lists,
+    lets their upvote and comment counts be read in one query each rather than one a card."""
+    context = {**sessions.page_context(request, shown=shown), "page_title": "paperwire", **context}
     html = ENV.get_template(template).render(request=request, **context)
     response = HTMLResponse(html, status_code=status)
     new_session_id = request.state._state.get("new_session_id")
@@ -213,7 +217,11 @@ def render(request: Request, template: str, *, status: int = 200, **context) -> 
 def form_token(request: Request) -> str:
     """The CSRF token for a form that anyone may post (the digest subscribe box): the
     session's, or for a visitor without one a new anonymous session's, whose cookie
-    render() then sets (csrf.anonymous_session_id; OWASP: forms before login carry one too)."""
+    render() then sets (csrf.anonymous_session_id; OWASP: forms before login carry one too).
+    A page being kept for everyone gets a placeholder that pagecache fills in per visitor."""
+    if pagecache.is_keeping(request):
+        request.state.has_form_token = True
+        return pagecache.FORM_TOKEN_PLACEHOLDER
     session_id = request.state._state.get("new_session_id")
     if session_id is None:
         session_id, is_new = csrf.anonymous_session_id(request)
@@ -230,12 +238,14 @@ def error(request: Request, status: int, message: str) -> HTMLResponse:
 
 # --- endpoints ----------------------------------------------------------------
 
+@pagecache.kept
 def latest(request: Request) -> Response:
     """`/`: the latest day with papers, or how to bring papers in when there are none."""
     day = request.app.state.store.latest_day()
     return _welcome(request) if day is None else _day_page(request, day)
 
 
+@pagecache.kept
 def day_page(request: Request) -> Response:
     """`/day/YYYY-MM-DD`."""
     return _day_page(request, params.day(request.path_params["day"]))
@@ -253,9 +263,15 @@ def _day_page(request: Request, day: date) -> Response:
     if latest_day is None:
         return _welcome(request)
     category = params.category_filter(request)
-    return render(request, "day.html", feed=day_feed(request, day, category=category), latest_day=latest_day,
+    found = day_feed(request, day, category=category)
+    return render(request, "day.html", feed=found, latest_day=latest_day, shown=feed_ids(found),
                   category_path=f"/day/{day.isoformat()}",
                   page_title=f"Papers of {short_day(day)}{f' in {category}' if category else ''} · paperwire")
+
+
+def feed_ids(found) -> list[str]:
+    """The arXiv ids of a day's or a period's page of cards."""
+    return [item.paper.arxiv_id for item in found.items]
 
 
 def day_feed(request: Request, day: date, *, category: str | None = None) -> feed.DayFeed:
@@ -268,12 +284,14 @@ def day_feed(request: Request, day: date, *, category: str | None = None) -> fee
     return page
 
 
+@pagecache.kept
 def day_map(request: Request) -> Response:
     """`/day/YYYY-MM-DD/map`: the topic map of the papers first published that day."""
     day = params.day(request.path_params["day"])
     return _map_page(request, [day], heading=f"Topics of {long_day(day)}", day=day)
 
 
+@pagecache.kept
 def week_map(request: Request) -> Response:
     """`/week/YYYY-Www/map`: the topic map of a week's papers, Monday to Sunday."""
     monday = params.week(request.path_params["week"])
@@ -282,13 +300,29 @@ def week_map(request: Request) -> Response:
     return _map_page(request, days, heading=heading, day=None)
 
 
-def _map_page(request: Request, days: list[date], *, heading: str, day: date | None) -> Response:
+@pagecache.kept
+def month_map(request: Request) -> Response:
+    """`/month/YYYY-MM/map`: the topic map of a month's papers (issue #14), kept like a week's
+    (topicmap keeps the last maps by their papers; pagecache the page until the store changes)."""
+    try:
+        period = periods.month(request.path_params["month"])
+    except ValueError as error:
+        raise HTTPException(404, str(error)) from None
+    days = [period.first + timedelta(days=n) for n in range((period.last - period.first).days + 1)]
+    weeks = sorted({iso_week(d) for d in days})
+    return _map_page(request, days, heading=f"Topics of {period.first:%B %Y}", day=None, month=period.name,
+                     weeks=weeks)
+
+
+def _map_page(request: Request, days: list[date], *, heading: str, day: date | None, month: str | None = None,
+              weeks: list[str] = ()) -> Response:
     store = request.app.state.store
     papers = [p for d in days for p in store.papers_on_day(d, limit=max(store.count_papers_on_day(d), 1))]
     made = topicmap.for_papers(store, papers)
     by_id = {p.arxiv_id: p for p in papers}
     return render(request, "map.html", made=made, heading=heading, day=day, week=iso_week(days[0]), days=days,
-                  svg=charts.topic_map(made, title=heading), by_id=by_id, page_title=f"{heading} · paperwire")
+                  month=month, weeks=weeks, svg=charts.topic_map(made, title=heading), by_id=by_id,
+                  page_title=f"{heading} · paperwire")
 
 
 def _welcome(request: Request) -> Response:
@@ -302,6 +336,7 @@ def _welcome(request: Request) -> Response:
                   harvest=harvest_state(request))
 
 
+@pagecache.kept
 def paper(request: Request) -> Response:
     """`/paper/<arxiv_id>`; a versioned id or other spelling redirects to the plain id."""
     raw = request.path_params["arxiv_id"]
@@ -310,7 +345,7 @@ def paper(request: Request) -> Response:
         return RedirectResponse(f"/paper/{arxiv_id}", status_code=301)
     store = request.app.state.store
     found = store.get_paper(arxiv_id)  # NotFound becomes the 404 page
-    return render(request, "paper.html", paper=found, entries=store.daily_entries_for(arxiv_id),
+    return render(request, "paper.html", paper=found, entries=store.daily_entries_for(arxiv_id), shown=[arxiv_id],
                   bibtex=to_bibtex(found), **_similar(request, arxiv_id),
                   submission=store.submissions_for([arxiv_id]).get(arxiv_id),
                   page_title=f"{display_text(found.title)} · paperwire")

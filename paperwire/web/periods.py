@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from paperwire import periods
-from paperwire.web import pages, params
+from paperwire.web import pagecache, pages, params
 from paperwire.web.sessions import now
 
 
@@ -28,11 +28,13 @@ def latest_month(request: Request) -> Response:
     return RedirectResponse(f"/month/{periods.month_of(_latest_day(request)).name}", status_code=302)
 
 
+@pagecache.kept
 def week_page(request: Request) -> Response:
     """`/week/YYYY-Www?cat=&sort=list|trending&page=`."""
     return _period_page(request, periods.week, request.path_params["week"])
 
 
+@pagecache.kept
 def month_page(request: Request) -> Response:
     """`/month/YYYY-MM?cat=&sort=list|trending&page=`."""
     return _period_page(request, periods.month, request.path_params["month"])
@@ -56,7 +58,7 @@ def _period_page(request: Request, parse, text: str) -> Response:
         raise HTTPException(404, f"{period.name} has {found.page_count} page(s) of papers, not {found.page}")
     heading = _heading(period)
     weeks = sorted({pages.iso_week(period.first + timedelta(days=n)) for n in range((period.last - period.first).days + 1)})
-    return pages.render(request, "period.html", feed=found, heading=heading, sorts=periods.SORTS, weeks=weeks,
+    return pages.render(request, "period.html", feed=found, shown=pages.feed_ids(found), heading=heading, sorts=periods.SORTS, weeks=weeks,
                         category_path=f"/{period.kind}/{period.name}", page_title=f"{heading} · paperwire")
 
 

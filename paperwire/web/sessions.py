@@ -14,6 +14,7 @@ import dataclasses
 import math
 import time
 from datetime import datetime, timezone
+from typing import Iterable
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -59,12 +60,20 @@ def require_user(request: Request) -> User:
 
 class Upvotes:
     """A page's view of local upvotes: each paper's count and whether this user upvoted
-    it, looked up when a card first asks and kept for the rest of the request."""
+    it, read for all the page's `shown` papers at once (one query, not one a card) and
+    otherwise when a card first asks, and kept for the rest of the request."""
 
-    def __init__(self, store: Store, user: User | None):
+    def __init__(self, store: Store, user: User | None, shown: Iterable[str] = ()):
         self._store, self._user = store, user
         self._counts: dict[str, int] = {}
         self._mine: dict[str, bool] = {}
+        ids = list(shown)
+        if ids:
+            counts = store.upvote_counts(ids)
+            self._counts = {arxiv_id: counts.get(arxiv_id, 0) for arxiv_id in ids}
+            if user is not None:
+                mine = store.upvoted_by(user.id, ids)
+                self._mine = {arxiv_id: arxiv_id in mine for arxiv_id in ids}
 
     def count(self, arxiv_id: str) -> int:
         if arxiv_id not in self._counts:
@@ -81,11 +90,14 @@ class Upvotes:
 
 class Comments:
     """A page's view of the discussion: each paper's count of shown comments (for the
-    lists), and a paper's threads as this user may see them (for the paper page)."""
+    lists; the page's `shown` papers read at once), and a paper's threads as this user
+    may see them (for the paper page)."""
 
-    def __init__(self, store: Store, user: User | None):
+    def __init__(self, store: Store, user: User | None, shown: Iterable[str] = ()):
         self._store, self._user = store, user
-        self._counts: dict[str, int] = {}
+        ids = list(shown)
+        counts = store.comment_counts(ids) if ids else {}
+        self._counts: dict[str, int] = {arxiv_id: counts.get(arxiv_id, 0) for arxiv_id in ids}
 
     def count(self, arxiv_id: str) -> int:
         if arxiv_id not in self._counts:
@@ -111,13 +123,16 @@ def fresh_html(comment: Comment) -> Comment:
                                render_version=discussion.RENDER_VERSION)
 
 
-def page_context(request: Request) -> dict:
+def page_context(request: Request, *, shown: Iterable[str] = ()) -> dict:
     """What every page needs: the user, their CSRF token (for the log-out and upvote
-    forms), and the local upvotes and comment counts of the papers it shows."""
+    forms), and the local upvotes and comment counts of the papers it shows (`shown`:
+    their arXiv ids, read at once)."""
     user = current_user(request)
     token = csrf.csrf_token(request.app.state.secret_key, csrf.session_id_of(request)) if user else ""
     store = request.app.state.store
-    return {"user": user, "csrf_token": token, "upvotes": Upvotes(store, user), "comments": Comments(store, user)}
+    shown = list(shown)
+    return {"user": user, "csrf_token": token, "upvotes": Upvotes(store, user, shown),
+            "comments": Comments(store, user, shown)}
 
 
 async def checked_form(request: Request) -> FormData:

@@ -50,6 +50,17 @@ def reading_server(tmp_path_factory):
     store.close()
 
 
+def test_the_month_map_works_without_javascript(reading_server, open_page):
+    page = open_page(reading_server + "/month/2025-03/map", javascript=False)
+    screenshot(page, "map-month")
+    assert page.locator("svg.topic-map").is_visible()
+    assert page.locator("svg.topic-map a").count() == page.locator(".topic-list li a").count() == PAPER_COUNT
+    assert page.locator("h1").inner_text() == "Topics of March 2025"
+    page.locator(".crumbs a", has_text="2025-W09").click()
+    page.wait_for_url("**/week/2025-W09/map")
+    assert axe_violations(page) == []
+
+
 def test_topic_map_points_link_to_their_papers(reading_server, open_page):
     page = open_page(reading_server + DAY_PATH + "/map")
     screenshot(page, "map-day")
@@ -171,7 +182,8 @@ def test_the_script_runs_under_the_csp(reading_server, browser):
 
 PAGES = {
     "day": DAY_PATH, "day-page-2": DAY_PATH + "?page=2", "paper": "/paper/2503.00002",
-    "day-map": DAY_PATH + "/map", "week-map": "/week/2025-W09/map", "status": "/status",
+    "day-map": DAY_PATH + "/map", "week-map": "/week/2025-W09/map", "month-map": "/month/2025-03/map",
+    "status": "/status",
 }
 
 

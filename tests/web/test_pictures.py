@@ -59,7 +59,20 @@ def test_week_map_takes_monday_to_sunday(client, week_of_papers):
     assert "Mon 3 Mar 2025 to Sun 9 Mar 2025" in html
 
 
-@pytest.mark.parametrize("path", ["/week/2025-W54/map", "/week/2025-10/map", "/day/2025-02-30/map"])
+def test_month_map_takes_the_whole_month_and_links_its_weeks(client, week_of_papers):
+    store = week_of_papers
+    store.upsert_papers([make_paper(arxiv_id="2503.00300", title="Last of March", published_at=_at(date(2025, 3, 31))),
+                         make_paper(arxiv_id="2504.00001", title="April paper", published_at=_at(date(2025, 4, 1)))],
+                        source="test")
+    html = client.get("/month/2025-03/map").text
+    assert "<h1>Topics of March 2025</h1>" in html and "17 papers" in html
+    assert {"2503.00200", "2503.00001", "2503.00300"} <= set(_paper_links(html)) and "2504.00001" not in html
+    assert 'href="/week/2025-W10/map"' in html and 'href="/week/2025-W14/map"' in html
+    assert 'href="/month/2025-03/map"' in client.get("/month/2025-03").text
+
+
+@pytest.mark.parametrize("path", ["/week/2025-W54/map", "/week/2025-10/map", "/day/2025-02-30/map",
+                                  "/month/2025-13/map", "/month/2025-3/map"])
 def test_bad_week_or_day_is_404(client, path):
     response = client.get(path)
     assert response.status_code == 404

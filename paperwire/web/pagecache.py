@@ -1,0 +1,128 @@
+"""Whole pages for readers who are not signed in, kept while the store has not changed.
+
+Most readers of a day, week, month, trending, paper or author page are not signed
+in and see the same page, so its bytes are made once and kept (a bytes-limited
+LRU per process, PAGE_CACHE_BYTES) under the full URL, the store's change marker
+(`Store.change_marker`: SQLite's data_version, PostgreSQL's WAL position; it moves
+at any committed write by any process: a vote, a comment, a harvest) and the search
+indexes' state (similar papers on a paper page). A kept page is used at most
+MAX_AGE_SECONDS, for what changes with the clock alone: trending fades with age.
+So an anonymous reader sees a vote or a comment on the next page they load, and a
+page that changed only by the clock within a minute (docs/web.md, "Kept pages").
+
+Never kept: a signed-in reader's pages (their votes, saves, forms), anything but a
+200, and every other route (search above all: too many distinct pages to keep).
+The one personal part of a kept page is the digest box's CSRF token, bound to the
+visitor's (anonymous) session: the page is kept with a placeholder that is filled
+in for each visitor, who gets a session cookie as before if they had none.
+
+Each answer carries an ETag (the kept page's digest, and the visitor's token when it
+has one) and answers a matching If-None-Match with 304; `Cache-Control: no-cache`
+(a browser may keep it but asks again each time: the page may change at any vote),
+`private` when it holds a token, and `Vary: Cookie` (a signed-in reader's differs).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from paperwire.web import csrf, sessions
+from paperwire.web.cards import SizedLRU
+
+PAGE_CACHE_BYTES = 64 * 1024 * 1024  # a day page is ~150 KB: some 400 pages per process
+MAX_AGE_SECONDS = 60.0
+# What form_token() writes into a page being kept instead of a visitor's token: random per
+# process, so no paper's text can contain it.
+FORM_TOKEN_PLACEHOLDER = "form-token-" + secrets.token_hex(16)
+_PLACEHOLDER_BYTES = FORM_TOKEN_PLACEHOLDER.encode()
+
+
+@dataclass(frozen=True)
+class KeptPage:
+    body: bytes
+    digest: str
+    has_form_token: bool
+    made_at: float
+
+
+class PageCache:
+    """Kept pages, at most `max_bytes` of them; `clock` (seconds, monotonic) ages them."""
+
+    def __init__(self, max_bytes: int = PAGE_CACHE_BYTES, *, max_age_seconds: float = MAX_AGE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
+        self._pages: SizedLRU[KeptPage] = SizedLRU(max_bytes, lambda page: len(page.body))
+        self.max_age_seconds, self.clock = max_age_seconds, clock
+        self.hit_count = self.miss_count = 0
+
+    def get(self, key) -> KeptPage | None:
+        page = self._pages.get(key)
+        if page is None or self.clock() - page.made_at > self.max_age_seconds:
+            self.miss_count += 1
+            return None
+        self.hit_count += 1
+        return page
+
+    def put(self, key, body: bytes, *, has_form_token: bool) -> KeptPage:
+        page = KeptPage(body, hashlib.blake2b(body, digest_size=12).hexdigest(), has_form_token, self.clock())
+        self._pages.put(key, page)
+        return page
+
+
+def is_keeping(request: Request) -> bool:
+    """Whether the page being made is to be kept: then form_token() leaves the placeholder."""
+    return bool(request.state._state.get("is_kept_page"))
+
+
+def kept(endpoint: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    """`endpoint` (a page for everyone) served from the app's PageCache to readers who are
+    not signed in; a signed-in reader's page is made afresh, `private, no-cache`."""
+
+    @functools.wraps(endpoint)
+    def serve(request: Request) -> Response:
+        cache: PageCache | None = getattr(request.app.state, "page_cache", None)
+        if sessions.current_user(request) is not None:
+            response = endpoint(request)
+            response.headers.setdefault("Cache-Control", "private, no-cache")
+            return response
+        if cache is None:
+            return endpoint(request)
+        key = (request.url.path, request.url.query, request.app.state.store.change_marker(),
+               request.app.state.search.state)
+        page = cache.get(key)
+        if page is None:
+            request.state.is_kept_page = True
+            response = endpoint(request)
+            if response.status_code != 200 or response.media_type != "text/html":
+                return response  # errors and redirects are made every time
+            page = cache.put(key, bytes(response.body), has_form_token=bool(request.state._state.get("has_form_token")))
+        return _answer(request, page)
+
+    return serve
+
+
+def _answer(request: Request, page: KeptPage) -> Response:
+    """The kept page for this visitor: their token filled in, or 304 when they have it."""
+    body, etag, new_session_id = page.body, page.digest, None
+    if page.has_form_token:
+        session_id, is_new = csrf.anonymous_session_id(request)
+        token = csrf.csrf_token(request.app.state.secret_key, session_id)
+        body = body.replace(_PLACEHOLDER_BYTES, token.encode())
+        etag += "-" + hashlib.blake2b(token.encode(), digest_size=6).hexdigest()
+        new_session_id = session_id if is_new else None
+    headers = {"ETag": f'"{etag}"', "Vary": "Cookie",
+               "Cache-Control": "private, no-cache" if page.has_form_token else "no-cache"}
+    sent = [tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")]
+    if headers["ETag"] in sent and new_session_id is None:
+        return Response(status_code=304, headers=headers)
+    response = Response(body, media_type="text/html", headers=headers)
+    if new_session_id is not None:
+        csrf.set_session_cookie(response, request, new_session_id)
+    return response

@@ -1,0 +1,112 @@
+"""Kept pages (web/pagecache.py): what a reader who is not signed in gets from the cache,
+when a vote, a comment or a new paper shows, and what a signed-in reader never gets."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+
+import pytest
+from starlette.testclient import TestClient
+
+from paperwire import discussion
+from paperwire.feed import DailyEntry
+from paperwire.web import csrf, pagecache
+from tests.conftest import make_paper
+from tests.web.test_accounts import add_user, log_in, session_cookie, token_of
+
+DAY = date(2025, 3, 1)
+ARXIV_ID = "2503.00001"
+NOW = datetime(2025, 3, 2, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def client(client, store):
+    store.upsert_papers([make_paper(arxiv_id=ARXIV_ID)], source="test")
+    store.upsert_daily_entries([DailyEntry(day=DAY, arxiv_id=ARXIV_ID, upvote_count=38)])
+    return client
+
+
+def local_count(html: str) -> int:
+    return int(re.search(r"▲ (\d+) here", html).group(1))
+
+
+def fresh(client) -> TestClient:
+    """Another visitor of the same app: no cookie yet."""
+    return TestClient(client.app, follow_redirects=False)
+
+
+def test_a_visitors_second_view_is_the_kept_page_with_their_own_token(client):
+    cache = client.app.state.page_cache
+    first = client.get(f"/day/{DAY}")
+    second = client.get(f"/day/{DAY}")
+    assert cache.miss_count == 1 and cache.hit_count == 1
+    assert first.text == second.text and first.headers["etag"] == second.headers["etag"]
+    assert token_of(second) == csrf.csrf_token(client.app.state.secret_key, session_cookie(client))
+    assert pagecache.FORM_TOKEN_PLACEHOLDER not in second.text
+    other = fresh(client)
+    third = other.get(f"/day/{DAY}")  # kept, but with the other visitor's own session and token
+    assert cache.hit_count == 2 and "paperwire_session" in third.cookies
+    assert token_of(third) == csrf.csrf_token(client.app.state.secret_key, session_cookie(other))
+    assert token_of(third) != token_of(second) and third.headers["etag"] != second.headers["etag"]
+
+
+def test_headers_say_what_is_true_and_a_matching_etag_is_304(client):
+    day = client.get(f"/day/{DAY}")  # holds the digest box's token: for this visitor only
+    assert day.headers["cache-control"] == "private, no-cache" and day.headers["vary"] == "Cookie"
+    again = client.get(f"/day/{DAY}", headers={"If-None-Match": day.headers["etag"]})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == day.headers["etag"]
+    paper = client.get(f"/paper/{ARXIV_ID}")  # the same for every visitor
+    assert paper.headers["cache-control"] == "no-cache" and paper.headers["vary"] == "Cookie"
+    assert "content-security-policy" in paper.headers
+    assert client.get(f"/paper/{ARXIV_ID}", headers={"If-None-Match": 'W/"x", ' + paper.headers["etag"]}
+                      ).status_code == 304
+    assert client.get(f"/paper/{ARXIV_ID}", headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_a_vote_a_comment_and_a_new_paper_show_on_the_next_anonymous_view(client, store):
+    reader = fresh(client)
+    assert local_count(reader.get(f"/day/{DAY}").text) == 0
+    user = add_user(store, "ada")
+    store.upvote(user.id, ARXIV_ID, now=NOW)  # any process's write moves the store's marker
+    assert local_count(reader.get(f"/day/{DAY}").text) == 1
+    store.add_comment(ARXIV_ID, user.id, body="Kept pages", body_html=discussion.render("Kept pages"),
+                      render_version=discussion.RENDER_VERSION, now=NOW)
+    assert "Kept pages" in reader.get(f"/paper/{ARXIV_ID}").text
+    store.upsert_papers([make_paper(arxiv_id="2503.00002", title="A second paper")], source="test")
+    assert "A second paper" in reader.get(f"/day/{DAY}").text
+
+
+def test_a_kept_page_is_made_again_after_its_max_age(client):
+    now = [0.0]
+    cache = client.app.state.page_cache = pagecache.PageCache(clock=lambda: now[0])
+    client.get("/week/2025-W09")
+    now[0] = pagecache.MAX_AGE_SECONDS - 1
+    client.get("/week/2025-W09")
+    assert (cache.miss_count, cache.hit_count) == (1, 1)
+    now[0] = pagecache.MAX_AGE_SECONDS + 1  # nothing written, but trending fades with the clock
+    client.get("/week/2025-W09")
+    assert (cache.miss_count, cache.hit_count) == (2, 1)
+
+
+def test_a_signed_in_reader_is_never_served_a_kept_page(client, store):
+    cache = client.app.state.page_cache
+    fresh(client).get(f"/day/{DAY}")
+    fresh(client).get(f"/day/{DAY}")
+    kept_before = (cache.miss_count, cache.hit_count)
+    add_user(store, "ada")
+    log_in(client, "ada")
+    page = client.get(f"/day/{DAY}")
+    assert (cache.miss_count, cache.hit_count) == kept_before  # not even looked up
+    assert '<a href="/settings/password">ada</a>' in page.text and '<form class="upvote"' in page.text
+    assert page.headers["cache-control"] == "private, no-cache"
+    assert token_of(page) == csrf.csrf_token(client.app.state.secret_key, session_cookie(client))
+
+
+def test_errors_and_other_routes_are_not_kept(client):
+    cache = client.app.state.page_cache
+    assert client.get("/day/2025-03-01?page=9").status_code == 404
+    assert client.get("/paper/2503.00001v1").status_code == 301
+    client.get("/search?q=placeholder")
+    client.get("/search?q=placeholder")
+    assert cache.hit_count == 0 and len(cache._pages) == 0
