@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/search_e2e.py [--papers 75000|1000000] [--backend sqlite|postgres|both]
                                          [--vectors model|random] [--queries 500] [--corpus PATH]
+                                         [--keyword-engine tantivy|lexical]
 
 What a search costs the way the web page runs it (`SearchService.search`, a page
 of 20): parsing, embedding the query, BM25, the vector search, fusion and
@@ -55,6 +56,7 @@ from paperwire import ingest
 from paperwire.papers import Paper, display_text, text_hash
 from paperwire.search import pipeline
 from paperwire.search.embed import Embedder
+from paperwire.search.engine import DEFAULT_KEYWORD_ENGINE, KEYWORD_ENGINES
 from paperwire.search.lexical import STOP_WORDS
 from paperwire.search.query import parse
 from paperwire.search.service import SearchService
@@ -229,7 +231,8 @@ def run_backend(backend: str, args, kept, held, embedder, workdir: Path) -> dict
     try:
         timings = load_store(store, args.corpus, kept, {p.arxiv_id for p in held}, args.papers, embedder,
                              args.vectors, args.cache / "bench")
-        service = SearchService(workdir / f"indexes-{backend}", embedder=embedder)
+        service = SearchService(workdir / f"indexes-{backend}", embedder=embedder,
+                                keyword_engine=args.keyword_engine)
         started = time.perf_counter()
         service.catch_up(store)
         timings["index_build_s"] = time.perf_counter() - started
@@ -251,7 +254,7 @@ def run_backend(backend: str, args, kept, held, embedder, workdir: Path) -> dict
         if server is not None:
             server.cleanup()
     return {
-        "backend": backend, "papers": paper_count, "queries": len(queries), "vectors": args.vectors,
+        "backend": backend, "keyword_engine": args.keyword_engine, "papers": paper_count, "queries": len(queries), "vectors": args.vectors,
         **{k: round(v, 1) for k, v in timings.items()},
         "peak_rss_mb_after_build": round(rss_built), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "rows": rows, "hybrid_by_query_kind": by_kind,
@@ -265,6 +268,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--vectors", choices=["model", "random"], default="model")
     parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--keyword-engine", choices=KEYWORD_ENGINES, default=DEFAULT_KEYWORD_ENGINE)
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("PAPERWIRE_CACHE_DIR", "~/.cache/paperwire")).expanduser())
     args = parser.parse_args()
     if not args.corpus.exists():
@@ -277,7 +281,7 @@ def main() -> None:
         for backend in backends:
             results.append(run_backend(backend, args, kept, held, embedder, Path(tmp)))
     for result in results:
-        print(f"\n{result['backend']}: {result['papers']:,} papers, {result['queries']} queries, "
+        print(f"\n{result['backend']}, {result.get('keyword_engine', 'lexical')}: {result['papers']:,} papers, {result['queries']} queries, "
               f"{result['vectors']} vectors; index build {result['index_build_s']} s; "
               f"peak RSS {result['peak_rss_mb']:,} MB ({result['peak_rss_mb_after_build']:,} MB after the build)")
         print(f"  {'method':<24} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
@@ -287,8 +291,11 @@ def main() -> None:
             f"{k} {v['p50_ms']} / {v['p95_ms']}" for k, v in result["hybrid_by_query_kind"].items()))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    runs = {f"{r['backend']}-{r['papers']}-{r['vectors']}": r for r in previous.get("runs", [])}
-    runs.update({f"{r['backend']}-{r['papers']}-{r['vectors']}": r for r in results})
+    def key(r):
+        return f"{r['backend']}-{r.get('keyword_engine', 'lexical')}-{r['papers']}-{r['vectors']}"
+
+    runs = {key(r): r for r in previous.get("runs", [])}
+    runs.update({key(r): r for r in results})
     RESULTS.write_text(json.dumps({"machine": platform.platform(), "model": embedder.model_id,
                                    "runs": list(runs.values())}, indent=2) + "\n")
     print(f"\nresults written to {RESULTS}")

@@ -28,6 +28,7 @@ import numpy as np
 from paperwire.papers import Paper, code_links, display_text
 from paperwire.search import fusion
 from paperwire.search.fusion import top
+from paperwire.search.keywords import KeywordIndex
 from paperwire.search.lexical import LexicalIndex, PaperFields, matched_words, words
 from paperwire.search.query import Query
 from paperwire.search.vectors import VectorIndex
@@ -41,7 +42,10 @@ SYNC_BATCH_SIZE = 10_000  # changes read from the store per round
 SORTS = ("relevance", "newest")
 SKIP_REASON_CHARS = 200  # of a skipped paper's reason, kept with the index
 LEXICAL_FILE = "lexical.npz"
+KEYWORDS_FOLDER = "keywords"  # the tantivy index (search/keywords.py)
 VECTORS_FILE = "vectors.npz"
+KEYWORD_ENGINES = ("lexical", "tantivy")  # PAPERWIRE_KEYWORD_ENGINE: lexical.py, or keywords.py
+DEFAULT_KEYWORD_ENGINE = "lexical"
 
 
 @dataclass(frozen=True)
@@ -84,27 +88,41 @@ class SearchPage:
 class Indexes:
     """The search indexes of one process. `embedder` None means keyword search only."""
 
-    lexical: LexicalIndex = field(default_factory=LexicalIndex)
+    lexical: LexicalIndex | KeywordIndex = field(default_factory=LexicalIndex)  # the keyword index
     vectors: VectorIndex | None = None
     embedder: object | None = None  # embed.Embedder
     folder: Path | None = None
 
     @classmethod
-    def open(cls, folder: Path | None, *, embedder=None) -> "Indexes":
-        """Indexes saved in `folder` (or empty ones). A saved index that cannot be read
-        (truncated, garbage, another format or embedding model) is dropped with a log
-        line, to be rebuilt by `sync`: the files are a cache of the store (issue #15)."""
+    def open(cls, folder: Path | None, *, embedder=None, keyword_engine: str = DEFAULT_KEYWORD_ENGINE,
+             fresh: bool = False) -> "Indexes":
+        """Indexes saved in `folder` (or empty ones: always with `fresh`, which also empties
+        a tantivy index's folder). A saved index that cannot be read (truncated, garbage,
+        another format or embedding model) is dropped with a log line, to be rebuilt by
+        `sync`: the files are a cache of the store (issue #15). Raises ValueError for an
+        unknown `keyword_engine`."""
+        if keyword_engine not in KEYWORD_ENGINES:
+            raise ValueError(f"keyword engine {keyword_engine!r} is not known; use one of "
+                             f"{', '.join(KEYWORD_ENGINES)}")
         indexes = cls(embedder=embedder, folder=Path(folder) if folder else None)
+        if keyword_engine == "tantivy":
+            path = indexes.folder / KEYWORDS_FOLDER if indexes.folder else None
+            saved = None if fresh else _load_or_none(KeywordIndex.open, path)
+            indexes.lexical = saved or KeywordIndex.create(path)
         path = indexes.folder / LEXICAL_FILE if indexes.folder else None
-        if path and path.is_file():
+        if keyword_engine == "lexical" and not fresh and path and path.is_file():
             indexes.lexical = _load_or_none(LexicalIndex.load, path) or LexicalIndex()
         if embedder is not None:
             indexes.vectors = VectorIndex(embedder.dim, model_id=embedder.model_id)
             path = indexes.folder / VECTORS_FILE if indexes.folder else None
-            saved = _load_or_none(VectorIndex.load, path) if path and path.is_file() else None
+            saved = _load_or_none(VectorIndex.load, path) if path and path.is_file() and not fresh else None
             if saved is not None and saved.model_id == embedder.model_id:
                 indexes.vectors = saved
         return indexes
+
+    @property
+    def keyword_engine(self) -> str:
+        return "tantivy" if isinstance(self.lexical, KeywordIndex) else "lexical"
 
     def fork(self) -> "Indexes":
         """A copy to apply updates to while searches read this one (see LexicalIndex.fork);
@@ -117,9 +135,21 @@ class Indexes:
         if self.folder is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.lexical.save(self.folder / LEXICAL_FILE)
+        self.lexical.save(self.folder / LEXICAL_FILE)  # a tantivy index: its last commit, in place
         if self.vectors is not None:
             self.vectors.save(self.folder / VECTORS_FILE)
+
+
+def saved_keywords_path(folder: Path) -> Path:
+    """Where the saved keyword index of a store's index folder lies: the tantivy index's
+    folder when there is one, else lexical.py's file (either may not exist yet)."""
+    return folder / KEYWORDS_FOLDER if (folder / KEYWORDS_FOLDER).is_dir() else folder / LEXICAL_FILE
+
+
+def open_saved_keywords(path: Path) -> LexicalIndex | KeywordIndex:
+    """The keyword index saved at `path` (see `saved_keywords_path`); raises ValueError
+    (or OSError, EOFError...) when it cannot be read."""
+    return KeywordIndex.open(path) if path.is_dir() else LexicalIndex.load(path)
 
 
 def _load_or_none(load, path: Path):
@@ -151,24 +181,47 @@ def sync(store, indexes: Indexes, *, max_changes: int | None = None) -> int:
     from the same log and new vectors from `embeddings_changed_since` (the embed
     job writes them). With `max_changes`, stops once about that many paper
     changes and as many vectors are applied (a caller that shares the indexes
-    with searches lets them in between).
+    with searches lets them in between). A tantivy keyword index takes one
+    commit per batch; while another process holds its writer lock, this one
+    follows that process's commits instead (`KeywordIndex.begin`).
     """
     applied = 0
+    keywords = indexes.lexical
     while max_changes is None or applied < max_changes:
+        if not keywords.begin():  # another process writes this index: follow its commits (one writer)
+            before = keywords.change_seq
+            keywords.reload()
+            if indexes.vectors is not None:
+                _delete_vectors(store, indexes.vectors, before, keywords.change_seq)
+            applied += keywords.change_seq - before
+            break
         limit = SYNC_BATCH_SIZE if max_changes is None else min(SYNC_BATCH_SIZE, max_changes - applied)
-        changes = store.changes_since(indexes.lexical.change_seq, limit=limit)
+        changes = store.changes_since(keywords.change_seq, limit=limit)
         if not changes:
+            keywords.commit()
             break
         gone = [c.paper_id for c in changes if c.paper is None]
-        indexes.lexical.delete(gone)
-        _add_isolated(indexes.lexical, [c for c in changes if c.paper is not None])
+        keywords.delete(gone)
+        _add_isolated(keywords, [c for c in changes if c.paper is not None])
         if indexes.vectors is not None:
             indexes.vectors.delete(gone)
-        indexes.lexical.change_seq = changes[-1].change_seq
+        keywords.change_seq = changes[-1].change_seq
+        keywords.commit()  # one commit per batch, its change_seq beside it
         applied += len(changes)
     if indexes.vectors is not None:
         _sync_vectors(store, indexes.vectors, max_changes)
     return applied
+
+
+def _delete_vectors(store, vectors: VectorIndex, after_seq: int, up_to_seq: int) -> None:
+    """Drop from `vectors` the papers deleted between two change_seqs (a process that
+    follows another's keyword commits still keeps vectors of its own)."""
+    while after_seq < up_to_seq:
+        changes = [c for c in store.changes_since(after_seq, limit=SYNC_BATCH_SIZE) if c.change_seq <= up_to_seq]
+        if not changes:
+            return
+        vectors.delete([c.paper_id for c in changes if c.paper is None])
+        after_seq = changes[-1].change_seq
 
 
 def _add_isolated(lexical: LexicalIndex, changes) -> None:

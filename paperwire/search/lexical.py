@@ -236,6 +236,16 @@ class LexicalIndex:
         )
 
     # --- updates ----------------------------------------------------------
+    def begin(self) -> bool:
+        """Always True: each process holds its own copy (KeywordIndex shares one writer)."""
+        return True
+
+    def commit(self) -> None:
+        """Nothing to publish: updates are visible at once (`save` writes the file)."""
+
+    def reload(self) -> None:
+        """Nothing to follow: no other process writes this copy."""
+
     def add(self, papers: list[PaperFields]) -> None:
         """Add papers, replacing any already indexed under the same id (the last
         of duplicates within `papers` wins). Raises ValueError for a negative id."""

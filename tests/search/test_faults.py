@@ -9,8 +9,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from paperwire.search import lexical, vectors
-from paperwire.search.engine import LEXICAL_FILE, VECTORS_FILE, Indexes
+from paperwire.search import keywords, lexical, vectors
+from paperwire.search.engine import KEYWORD_ENGINES, KEYWORDS_FOLDER, LEXICAL_FILE, VECTORS_FILE, Indexes
 from paperwire.search.service import SearchService
 from paperwire.store import open_store
 from paperwire.store.check import check
@@ -95,45 +95,53 @@ def _flip(path):
 DAMAGE = {"truncated": _truncate, "zero bytes": _zero, "random bytes": _random, "flipped bytes": _flip}
 
 
-@pytest.fixture
-def saved(sqlite, tmp_path, embedder):
-    """A store of the ten papers and a service whose indexes (words and vectors) are saved."""
+@pytest.fixture(params=KEYWORD_ENGINES)
+def saved(request, sqlite, tmp_path, embedder):
+    """A store of the ten papers and a service whose indexes (words and vectors) are saved,
+    with each keyword engine; (store, index folder, engine)."""
     from paperwire.search import pipeline
 
     sqlite.upsert_papers([paper_of(p) for p in PAPERS], source="test")
     pipeline.embed_pending(sqlite, embedder)
-    service = SearchService(tmp_path / "indexes", embedder=embedder)
+    service = SearchService(tmp_path / "indexes", embedder=embedder, keyword_engine=request.param)
     service.catch_up(sqlite)
     service.save()
-    return sqlite, service.indexes.folder
+    return sqlite, service.indexes.folder, request.param
+
+
+# The file each engine's damage goes to: lexical.py's one file, tantivy's own metadata
+# (every segment is listed there) in the keyword index's folder.
+KEYWORD_FILES = {"lexical": LEXICAL_FILE, "tantivy": f"{KEYWORDS_FOLDER}/meta.json"}
 
 
 @pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
-@pytest.mark.parametrize("name", [LEXICAL_FILE, VECTORS_FILE])
-def test_a_damaged_saved_index_is_discarded_and_rebuilt(saved, tmp_path, embedder, caplog, name, damage):
-    store, folder = saved
+@pytest.mark.parametrize("side", ["keywords", "vectors"])
+def test_a_damaged_saved_index_is_discarded_and_rebuilt(saved, tmp_path, embedder, caplog, side, damage):
+    store, folder, engine = saved
+    name = KEYWORD_FILES[engine] if side == "keywords" else VECTORS_FILE
     DAMAGE[damage](folder / name)
-    service = SearchService(tmp_path / "indexes", embedder=embedder)
+    service = SearchService(tmp_path / "indexes", embedder=embedder, keyword_engine=engine)
     with caplog.at_level(logging.WARNING, logger="paperwire.search.engine"):
         results = service.search(store, "diffusion")
     assert [h.paper.title for h in results.page.hits][0] == "Denoising diffusion probabilistic models"
     assert results.is_semantic_ready and len(service.indexes.vectors) == 10
-    assert f"{name} cannot be read" in caplog.text and "rebuilding" in caplog.text
+    assert f"{name.split('/')[0]} cannot be read" in caplog.text and "rebuilding" in caplog.text
     service.save()  # and the rebuilt index replaces the damaged file
-    assert len(Indexes.open(folder, embedder=embedder).lexical) == 10
+    assert len(Indexes.open(folder, embedder=embedder, keyword_engine=engine).lexical) == 10
 
 
-@pytest.mark.parametrize("name,module", [(LEXICAL_FILE, lexical), (VECTORS_FILE, vectors)])
-def test_a_saved_index_of_another_version_is_rebuilt(saved, tmp_path, embedder, caplog, name, module,
-                                                     monkeypatch):
-    store, folder = saved
+@pytest.mark.parametrize("side", ["keywords", "vectors"])
+def test_a_saved_index_of_another_version_is_rebuilt(saved, tmp_path, embedder, caplog, side, monkeypatch):
+    store, folder, engine = saved
+    module = {"lexical": lexical, "tantivy": keywords}[engine] if side == "keywords" else vectors
+    name = {"lexical": LEXICAL_FILE, "tantivy": KEYWORDS_FOLDER}[engine] if side == "keywords" else VECTORS_FILE
     # An index written by a later paperwire: its format number is one more than ours.
+    indexes = Indexes.open(folder, embedder=embedder, keyword_engine=engine)
     monkeypatch.setattr(module, "FORMAT_VERSION", module.FORMAT_VERSION + 1)
-    indexes = Indexes.open(folder, embedder=embedder)
-    target = indexes.lexical if module is lexical else indexes.vectors
+    target = indexes.lexical if side == "keywords" else indexes.vectors
     target.save(folder / name)
     monkeypatch.undo()
-    service = SearchService(tmp_path / "indexes", embedder=embedder)
+    service = SearchService(tmp_path / "indexes", embedder=embedder, keyword_engine=engine)
     with caplog.at_level(logging.WARNING, logger="paperwire.search.engine"):
         assert service.search(store, "diffusion").page.hits
     assert "format" in caplog.text and len(service.indexes.lexical) == 10

@@ -1,0 +1,501 @@
+"""Keyword search on tantivy: the index of titles, abstracts and filter facts, in one folder.
+
+Owns the tantivy index of one store's papers (the Rust engine behind Quickwit
+and ParadeDB; chosen by measurement in docs/search-engines.md), turning a
+parsed `Query` into one tantivy query, and what lives beside the index in its
+folder: the store's `change_seq` it has reached, the papers it could not take
+(`skipped`), and the vocabulary that "did you mean" compares with. Parsing is
+`query.py`'s; highlights and "why" are computed in Python on a page's papers
+(`lexical.matched_words`); the papers themselves stay in the store, under the
+same integer `paper_id`.
+
+Exactly the semantics of the BM25 index it replaces, pinned by
+tests/search/test_exact.py against a brute-force scan: a paper matches when it
+has at least one of the query's words (less Lucene's English stop words),
+every phrase with its words side by side (stop words kept, title and abstract
+read as one text), no excluded word or phrase, and passes the filters; every
+match is counted. Ranking is tantivy's BM25 (k1 1.2, b 0.75, which tantivy-py
+does not expose) on the abstract plus TITLE_BOOST times BM25 on the title.
+
+One writer per folder, across processes: tantivy's own lock file on the
+folder. A process that cannot take it follows the commits of the one that
+did (`begin` returns False; `reload` moves to the latest commit). Each commit
+is a consistent snapshot: a `Searcher` never changes under a search.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import Stemmer
+import tantivy
+
+from paperwire.search import spelling
+from paperwire.search.fusion import top
+from paperwire.search.lexical import (
+    RARE_WORD_FACTOR, RARE_WORD_PAPERS, STOP_WORDS, PaperFields, name_words, words,
+)
+from paperwire.search.query import Query
+
+TITLE_BOOST = 0.5  # the title's BM25 counts this much beside the abstract's (docs/search-engines.md)
+WRITER_HEAP_BYTES = 100_000_000  # tantivy flushes a segment when its writer's heap is this full
+FORMAT_VERSION = 1
+META_FILE = "paperwire.json"  # change_seq, id bound, skipped papers: written after each commit
+VOCABULARY_FILE = "vocabulary.tsv"  # stem <TAB> first spelling seen, appended at each commit
+NO_DAY = -(2**40)  # a paper without a publication day: before any day, outside every year range
+_EPOCH = date(1970, 1, 1)
+_FAR_DAY = 2**40
+_WRITER_BUSY = "LockBusy"  # in tantivy's error when another writer holds the folder
+# The vocabulary's stems: the same Snowball English as tantivy's stemmer filter, in one call per batch.
+_stemmer = Stemmer.Stemmer("english")
+
+
+def _analyzer(*, stop_words: bool):
+    builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(tantivy.Filter.lowercase())
+    if stop_words:
+        builder = builder.filter(tantivy.Filter.stopword("english"))
+    return builder.filter(tantivy.Filter.stemmer("english")).build()
+
+
+TEXT = _analyzer(stop_words=False)  # what is indexed: phrases keep their stop words
+RANKED = _analyzer(stop_words=True)  # the words a query ranks by
+_KEYS = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw()).build()  # author words, categories: as given
+
+
+def analyse(text: str) -> list[str]:
+    """Index terms of `text` as tantivy ranks them: NFKC, lower case, stop words dropped, stemmed."""
+    return RANKED.analyze(_nfkc(text))
+
+
+def _nfkc(text: str) -> str:
+    # NFKC in Python, as lexical.words does: tantivy has no Unicode normaliser ("ﬁ" -> "fi").
+    return unicodedata.normalize("NFKC", text or "")
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("paper_id", indexed=True, fast=True)
+    builder.add_text_field("title", tokenizer_name="en_text", index_option="freq")
+    builder.add_text_field("abstract", tokenizer_name="en_text", index_option="freq")
+    # title and abstract as one text with positions: what phrases, exclusions and matching read
+    builder.add_text_field("text", tokenizer_name="en_text", index_option="position")
+    builder.add_text_field("authors", tokenizer_name="keys", index_option="basic")
+    builder.add_text_field("categories", tokenizer_name="keys", index_option="basic")
+    builder.add_integer_field("day", indexed=True, fast=True)
+    builder.add_integer_field("has_code", indexed=True, fast=True)
+    builder.add_integer_field("is_withdrawn", indexed=True, fast=True)
+    return builder.build()
+
+
+SCHEMA = _schema()
+
+
+@dataclass
+class KeywordIndex:
+    """BM25 over title and abstract, plus author/category/day/code/withdrawn facts for filters.
+
+    `folder` None keeps the index in memory. Reads see this object's snapshot
+    (its `Searcher`) and, after a write through it, that write: it commits first.
+    """
+
+    folder: Path | None = None
+    change_seq: int = 0  # the last store change applied (see engine.sync)
+    title_boost: float = TITLE_BOOST
+    skipped: dict[int, str] = field(default_factory=dict)  # paper id -> why it could not be indexed
+    _index: tantivy.Index | None = field(default=None, repr=False)
+    _searcher: object = field(default=None, repr=False)
+    _id_bound: int = 0
+    _writer: object = field(default=None, repr=False)
+    _added: set = field(default_factory=set, repr=False)  # since the last commit
+    _deleted: set = field(default_factory=set, repr=False)
+    _vocabulary: dict[str, str] | None = field(default=None, repr=False)  # stem -> spelling
+    _vocabulary_bytes: int = 0  # of the vocabulary file read into `_vocabulary`
+    _new_words: dict[str, str] = field(default_factory=dict, repr=False)
+
+    # --- opening ------------------------------------------------------------
+    @classmethod
+    def open(cls, folder: Path | None = None) -> "KeywordIndex":
+        """The index in `folder` (a new empty one if the folder holds none; in memory for
+        None). Raises ValueError for an index of another format or that cannot be read."""
+        index = cls(folder=Path(folder) if folder is not None else None)
+        is_new = index.folder is None or not (index.folder / "meta.json").exists()  # tantivy's own
+        if index.folder is not None:
+            index.folder.mkdir(parents=True, exist_ok=True)
+            if not is_new and not (index.folder / META_FILE).exists():
+                raise ValueError(f"{index.folder} holds a tantivy index without {META_FILE}")
+        index._index = tantivy.Index(SCHEMA, path=str(index.folder) if index.folder else None, reuse=True)
+        for name, analyzer in (("en_text", TEXT), ("keys", _KEYS)):
+            index._index.register_tokenizer(name, analyzer)
+        index._index.config_reader(reload_policy="Manual")
+        if is_new and index.folder is not None:
+            index._write_meta()
+        index.reload()
+        index._searcher.search(tantivy.Query.all_query(), limit=1, count=True)  # fails on a torn index
+        return index
+
+    @classmethod
+    def create(cls, folder: Path | None = None) -> "KeywordIndex":
+        """A new empty index in `folder`, replacing whatever the folder held."""
+        if folder is not None and Path(folder).exists():
+            shutil.rmtree(folder)
+        return cls.open(folder)
+
+    def reload(self) -> None:
+        """Move to the latest commit (of this process or another), with its change_seq."""
+        self._index.reload()
+        self._searcher = self._index.searcher()
+        if self.folder is None:
+            return
+        path = self.folder / META_FILE
+        if not path.exists():
+            return
+        meta = json.loads(path.read_text())
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{self.folder} has keyword index format {meta.get('format')}; rebuild it")
+        self.change_seq, self._id_bound = int(meta["change_seq"]), int(meta["id_bound"])
+        self.skipped = {int(pid): reason for pid, reason in meta["skipped"].items()}
+
+    def fork(self) -> "KeywordIndex":
+        """A copy to write through while searches go on reading this one's snapshot."""
+        assert self._writer is None, "fork a published index, not one being written"
+        return KeywordIndex(self.folder, self.change_seq, self.title_boost, dict(self.skipped), self._index,
+                            self._searcher, self._id_bound, _vocabulary=self._vocabulary,
+                            _vocabulary_bytes=self._vocabulary_bytes)
+
+    # --- writing ------------------------------------------------------------
+    def begin(self) -> bool:
+        """Take the folder's writer lock and move to the latest commit; False when another
+        process (or index object) holds it: follow its commits with `reload` instead."""
+        if self._writer is None:
+            try:
+                self._writer = self._index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=1)
+            except ValueError as error:
+                if _WRITER_BUSY not in str(error):
+                    raise
+                return False
+            self.reload()
+        return True
+
+    def _writable(self):
+        if not self.begin():
+            raise RuntimeError(f"another process is writing the keyword index in {self.folder}")
+        return self._writer
+
+    def add(self, papers: list[PaperFields]) -> None:
+        """Add papers, replacing any already indexed under the same id (the last of
+        duplicates within `papers` wins). Raises ValueError for a negative id."""
+        latest = {p.paper_id: p for p in papers}
+        if not latest:
+            return
+        if min(latest) < 0:
+            raise ValueError(f"paper id {min(latest)} is negative; ids must be store row ids")
+        writer = self._writable()
+        for paper in latest.values():
+            writer.delete_documents_by_term("paper_id", paper.paper_id)
+            writer.add_document(_document(paper))
+            self._note_words(paper)
+            self.skipped.pop(paper.paper_id, None)
+        self._added |= set(latest)
+        self._deleted -= set(latest)
+        self._id_bound = max(self._id_bound, max(latest) + 1)
+
+    def delete(self, paper_ids: list[int]) -> int:
+        """Remove papers by id; returns how many were indexed. Unknown ids are skipped."""
+        ids = sorted(set(paper_ids))
+        if not ids:
+            return 0
+        committed = self._present(ids)
+        removed = sum(1 for pid in ids if pid in self._added or (pid in committed and pid not in self._deleted))
+        writer = self._writable()
+        for pid in ids:
+            writer.delete_documents_by_term("paper_id", pid)
+            self.skipped.pop(pid, None)
+        self._added -= set(ids)
+        self._deleted |= set(ids)
+        return removed
+
+    def commit(self) -> None:
+        """Publish the writes made since `begin` (one tantivy commit), then the change_seq,
+        skipped papers and new words beside it, and release the writer lock."""
+        if self._writer is None:
+            return
+        self._writer.commit()
+        self._writer.wait_merging_threads()  # releases the lock too
+        self._writer = None
+        self._added, self._deleted = set(), set()
+        if self.folder is not None:
+            self._write_vocabulary()
+            self._write_meta()
+        else:
+            self._words().update(self._new_words)
+            self._new_words = {}
+        self._index.reload()
+        self._searcher = self._index.searcher()
+
+    def _write_meta(self) -> None:
+        # After the commit, so the change_seq on disk never runs ahead of the index: a crash
+        # between the two re-applies a batch, which replacing papers by id makes harmless.
+        meta = {"format": FORMAT_VERSION, "change_seq": self.change_seq, "id_bound": self._id_bound,
+                "skipped": {str(pid): reason for pid, reason in self.skipped.items()}}
+        scratch = self.folder / f"{META_FILE}.{os.getpid()}.tmp"
+        scratch.write_text(json.dumps(meta))
+        os.replace(scratch, self.folder / META_FILE)
+
+    def save(self, path: Path | None = None) -> None:
+        """Commit, and write the metadata beside the index (`path` is not used: the
+        index lives in `folder`)."""
+        self.commit()
+        if self.folder is not None:
+            self._write_meta()
+
+    def merge(self) -> None:
+        """Nothing to do: tantivy merges segments itself (kept for LexicalIndex's callers)."""
+        self.commit()
+
+    def _note_words(self, paper: PaperFields) -> None:
+        known = self._words()
+        plain = list(dict.fromkeys(words(f"{paper.title}\n{paper.abstract}")))
+        for word, stem in zip(plain, _stemmer.stemWords(plain)):
+            if stem not in known and stem not in self._new_words:
+                self._new_words[stem] = word
+
+    # --- reading ------------------------------------------------------------
+    def _view(self):
+        """The searcher, after committing this object's own writes (read your writes)."""
+        if self._writer is not None:
+            self.commit()
+        return self._searcher
+
+    def __len__(self) -> int:
+        return self._view().num_docs
+
+    def __contains__(self, paper_id: int) -> bool:
+        return paper_id in self._present([paper_id])
+
+    @property
+    def id_bound(self) -> int:
+        """One more than the largest paper id ever added: the size of filter masks."""
+        return self._id_bound
+
+    def _present(self, paper_ids) -> set[int]:
+        """Which of `paper_ids` the committed snapshot holds."""
+        ids = [int(i) for i in paper_ids if int(i) >= 0]
+        if not ids:
+            return set()
+        found = self._all(tantivy.Query.term_set_query(SCHEMA, "paper_id", ids))
+        return set(found[0].tolist())
+
+    def _all(self, query, *fields: str) -> tuple[np.ndarray, ...]:
+        """(paper ids, scores, then each of `fields`) of every document matching `query`."""
+        searcher = self._view()
+        limit = searcher.num_docs
+        hits = searcher.search(query, limit=limit, count=False).hits if limit else []
+        addresses = [address for _, address in hits]
+        ids = np.array(searcher.fast_field_values("paper_id", addresses) if hits else [], dtype=np.int64)
+        scores = np.array([score for score, _ in hits], dtype=np.float32)
+        extra = tuple(np.array(searcher.fast_field_values(f, addresses) if hits else [], dtype=np.int64)
+                      for f in fields)
+        return (ids, scores) + extra
+
+    def matches(self, query: Query, *, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Every paper that matches `query`, as (paper ids, BM25 scores), in no set order.
+
+        A query whose text gives no index terms and no phrase matches every paper
+        that passes its filters and exclusions, with score 0, if it has filters or
+        exclusions, and no paper otherwise. `allowed` (a mask from `filter_mask`)
+        narrows the matches further."""
+        compiled = _compile(query, self.title_boost)
+        if compiled is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        ids, scores = self._all(compiled)
+        if allowed is not None:
+            keep = (ids < len(allowed)) & allowed[np.minimum(ids, max(len(allowed) - 1, 0))] if len(allowed) \
+                else np.zeros(len(ids), dtype=bool)
+            ids, scores = ids[keep], scores[keep]
+        return ids, scores
+
+    def search(self, query: Query, *, limit: int = 100, allowed: np.ndarray | None = None
+               ) -> list[tuple[int, float]]:
+        """The best `limit` of `matches` as (paper id, BM25 score), best first, ties by
+        lower id (a query without words: highest id first, score 0)."""
+        ids, scores = self.matches(query, allowed=allowed)
+        if not scores.any():
+            return [(int(i), 0.0) for i in np.sort(ids)[::-1][:limit]]
+        return top(ids, scores, limit)
+
+    def passing(self, query: Query, paper_ids) -> np.ndarray:
+        """Whether each of `paper_ids` is indexed, has every phrase of `query` and no excluded
+        word or phrase (for papers found by meaning, which the words need not rank)."""
+        ids = np.asarray(paper_ids, dtype=np.int64)
+        wanted = [int(i) for i in ids if i >= 0]
+        if not wanted:
+            return np.zeros(len(ids), dtype=bool)
+        clauses = [(tantivy.Occur.Must, tantivy.Query.term_set_query(SCHEMA, "paper_id", wanted))]
+        clauses += [(tantivy.Occur.Must, q) for q in _phrases(query)]
+        clauses += [(tantivy.Occur.MustNot, q) for q in _exclusions(query)]
+        found = self._all(tantivy.Query.boolean_query(clauses))[0]
+        return np.isin(ids, found)
+
+    def days(self, paper_ids) -> np.ndarray:
+        """Publication days of `paper_ids` as days since 1970-01-01 (int64), NO_DAY if unknown."""
+        ids = np.asarray(paper_ids, dtype=np.int64)
+        out = np.full(len(ids), NO_DAY, dtype=np.int64)
+        wanted = [int(i) for i in np.unique(ids) if i >= 0]
+        if not wanted:
+            return out
+        found, _, days = self._all(tantivy.Query.term_set_query(SCHEMA, "paper_id", wanted), "day")
+        order = np.argsort(found)
+        at = np.searchsorted(found[order], ids)
+        inside = at < len(found)
+        hit = np.zeros(len(ids), dtype=bool)
+        hit[inside] = found[order][at[inside]] == ids[inside]
+        out[hit] = days[order][at[hit]]
+        return out
+
+    def filter_mask(self, query: Query) -> np.ndarray | None:
+        """A bool array over paper ids (length `id_bound`) of the papers that pass the
+        query's author, category, year, code and withdrawn filters; None when it has none.
+        An author given as a full name needs all its words in the paper's author list."""
+        if not query.has_filters:
+            return None
+        clauses = [(tantivy.Occur.Must, q) for q in _filters(query)]
+        ids = self._all(tantivy.Query.boolean_query(clauses))[0]
+        mask = np.zeros(self._id_bound, dtype=bool)
+        mask[ids[ids < self._id_bound]] = True
+        return mask
+
+    # --- did you mean ---------------------------------------------------------
+    def suggest(self, word: str) -> str | None:
+        """A spelling of `word` that many more papers use (spelling.best_correction), when
+        `word` is in at most RARE_WORD_PAPERS papers; None otherwise.
+
+        Candidates are the indexed words of similar length that share the first or the
+        last letter of `word`: a typo seldom changes both ends."""
+        word = word.lower()
+        if word in STOP_WORDS or len(word) < spelling.MIN_WORD_CHARS:
+            return None
+        searcher = self._view()
+        stem = _stemmer.stemWord(word)
+        count = searcher.doc_freq("text", stem)
+        if count > RARE_WORD_PAPERS:
+            return None
+        vocabulary = self._words()
+        near = [(s, w) for s, w in vocabulary.items()
+                if abs(len(w) - len(word)) <= spelling.MAX_DISTANCE and (w[0] == word[0] or w[-1] == word[-1])]
+        if not near:
+            return None
+        stems, surfaces = [s for s, _ in near], [w for _, w in near]
+        distance = np.minimum(spelling.distances(word, surfaces), spelling.distances(stem, stems))
+        close = np.flatnonzero((distance > 0) & (distance <= spelling.MAX_DISTANCE))
+        paper_counts = np.array([searcher.doc_freq("text", stems[i]) for i in close], dtype=np.int64)
+        common = paper_counts >= max(count * RARE_WORD_FACTOR, 1)
+        chosen = close[common]
+        return spelling.best_correction(word, [surfaces[i] for i in chosen], [stems[i] for i in chosen],
+                                        stem, paper_counts[common])
+
+    def _words(self) -> dict[str, str]:
+        """The vocabulary (stem -> first spelling seen), read on first use and followed
+        as the file grows (it is only appended to)."""
+        if self._vocabulary is None:
+            self._vocabulary, self._vocabulary_bytes = {}, 0
+        path = self.folder / VOCABULARY_FILE if self.folder is not None else None
+        if path is not None and path.exists() and path.stat().st_size > self._vocabulary_bytes:
+            with open(path, "rb") as f:
+                f.seek(self._vocabulary_bytes)
+                data = f.read()
+            whole = data[: data.rfind(b"\n") + 1]  # a line being appended waits for the next read
+            for line in whole.decode().splitlines():
+                stem, _, spelled = line.partition("\t")
+                self._vocabulary.setdefault(stem, spelled)
+            self._vocabulary_bytes += len(whole)
+        return self._vocabulary
+
+    def _write_vocabulary(self) -> None:
+        known = self._words()
+        fresh = {s: w for s, w in self._new_words.items() if s not in known and "\t" not in s + w}
+        self._new_words = {}
+        if fresh:
+            with open(self.folder / VOCABULARY_FILE, "a", encoding="utf-8") as f:
+                f.write("".join(f"{s}\t{w}\n" for s, w in fresh.items()))
+            self._words()
+
+
+def _document(paper: PaperFields) -> tantivy.Document:
+    title, abstract = _nfkc(paper.title), _nfkc(paper.abstract)
+    return tantivy.Document(
+        paper_id=paper.paper_id, title=title, abstract=abstract, text=f"{title}\n{abstract}",
+        authors=sorted({w for name in paper.authors for w in name_words(name)}),
+        categories=sorted({c.lower() for c in paper.categories}),
+        day=NO_DAY if paper.day is None else (paper.day - _EPOCH).days,
+        has_code=int(bool(paper.has_code)), is_withdrawn=int(bool(paper.is_withdrawn)),
+    )
+
+
+def _compile(query: Query, title_boost: float):
+    """`query` as one tantivy query, or None when it can match nothing."""
+    ranked = analyse(" ".join(query.terms + query.phrases))
+    must = []
+    if ranked:  # at least one word, scored on the abstract and the (boosted) title
+        must.append(tantivy.Query.boolean_query([
+            (tantivy.Occur.Should, q) for term in dict.fromkeys(ranked) for q in (
+                tantivy.Query.boost_query(tantivy.Query.term_query(SCHEMA, "title", term, "freq"), title_boost),
+                tantivy.Query.term_query(SCHEMA, "abstract", term, "freq"))
+        ]))
+    must += _phrases(query)
+    excluded, filters = _exclusions(query), _filters(query)
+    if not must and not (filters or query.excluded):
+        return None
+    clauses = [(tantivy.Occur.Must, q) for q in must] + [(tantivy.Occur.MustNot, q) for q in excluded]
+    clauses += [(tantivy.Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters]
+    if not must:
+        clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(tantivy.Query.all_query(), 0.0)))
+    return tantivy.Query.boolean_query(clauses)
+
+
+def _phrase(text: str):
+    """The words of `text` side by side in title + abstract (stop words kept); None for no words."""
+    tokens = TEXT.analyze(_nfkc(text))
+    if not tokens:
+        return None
+    if len(tokens) == 1:
+        return tantivy.Query.term_query(SCHEMA, "text", tokens[0])
+    return tantivy.Query.phrase_query(SCHEMA, "text", tokens)
+
+
+def _phrases(query: Query) -> list:
+    return [q for q in map(_phrase, query.phrases) if q is not None]
+
+
+def _exclusions(query: Query) -> list:
+    """An excluded word drops the papers with any of its terms (stop words ask nothing);
+    an excluded phrase, the papers with the phrase."""
+    found = []
+    for excluded in query.excluded:
+        if " " in excluded:
+            found += [q for q in [_phrase(excluded)] if q is not None]
+        else:
+            found += [tantivy.Query.term_query(SCHEMA, "text", t) for t in analyse(excluded)]
+    return found
+
+
+def _filters(query: Query) -> list:
+    found = [tantivy.Query.term_query(SCHEMA, "authors", w, "basic")
+             for author in query.authors for w in name_words(author)]
+    if query.categories:
+        found.append(tantivy.Query.term_set_query(SCHEMA, "categories", [c.lower() for c in query.categories]))
+    if query.year_from is not None or query.year_to is not None:
+        low = (date(query.year_from, 1, 1) - _EPOCH).days if query.year_from is not None else NO_DAY + 1
+        high = (date(query.year_to, 12, 31) - _EPOCH).days if query.year_to is not None else _FAR_DAY
+        found.append(tantivy.Query.range_query(SCHEMA, "day", tantivy.FieldType.Integer, low, high))
+    if query.has_code:
+        found.append(tantivy.Query.term_query(SCHEMA, "has_code", 1))
+    if query.withdrawn is not None:
+        found.append(tantivy.Query.term_query(SCHEMA, "is_withdrawn", int(query.withdrawn)))
+    return found
