@@ -86,7 +86,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_timeout_seconds", "30", "PAPERWIRE_SMTP_TIMEOUT_SECONDS",
             "Seconds to wait for the SMTP server at each step before counting the attempt as a temporary failure.",
             float),
-    Setting("keyword_engine", "lexical", "PAPERWIRE_KEYWORD_ENGINE",
+    Setting("keyword_engine", "tantivy", "PAPERWIRE_KEYWORD_ENGINE",
             "The keyword index behind search: tantivy (one index folder that every process maps, written by "
             "one process at a time) or lexical (the in-process BM25 index, one copy per process)."),
 )

@@ -45,7 +45,7 @@ LEXICAL_FILE = "lexical.npz"
 KEYWORDS_FOLDER = "keywords"  # the tantivy index (search/keywords.py)
 VECTORS_FILE = "vectors.npz"
 KEYWORD_ENGINES = ("lexical", "tantivy")  # PAPERWIRE_KEYWORD_ENGINE: lexical.py, or keywords.py
-DEFAULT_KEYWORD_ENGINE = "lexical"
+DEFAULT_KEYWORD_ENGINE = "tantivy"
 
 
 @dataclass(frozen=True)

@@ -163,8 +163,9 @@ class KeywordIndex:
         self.skipped = {int(pid): reason for pid, reason in meta["skipped"].items()}
 
     def fork(self) -> "KeywordIndex":
-        """A copy to write through while searches go on reading this one's snapshot."""
-        assert self._writer is None, "fork a published index, not one being written"
+        """A copy to write through while searches go on reading this one's snapshot
+        (which first takes in this object's own uncommitted writes)."""
+        self._view()
         return KeywordIndex(self.folder, self.change_seq, self.title_boost, dict(self.skipped), self._index,
                             self._searcher, self._id_bound, _vocabulary=self._vocabulary,
                             _vocabulary_bytes=self._vocabulary_bytes)

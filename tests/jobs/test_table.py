@@ -50,7 +50,7 @@ def test_the_worker_runs_shared_jobs_whatever_serve_settings_say(sqlite_url):
 def test_serve_keeps_its_indexes_current_in_the_background_and_saves_them_at_shutdown(sqlite_url, tmp_path):
     settings = config.load({}, database_url=sqlite_url, harvest_enabled="false", embed_enabled="false")
     store = open_store(sqlite_url)
-    search = SearchService(tmp_path / "indexes")
+    search = SearchService(tmp_path / "indexes", keyword_engine="lexical")  # a file saved now and then
     folder = index_folder(tmp_path / "indexes", store)
     earlier = set(threading.enumerate())  # a live server of the browser tests has an index job too
     with TestClient(create_app(settings, store=store, search=search)) as client:
@@ -66,8 +66,25 @@ def test_serve_keeps_its_indexes_current_in_the_background_and_saves_them_at_shu
         assert not (folder / LEXICAL_FILE).exists()  # too few changes to save while running
     assert (folder / LEXICAL_FILE).is_file()  # saved as the app stopped
     assert not [t for t in threading.enumerate() if t.name == "paperwire-index" and t not in earlier]
-    saved = Indexes.open(folder)
+    saved = Indexes.open(folder, keyword_engine="lexical")
     assert len(saved.lexical) == 2 and saved.lexical.change_seq == store.last_change_seq()
+    store.close()
+
+
+def test_serve_commits_the_tantivy_index_as_the_index_job_catches_up(sqlite_url, tmp_path):
+    settings = config.load({}, database_url=sqlite_url, harvest_enabled="false", embed_enabled="false")
+    store = open_store(sqlite_url)
+    search = SearchService(tmp_path / "indexes", keyword_engine="tantivy")
+    folder = index_folder(tmp_path / "indexes", store)
+    with TestClient(create_app(settings, store=store, search=search)):
+        store.upsert_papers([make_paper(arxiv_id=f"2503.0000{i}", title=f"Paper {i}") for i in (1, 2)], source="t")
+        deadline = time.monotonic() + WAIT_SECONDS
+        while search.indexes is None or len(search.indexes.lexical) < 2:
+            assert time.monotonic() < deadline, "the index job did not catch up"
+            time.sleep(0.02)
+        # committed with its change_seq while serving: another process (or a restart) reads it now
+        committed = Indexes.open(folder, keyword_engine="tantivy")
+        assert len(committed.lexical) == 2 and committed.lexical.change_seq == store.last_change_seq()
     store.close()
 
 
