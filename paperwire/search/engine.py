@@ -289,11 +289,12 @@ def run_query(
     """One page of hits for a parsed query; raises ValueError for an unknown `sort`.
 
     Every paper that matches the words, phrases, exclusions and filters (the
-    keyword side, `LexicalIndex.matches`, evaluated over the whole index) can be
+    keyword side, evaluated over the whole index and counted exactly) can be
     reached by paging. By relevance, the best CANDIDATE_COUNT of each side are
-    fused, then the other keyword matches follow by BM25; papers found only by
-    meaning are among the fused ones. By newest, the keyword matches are
-    ordered by day (the meaning side's candidates, when no paper matches).
+    fused, then the other keyword matches follow by BM25 (`ranked` reads only
+    as deep as the page); papers found only by meaning are among the fused
+    ones. By newest, the keyword matches are ordered by day, then the higher id
+    (`newest`; the meaning side's candidates when no paper matches).
 
     Past `deadline` (time.monotonic()) once the keyword side is done, the meaning side
     is left out and the page is marked `is_partial`: it holds every keyword match, so
@@ -301,50 +302,55 @@ def run_query(
     """
     if sort not in SORTS:
         raise ValueError(f"sort {sort!r} is not known; use one of {', '.join(SORTS)}")
-    allowed = indexes.lexical.filter_mask(query)
-    ids, scores = indexes.lexical.matches(query, allowed=allowed)
-    is_match = np.zeros(indexes.lexical.id_bound, dtype=bool)
-    is_match[ids] = True
-    is_partial = deadline is not None and time.monotonic() > deadline and _meaning_asked(indexes, query)
-    meaning = [] if is_partial else _meaning(indexes, query, CANDIDATE_COUNT, allowed)
-    if meaning and (query.phrases or query.excluded):
-        passing = indexes.lexical.passing(query, [pid for pid, _ in meaning])
-        meaning = [hit for hit, ok in zip(meaning, passing) if ok]
-    meaning_only = [pid for pid, _ in meaning if not (pid < len(is_match) and is_match[pid])]
+    keywords = indexes.lexical
     if sort == "newest" or not query.text:
-        by_meaning = {} if len(ids) else dict(meaning)
-        order = _newest(indexes, ids if len(ids) else np.array(list(by_meaning), dtype=np.int64))
-        page_ids = order[offset : offset + limit].tolist()
-        keyword = _keyword_ranks(ids, scores, page_ids)
-        page = [(pid, keyword[pid][1] if pid in keyword else by_meaning.get(pid, 0.0)) for pid in page_ids]
-        meaning_only = [] if len(ids) else meaning_only
+        count, page_ids = keywords.newest(query, offset=offset, limit=limit)
     else:
-        page = _relevance_page(ids, scores, meaning, offset, limit, indexes.lexical.id_bound)
-        keyword = _keyword_ranks(ids, scores, [pid for pid, _ in page])
+        count, ranked = keywords.ranked(query, depth=offset + limit + CANDIDATE_COUNT)
+    is_partial = deadline is not None and time.monotonic() > deadline and _meaning_asked(indexes, query)
+    needs_meaning = not is_partial and (count == 0 or not (sort == "newest" or not query.text))
+    meaning = _meaning(indexes, query, CANDIDATE_COUNT) if needs_meaning else []
+    if meaning and (query.phrases or query.excluded):
+        passing = keywords.passing(query, [pid for pid, _ in meaning])
+        meaning = [hit for hit, ok in zip(meaning, passing) if ok]
+    matched = keywords.scores_of(query, [pid for pid, _ in meaning]) if meaning and count else {}
+    meaning_only = [pid for pid, _ in meaning if pid not in matched]
+    if sort == "newest" or not query.text:
+        if count:  # the keyword side's rank of a paper is its place in this order
+            scores = keywords.scores_of(query, page_ids)
+            page = [(pid, scores.get(pid, 0.0)) for pid in page_ids]
+            keyword = {pid: (offset + at + 1, score) for at, (pid, score) in enumerate(page)}
+            meaning_only = []
+        else:
+            by_meaning = dict(meaning)
+            order = _newest(indexes, np.array(list(by_meaning), dtype=np.int64))
+            page = [(pid, by_meaning[pid]) for pid in order[offset : offset + limit].tolist()]
+            keyword = {}
+    else:
+        page = _relevance_page(ranked, meaning, offset, limit)
+        keyword = _keyword_ranks(keywords, query, ranked, count, [pid for pid, _ in page], matched)
     papers = store.get_papers_by_row([pid for pid, _ in page])
     meaning_rank = {pid: rank for rank, (pid, _) in enumerate(meaning, start=1)}
     hits = [
         _hit(pid, papers[pid], score, query, keyword.get(pid, (None,))[0], meaning_rank.get(pid))
         for pid, score in page if pid in papers
     ]
-    return SearchPage(query, hits, len(ids) + len(meaning_only), offset, limit, sort,
-                      keyword_count=len(ids), meaning_only_count=len(meaning_only), is_partial=is_partial)
+    return SearchPage(query, hits, count + len(meaning_only), offset, limit, sort,
+                      keyword_count=count, meaning_only_count=len(meaning_only), is_partial=is_partial)
 
 
-def _relevance_page(ids, scores, meaning, offset: int, limit: int, id_bound: int) -> list[tuple[int, float]]:
+def _relevance_page(ranked, meaning, offset: int, limit: int) -> list[tuple[int, float]]:
     """The fused head (each side's best CANDIDATE_COUNT), then the other keyword
-    matches by BM25: one fixed order, so pages neither repeat nor skip a paper."""
-    head = _fuse(top(ids, scores, CANDIDATE_COUNT), meaning)
+    matches by BM25: one fixed order, so pages neither repeat nor skip a paper.
+    `ranked` holds the best offset + limit + CANDIDATE_COUNT keyword matches: enough
+    for the page, whichever of them the head took."""
+    head = _fuse(ranked[:CANDIDATE_COUNT], meaning)
     if offset + limit <= len(head):
         return head[offset : offset + limit]
-    in_head = np.zeros(id_bound, dtype=bool)
-    in_head[[pid for pid, _ in head]] = True
-    rest = ~in_head[ids]
-    tail_ids, tail_scores = ids[rest], scores[rest]
-    order = np.lexsort((tail_ids, -tail_scores))
+    in_head = {pid for pid, _ in head}
+    tail = [hit for hit in ranked if hit[0] not in in_head]
     start = max(offset - len(head), 0)
-    tail = [(int(tail_ids[i]), float(tail_scores[i])) for i in order[start : offset + limit - len(head)]]
-    return head[offset : offset + limit] + tail
+    return head[offset : offset + limit] + tail[start : offset + limit - len(head)]
 
 
 def _newest(indexes: Indexes, ids: np.ndarray) -> np.ndarray:
@@ -353,15 +359,15 @@ def _newest(indexes: Indexes, ids: np.ndarray) -> np.ndarray:
     return ids[np.lexsort((-ids, -days))]
 
 
-def _keyword_ranks(ids: np.ndarray, scores: np.ndarray, wanted: list[int]) -> dict[int, tuple[int, float]]:
+def _keyword_ranks(keywords, query: Query, ranked, count: int, wanted: list[int],
+                   matched: dict[int, float]) -> dict[int, tuple[int, float]]:
     """(1-based rank among the keyword matches by BM25, ties by lower id; BM25 score)
-    of each of `wanted` that is a keyword match."""
-    found = {}
-    for at in np.flatnonzero(np.isin(ids, np.asarray(wanted, dtype=np.int64))):
-        pid, score = int(ids[at]), scores[at]
-        rank = np.count_nonzero(scores > score) + np.count_nonzero((scores == score) & (ids < pid)) + 1
-        found[pid] = (int(rank), float(score))
-    return found
+    of each of `wanted` that is a keyword match. A paper past `ranked` (one the meaning
+    side brought to the page) has its rank read from the whole ranking: rare."""
+    rank = {pid: (at, score) for at, (pid, score) in enumerate(ranked, start=1)}
+    if any(pid in matched and pid not in rank for pid in wanted):
+        rank = {pid: (at, score) for at, (pid, score) in enumerate(keywords.ranked(query, depth=count)[1], start=1)}
+    return {pid: rank[pid] for pid in wanted if pid in rank}
 
 
 def suggest_spelling(indexes: Indexes, text: str, query: Query) -> str | None:
@@ -419,11 +425,11 @@ def _meaning_asked(indexes: Indexes, query: Query) -> bool:
     return bool(query.text) and indexes.embedder is not None and bool(indexes.vectors)
 
 
-def _meaning(indexes: Indexes, query: Query, depth: int, allowed) -> list[tuple[int, float]]:
+def _meaning(indexes: Indexes, query: Query, depth: int) -> list[tuple[int, float]]:
     if not _meaning_asked(indexes, query):
         return []
     vector = indexes.embedder.embed_query(query.text)
-    return indexes.vectors.search(vector, limit=depth, allowed=allowed)
+    return indexes.vectors.search(vector, limit=depth, allowed=indexes.lexical.filter_mask(query))
 
 
 def _fuse(keyword, meaning) -> list[tuple[int, float]]:

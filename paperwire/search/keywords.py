@@ -331,6 +331,54 @@ class KeywordIndex:
             return [(int(i), 0.0) for i in np.sort(ids)[::-1][:limit]]
         return top(ids, scores, limit)
 
+    def ranked(self, query: Query, *, depth: int) -> tuple[int, list[tuple[int, float]]]:
+        """(how many papers match `query`, the best `depth` of them as (paper id, BM25
+        score), best first, ties by lower id): what a page by relevance needs, without
+        reading every match. Ties at the cut are read whole, so that the order is
+        the same whatever the depth and paging neither repeats nor skips a paper."""
+        compiled = _compile(query, self.title_boost)
+        searcher = self._view()
+        if compiled is None or depth <= 0 or not searcher.num_docs:
+            return 0, []
+        limit = depth
+        while True:
+            result = searcher.search(compiled, limit=limit, count=True)
+            hits = result.hits
+            if len(hits) < limit or hits[-1][0] < hits[depth - 1][0]:
+                break
+            limit *= 2  # the cut falls among equal scores: read on past them
+        ids = searcher.fast_field_values("paper_id", [address for _, address in hits])
+        ranking = sorted(zip(ids, (score for score, _ in hits)), key=lambda hit: (-hit[1], hit[0]))
+        return result.count, [(int(pid), float(score)) for pid, score in ranking[:depth]]
+
+    def newest(self, query: Query, *, offset: int, limit: int) -> tuple[int, list[int]]:
+        """(how many papers match `query`, the ids of those at `offset`..`offset + limit` in
+        the order newest day first, then the higher id): tantivy orders the page by the
+        `day` fast field; the papers of the page's first to last day are then read whole
+        and ordered by (day, id), so the page is exact with no read of the other matches."""
+        compiled = _compile(query, self.title_boost)
+        searcher = self._view()
+        if compiled is None or limit <= 0 or not searcher.num_docs:
+            return 0, []
+        result = searcher.search(compiled, limit=limit, offset=offset, count=True, order_by_field="day")
+        if not result.hits:
+            return result.count, []
+        high, low = result.hits[0][0], result.hits[-1][0]
+        before = searcher.search(_and(compiled, _day_range(high + 1, _FAR_DAY)), limit=1, count=True).count
+        ids, _, days = self._all(_and(compiled, _day_range(low, high)), "day")
+        order = np.lexsort((-ids, -days))
+        return result.count, ids[order][offset - before : offset - before + limit].tolist()
+
+    def scores_of(self, query: Query, paper_ids) -> dict[int, float]:
+        """The BM25 score of each of `paper_ids` that matches `query` (the others are left out)."""
+        compiled = _compile(query, self.title_boost)
+        wanted = sorted({int(i) for i in paper_ids if i >= 0})
+        if compiled is None or not wanted:
+            return {}
+        only = tantivy.Query.const_score_query(tantivy.Query.term_set_query(SCHEMA, "paper_id", wanted), 0.0)
+        ids, scores = self._all(_and(compiled, only))
+        return dict(zip(ids.tolist(), scores.tolist()))
+
     def passing(self, query: Query, paper_ids) -> np.ndarray:
         """Whether each of `paper_ids` is indexed, has every phrase of `query` and no excluded
         word or phrase (for papers found by meaning, which the words need not rank)."""
@@ -458,6 +506,15 @@ def _compile(query: Query, title_boost: float):
     if not must:
         clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(tantivy.Query.all_query(), 0.0)))
     return tantivy.Query.boolean_query(clauses)
+
+
+def _and(*queries):
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+
+def _day_range(low: int, high: int):
+    return tantivy.Query.const_score_query(
+        tantivy.Query.range_query(SCHEMA, "day", tantivy.FieldType.Integer, low, high), 0.0)
 
 
 def _phrase(text: str):

@@ -435,6 +435,24 @@ class LexicalIndex:
             return [(int(i), 0.0) for i in ids[::-1][:limit]]
         return top(ids, scores, limit)
 
+    def ranked(self, query: Query, *, depth: int) -> tuple[int, list[tuple[int, float]]]:
+        """(how many papers match `query`, the best `depth` as (paper id, BM25 score),
+        ties by lower id), as KeywordIndex.ranked."""
+        ids, scores = self.matches(query, allowed=self.filter_mask(query))
+        return len(ids), top(ids, scores, depth)
+
+    def newest(self, query: Query, *, offset: int, limit: int) -> tuple[int, list[int]]:
+        """(how many papers match `query`, the ids at `offset` in the order newest day
+        first, then the higher id), as KeywordIndex.newest."""
+        ids, _ = self.matches(query, allowed=self.filter_mask(query))
+        return len(ids), ids[np.lexsort((-ids, -self.days(ids)))][offset : offset + limit].tolist()
+
+    def scores_of(self, query: Query, paper_ids) -> dict[int, float]:
+        """The BM25 score of each of `paper_ids` that matches `query`."""
+        ids, scores = self.matches(query, allowed=self.filter_mask(query))
+        wanted = {int(i) for i in paper_ids}
+        return {int(i): float(s) for i, s in zip(ids.tolist(), scores.tolist()) if i in wanted}
+
     def passing(self, query: Query, paper_ids) -> np.ndarray:
         """Whether each of `paper_ids` has every phrase of `query` and no excluded word
         or phrase (for papers found by meaning, which the words need not rank)."""

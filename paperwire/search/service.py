@@ -408,6 +408,15 @@ class _FiltersOnly:
     def matches(self, query, **_):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 
+    def ranked(self, query, **_) -> tuple[int, list[tuple[int, float]]]:
+        return 0, []
+
+    def newest(self, query, **_) -> tuple[int, list[int]]:
+        return 0, []
+
+    def scores_of(self, query, paper_ids) -> dict[int, float]:
+        return {}
+
     def __getattr__(self, name):
         return getattr(self._lexical, name)
 
