@@ -2,12 +2,11 @@
 
     .venv/bin/python bench/search_e2e.py [--papers 75000|1000000] [--backend sqlite|postgres|both]
                                          [--vectors model|random] [--queries 500] [--corpus PATH]
-                                         [--keyword-engine tantivy|lexical]
 
 What a search costs the way the web page runs it (`SearchService.search`, a page
 of 20): parsing, embedding the query, BM25, the vector search, fusion and
-reading the papers from the store. Plain BM25 (`LexicalIndex.search` alone,
-top 20) is timed in the same run as the baseline, since this machine is shared.
+reading the papers from the store. Plain BM25 (`KeywordIndex.ranked` alone,
+top 20 and the count) is timed in the same run as the baseline, since this machine is shared.
 bench/search.py times the index side alone; this one adds the store.
 
 Corpus: shared/data/arxiv/papers.jsonl.gz (74,728 papers), ingested with
@@ -56,10 +55,9 @@ from paperwire import ingest
 from paperwire.papers import Paper, display_text, text_hash
 from paperwire.search import pipeline
 from paperwire.search.embed import Embedder
-from paperwire.search.engine import DEFAULT_KEYWORD_ENGINE, KEYWORD_ENGINES
-from paperwire.search.lexical import STOP_WORDS
 from paperwire.search.query import parse
 from paperwire.search.service import SearchService
+from paperwire.search.text import STOP_WORDS
 from paperwire.sources import Batch, files
 from paperwire.store import open_store
 
@@ -231,8 +229,7 @@ def run_backend(backend: str, args, kept, held, embedder, workdir: Path) -> dict
     try:
         timings = load_store(store, args.corpus, kept, {p.arxiv_id for p in held}, args.papers, embedder,
                              args.vectors, args.cache / "bench")
-        service = SearchService(workdir / f"indexes-{backend}", embedder=embedder,
-                                keyword_engine=args.keyword_engine)
+        service = SearchService(workdir / f"indexes-{backend}", embedder=embedder)
         started = time.perf_counter()
         service.catch_up(store)
         timings["index_build_s"] = time.perf_counter() - started
@@ -241,7 +238,7 @@ def run_backend(backend: str, args, kept, held, embedder, workdir: Path) -> dict
         lexical = service.indexes.lexical
         for mode in MODES:  # warm up each path (model session, page cache)
             service.search(store, queries[0][1], mode=mode, limit=PAGE_SIZE)
-        rows = [summary("bm25 index alone", timed(lambda q: lexical.search(parse(q), limit=PAGE_SIZE), queries))]
+        rows = [summary("bm25 index alone", timed(lambda q: lexical.ranked(parse(q), depth=PAGE_SIZE), queries))]
         for mode in MODES:
             ms = timed(lambda q: service.search(store, q, mode=mode, limit=PAGE_SIZE), queries)
             rows.append(summary(f"{mode} (whole search)", ms))
@@ -254,7 +251,7 @@ def run_backend(backend: str, args, kept, held, embedder, workdir: Path) -> dict
         if server is not None:
             server.cleanup()
     return {
-        "backend": backend, "keyword_engine": args.keyword_engine, "papers": paper_count, "queries": len(queries), "vectors": args.vectors,
+        "backend": backend, "keyword_engine": "tantivy", "papers": paper_count, "queries": len(queries), "vectors": args.vectors,
         **{k: round(v, 1) for k, v in timings.items()},
         "peak_rss_mb_after_build": round(rss_built), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "rows": rows, "hybrid_by_query_kind": by_kind,
@@ -268,7 +265,6 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--vectors", choices=["model", "random"], default="model")
     parser.add_argument("--queries", type=int, default=500)
-    parser.add_argument("--keyword-engine", choices=KEYWORD_ENGINES, default=DEFAULT_KEYWORD_ENGINE)
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("PAPERWIRE_CACHE_DIR", "~/.cache/paperwire")).expanduser())
     args = parser.parse_args()
     if not args.corpus.exists():

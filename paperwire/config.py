@@ -86,13 +86,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_timeout_seconds", "30", "PAPERWIRE_SMTP_TIMEOUT_SECONDS",
             "Seconds to wait for the SMTP server at each step before counting the attempt as a temporary failure.",
             float),
-    Setting("keyword_engine", "tantivy", "PAPERWIRE_KEYWORD_ENGINE",
-            "The keyword index behind search: tantivy (one index folder that every process maps, written by "
-            "one process at a time) or lexical (the in-process BM25 index, one copy per process)."),
 )
 
 SMTP_SECURITY_MODES = ("starttls", "tls", "none")
-KEYWORD_ENGINES = ("lexical", "tantivy")  # as search.engine.KEYWORD_ENGINES, without importing search
 
 
 @dataclass(frozen=True)
@@ -123,7 +119,6 @@ class Settings:
     smtp_password: str = field(repr=False)
     smtp_from: str
     smtp_timeout_seconds: float
-    keyword_engine: str
 
     @property
     def cache_path(self) -> Path:
@@ -219,9 +214,6 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(str(error)) from None
     if (problem := check_secret_key(settings.secret_key)) is not None:
         raise ConfigError(problem)
-    if settings.keyword_engine not in KEYWORD_ENGINES:
-        raise ConfigError(f"PAPERWIRE_KEYWORD_ENGINE={settings.keyword_engine!r} is not known; "
-                          f"use one of {', '.join(KEYWORD_ENGINES)}")
     _validate_mail(settings)
     _validate_base_url(settings.base_url)
     for origin in settings.allowed_origins:

@@ -28,9 +28,9 @@ import numpy as np
 from paperwire.papers import Paper, code_links, display_text
 from paperwire.search import fusion
 from paperwire.search.fusion import top
-from paperwire.search.keywords import KeywordIndex
-from paperwire.search.lexical import LexicalIndex, PaperFields, matched_words, words
+from paperwire.search.keywords import KeywordIndex, PaperFields
 from paperwire.search.query import Query
+from paperwire.search.text import matched_words, words
 from paperwire.search.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,8 @@ FUSION_NORMALISATION = "zscore"
 SYNC_BATCH_SIZE = 10_000  # changes read from the store per round
 SORTS = ("relevance", "newest")
 SKIP_REASON_CHARS = 200  # of a skipped paper's reason, kept with the index
-LEXICAL_FILE = "lexical.npz"
 KEYWORDS_FOLDER = "keywords"  # the tantivy index (search/keywords.py)
 VECTORS_FILE = "vectors.npz"
-KEYWORD_ENGINES = ("lexical", "tantivy")  # PAPERWIRE_KEYWORD_ENGINE: lexical.py, or keywords.py
-DEFAULT_KEYWORD_ENGINE = "tantivy"
 
 
 @dataclass(frozen=True)
@@ -88,30 +85,21 @@ class SearchPage:
 class Indexes:
     """The search indexes of one process. `embedder` None means keyword search only."""
 
-    lexical: LexicalIndex | KeywordIndex = field(default_factory=LexicalIndex)  # the keyword index
+    lexical: KeywordIndex = field(default_factory=KeywordIndex.open)  # the keyword index (tantivy)
     vectors: VectorIndex | None = None
     embedder: object | None = None  # embed.Embedder
     folder: Path | None = None
 
     @classmethod
-    def open(cls, folder: Path | None, *, embedder=None, keyword_engine: str = DEFAULT_KEYWORD_ENGINE,
-             fresh: bool = False) -> "Indexes":
+    def open(cls, folder: Path | None, *, embedder=None, fresh: bool = False) -> "Indexes":
         """Indexes saved in `folder` (or empty ones: always with `fresh`, which also empties
-        a tantivy index's folder). A saved index that cannot be read (truncated, garbage,
-        another format or embedding model) is dropped with a log line, to be rebuilt by
-        `sync`: the files are a cache of the store (issue #15). Raises ValueError for an
-        unknown `keyword_engine`."""
-        if keyword_engine not in KEYWORD_ENGINES:
-            raise ValueError(f"keyword engine {keyword_engine!r} is not known; use one of "
-                             f"{', '.join(KEYWORD_ENGINES)}")
-        indexes = cls(embedder=embedder, folder=Path(folder) if folder else None)
-        if keyword_engine == "tantivy":
-            path = indexes.folder / KEYWORDS_FOLDER if indexes.folder else None
-            saved = None if fresh else _load_or_none(KeywordIndex.open, path)
-            indexes.lexical = saved or KeywordIndex.create(path)
-        path = indexes.folder / LEXICAL_FILE if indexes.folder else None
-        if keyword_engine == "lexical" and not fresh and path and path.is_file():
-            indexes.lexical = _load_or_none(LexicalIndex.load, path) or LexicalIndex()
+        the keyword index's folder; in memory for None). A saved index that cannot be read
+        (truncated, garbage, another format or embedding model) is dropped with a log line,
+        to be rebuilt by `sync`: the files are a cache of the store (issue #15)."""
+        folder = Path(folder) if folder else None
+        path = folder / KEYWORDS_FOLDER if folder else None
+        saved = None if fresh else _load_or_none(KeywordIndex.open, path)
+        indexes = cls(lexical=saved or KeywordIndex.create(path), embedder=embedder, folder=folder)
         if embedder is not None:
             indexes.vectors = VectorIndex(embedder.dim, model_id=embedder.model_id)
             path = indexes.folder / VECTORS_FILE if indexes.folder else None
@@ -120,12 +108,8 @@ class Indexes:
                 indexes.vectors = saved
         return indexes
 
-    @property
-    def keyword_engine(self) -> str:
-        return "tantivy" if isinstance(self.lexical, KeywordIndex) else "lexical"
-
     def fork(self) -> "Indexes":
-        """A copy to apply updates to while searches read this one (see LexicalIndex.fork);
+        """A copy to apply updates to while searches read this one (see KeywordIndex.fork);
         published in its place once the updates are in, so no search sees half of them."""
         vectors = self.vectors.fork() if self.vectors is not None else None
         return dataclasses.replace(self, lexical=self.lexical.fork(), vectors=vectors)
@@ -135,21 +119,20 @@ class Indexes:
         if self.folder is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.lexical.save(self.folder / LEXICAL_FILE)  # a tantivy index: its last commit, in place
+        self.lexical.save()  # its commits are in place already: this writes the metadata beside them
         if self.vectors is not None:
             self.vectors.save(self.folder / VECTORS_FILE)
 
 
 def saved_keywords_path(folder: Path) -> Path:
-    """Where the saved keyword index of a store's index folder lies: the tantivy index's
-    folder when there is one, else lexical.py's file (either may not exist yet)."""
-    return folder / KEYWORDS_FOLDER if (folder / KEYWORDS_FOLDER).is_dir() else folder / LEXICAL_FILE
+    """Where the keyword index of a store's index folder lies (it may not exist yet)."""
+    return folder / KEYWORDS_FOLDER
 
 
-def open_saved_keywords(path: Path) -> LexicalIndex | KeywordIndex:
+def open_saved_keywords(path: Path) -> KeywordIndex:
     """The keyword index saved at `path` (see `saved_keywords_path`); raises ValueError
-    (or OSError, EOFError...) when it cannot be read."""
-    return KeywordIndex.open(path) if path.is_dir() else LexicalIndex.load(path)
+    (or OSError...) when it cannot be read."""
+    return KeywordIndex.open(path)
 
 
 def _load_or_none(load, path: Path):
@@ -224,10 +207,10 @@ def _delete_vectors(store, vectors: VectorIndex, after_seq: int, up_to_seq: int)
         after_seq = changes[-1].change_seq
 
 
-def _add_isolated(lexical: LexicalIndex, changes) -> None:
+def _add_isolated(keywords: KeywordIndex, changes) -> None:
     """Index the papers of `changes`. One that makes indexing raise (a record stored
     around the schema: categories [1], a title that is not text) is skipped, logged and
-    kept in `lexical.skipped`, and the rest go in: issue #15 saw one such record stop
+    kept in `keywords.skipped`, and the rest go in: issue #15 saw one such record stop
     the follower for good, and with it 4,743 changes."""
     fields, arxiv_ids = [], {}
     for change in changes:
@@ -235,15 +218,15 @@ def _add_isolated(lexical: LexicalIndex, changes) -> None:
         try:
             fields.append(_checked(paper_fields(change.paper_id, change.paper)))
         except Exception as error:  # noqa: BLE001 -- any fault of one record is that record's
-            _skip(lexical, change.paper_id, arxiv_ids[change.paper_id], error)
+            _skip(keywords, change.paper_id, arxiv_ids[change.paper_id], error)
     try:
-        lexical.add(fields)
+        keywords.add(fields)
     except Exception:  # noqa: BLE001 -- find the culprit: one paper at a time (rare)
         for one in fields:
             try:
-                lexical.add([one])
+                keywords.add([one])
             except Exception as error:  # noqa: BLE001
-                _skip(lexical, one.paper_id, arxiv_ids[one.paper_id], error)
+                _skip(keywords, one.paper_id, arxiv_ids[one.paper_id], error)
 
 
 def _checked(fields: PaperFields) -> PaperFields:
@@ -259,12 +242,12 @@ def _checked(fields: PaperFields) -> PaperFields:
     return fields
 
 
-def _skip(lexical: LexicalIndex, paper_id: int, arxiv_id: str, error: Exception) -> None:
+def _skip(keywords: KeywordIndex, paper_id: int, arxiv_id: str, error: Exception) -> None:
     reason = f"{type(error).__name__}: {error}"[:SKIP_REASON_CHARS]
     log.warning("search index: skipped paper %s (row %d), which cannot be indexed: %s; "
                 "the rest of its batch is searchable", arxiv_id, paper_id, reason)
-    lexical.delete([paper_id])  # its older version, if any, is out of date
-    lexical.skipped[paper_id] = f"{arxiv_id}: {reason}"
+    keywords.delete([paper_id])  # its older version, if any, is out of date
+    keywords.skipped[paper_id] = f"{arxiv_id}: {reason}"
 
 
 def _sync_vectors(store, vectors: VectorIndex, max_changes: int | None) -> int:

@@ -6,7 +6,7 @@ parsed `Query` into one tantivy query, and what lives beside the index in its
 folder: the store's `change_seq` it has reached, the papers it could not take
 (`skipped`), and the vocabulary that "did you mean" compares with. Parsing is
 `query.py`'s; highlights and "why" are computed in Python on a page's papers
-(`lexical.matched_words`); the papers themselves stay in the store, under the
+(`text.matched_words`); the papers themselves stay in the store, under the
 same integer `paper_id`.
 
 Exactly the semantics of the BM25 index it replaces, pinned by
@@ -34,15 +34,12 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import Stemmer
 import tantivy
 
 from paperwire.search import spelling
 from paperwire.search.fusion import top
-from paperwire.search.lexical import (
-    RARE_WORD_FACTOR, RARE_WORD_PAPERS, STOP_WORDS, PaperFields, name_words, words,
-)
 from paperwire.search.query import Query
+from paperwire.search.text import STOP_WORDS, name_words, stemmer, words
 
 TITLE_BOOST = 0.5  # the title's BM25 counts this much beside the abstract's (docs/search-engines.md)
 WRITER_HEAP_BYTES = 100_000_000  # tantivy flushes a segment when its writer's heap is this full
@@ -53,8 +50,8 @@ NO_DAY = -(2**40)  # a paper without a publication day: before any day, outside 
 _EPOCH = date(1970, 1, 1)
 _FAR_DAY = 2**40
 _WRITER_BUSY = "LockBusy"  # in tantivy's error when another writer holds the folder
-# The vocabulary's stems: the same Snowball English as tantivy's stemmer filter, in one call per batch.
-_stemmer = Stemmer.Stemmer("english")
+RARE_WORD_PAPERS = 2  # a word in this few papers may be a typo: "did you mean" looks further
+RARE_WORD_FACTOR = 20  # ...for a word in this many times more papers
 
 
 def _analyzer(*, stop_words: bool):
@@ -75,7 +72,7 @@ def analyse(text: str) -> list[str]:
 
 
 def _nfkc(text: str) -> str:
-    # NFKC in Python, as lexical.words does: tantivy has no Unicode normaliser ("ﬁ" -> "fi").
+    # NFKC in Python, as text.words does: tantivy has no Unicode normaliser ("ﬁ" -> "fi").
     return unicodedata.normalize("NFKC", text or "")
 
 
@@ -95,6 +92,20 @@ def _schema() -> tantivy.Schema:
 
 
 SCHEMA = _schema()
+
+
+@dataclass(frozen=True)
+class PaperFields:
+    """What the keyword index keeps of one paper."""
+
+    paper_id: int
+    title: str
+    abstract: str
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    day: date | None = None
+    has_code: bool = False
+    is_withdrawn: bool = False
 
 
 @dataclass
@@ -257,13 +268,13 @@ class KeywordIndex:
             self._write_meta()
 
     def merge(self) -> None:
-        """Nothing to do: tantivy merges segments itself (kept for LexicalIndex's callers)."""
+        """Commit: tantivy merges segments itself, in the background."""
         self.commit()
 
     def _note_words(self, paper: PaperFields) -> None:
         known = self._words()
         plain = list(dict.fromkeys(words(f"{paper.title}\n{paper.abstract}")))
-        for word, stem in zip(plain, _stemmer.stemWords(plain)):
+        for word, stem in zip(plain, stemmer.stemWords(plain)):
             if stem not in known and stem not in self._new_words:
                 self._new_words[stem] = word
 
@@ -431,7 +442,7 @@ class KeywordIndex:
         if word in STOP_WORDS or len(word) < spelling.MIN_WORD_CHARS:
             return None
         searcher = self._view()
-        stem = _stemmer.stemWord(word)
+        stem = stemmer.stemWord(word)
         count = searcher.doc_freq("text", stem)
         if count > RARE_WORD_PAPERS:
             return None

@@ -32,14 +32,12 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
-import numpy as np
 
 from paperwire import feed
 from paperwire.config import Settings
 from paperwire.leases import default_holder, run_with_lease
 from paperwire.papers import normalise_name, to_dict
 from paperwire.search import Filters, Indexes, SearchHit, SearchPage, search, similar, sync
-from paperwire.search.engine import DEFAULT_KEYWORD_ENGINE, KEYWORD_ENGINES
 from paperwire.search.query import parse
 from paperwire.search.vectors import VectorIndex
 from paperwire.store import NotFound, Store
@@ -78,7 +76,7 @@ class IndexState:
     vector_count: int = 0  # papers in the vector index
     pending_count: int = 0  # store changes not applied yet (an upper bound)
     is_open: bool = True  # False until the indexes are read or a build starts
-    skipped_count: int = 0  # papers the follower could not index (lexical.skipped)
+    skipped_count: int = 0  # papers the follower could not index (KeywordIndex.skipped)
 
     @property
     def is_building(self) -> bool:
@@ -122,13 +120,8 @@ class SearchService:
     without either (or if loading fails) search is by keywords only.
     """
 
-    def __init__(self, cache_dir: Path | None, *, embedder=None, load_embedder: Callable | None = None,
-                 keyword_engine: str = DEFAULT_KEYWORD_ENGINE):
-        if keyword_engine not in KEYWORD_ENGINES:
-            raise ValueError(f"PAPERWIRE_KEYWORD_ENGINE {keyword_engine!r} is not known; use one of "
-                             f"{', '.join(KEYWORD_ENGINES)}")
+    def __init__(self, cache_dir: Path | None, *, embedder=None, load_embedder: Callable | None = None):
         self.cache_dir = cache_dir
-        self.keyword_engine = keyword_engine
         self._embedder = embedder
         self._load_embedder = load_embedder
         self._indexes: Indexes | None = None
@@ -146,8 +139,7 @@ class SearchService:
         def load_embedder():
             return Embedder.from_settings(settings, threads=QUERY_EMBED_THREADS)
 
-        return cls(settings.cache_path / "indexes", load_embedder=load_embedder,
-                   keyword_engine=settings.keyword_engine)
+        return cls(settings.cache_path / "indexes", load_embedder=load_embedder)
 
     @property
     def indexes(self) -> Indexes | None:
@@ -227,12 +219,12 @@ class SearchService:
         if self._indexes is None:
             embedder = self._embedder_or_none() if embed_seq else self._embedder
             folder = index_folder(self.cache_dir, store) if self.cache_dir else None
-            indexes = Indexes.open(folder, embedder=embedder, keyword_engine=self.keyword_engine, fresh=fresh)
+            indexes = Indexes.open(folder, embedder=embedder, fresh=fresh)
             is_stale = indexes.vectors is not None and indexes.vectors.change_seq > embed_seq
             if indexes.lexical.change_seq > paper_seq or is_stale:
                 log.warning("the saved search indexes in %s are ahead of the store (was it replaced?); "
                             "rebuilding them", folder)
-                indexes = Indexes.open(folder, embedder=embedder, keyword_engine=self.keyword_engine, fresh=True)
+                indexes = Indexes.open(folder, embedder=embedder, fresh=True)
             self._indexes = dataclasses.replace(indexes, folder=folder)
         elif self._indexes.vectors is None and embed_seq and self._embedder_or_none() is not None:
             embedder = self._embedder
@@ -404,9 +396,6 @@ class _FiltersOnly:
 
     def search(self, query, **_) -> list[tuple[int, float]]:
         return []
-
-    def matches(self, query, **_):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 
     def ranked(self, query, **_) -> tuple[int, list[tuple[int, float]]]:
         return 0, []

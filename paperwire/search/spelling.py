@@ -2,7 +2,7 @@
 
 Owns edit distances (pure, vectorised over a whole vocabulary) and picking the
 best correction of one word. Which words of a query need one, and the
-vocabulary itself, are the keyword index's (`LexicalIndex.suggest`).
+vocabulary itself, are the keyword index's (`KeywordIndex.suggest`).
 
 A typed word is compared with every indexed word of similar length, as
 written and as its stem (so "modle" finds "model" whichever form was seen

@@ -13,7 +13,6 @@ from paperwire import config
 from paperwire.digest import run as digest_run
 from paperwire.jobs import table
 from paperwire.search import Indexes
-from paperwire.search.engine import LEXICAL_FILE
 from paperwire.search.service import SearchService, index_folder
 from paperwire.store import open_store
 from paperwire.web.app import create_app
@@ -47,10 +46,10 @@ def test_the_worker_runs_shared_jobs_whatever_serve_settings_say(sqlite_url):
         ("digest", True, digest_run.POLL_SECONDS)]
 
 
-def test_serve_keeps_its_indexes_current_in_the_background_and_saves_them_at_shutdown(sqlite_url, tmp_path):
+def test_serve_keeps_its_indexes_current_in_the_background_and_commits_them(sqlite_url, tmp_path):
     settings = config.load({}, database_url=sqlite_url, harvest_enabled="false", embed_enabled="false")
     store = open_store(sqlite_url)
-    search = SearchService(tmp_path / "indexes", keyword_engine="lexical")  # a file saved now and then
+    search = SearchService(tmp_path / "indexes")
     folder = index_folder(tmp_path / "indexes", store)
     earlier = set(threading.enumerate())  # a live server of the browser tests has an index job too
     with TestClient(create_app(settings, store=store, search=search)) as client:
@@ -63,28 +62,10 @@ def test_serve_keeps_its_indexes_current_in_the_background_and_saves_them_at_shu
         jobs = {job["name"]: job for job in client.get("/api/status").json()["jobs"]}
         assert jobs["index"]["is_shared"] is False and jobs["index"]["looked_at"]
         assert "Background jobs of this process" in client.get("/status").text
-        assert not (folder / LEXICAL_FILE).exists()  # too few changes to save while running
-    assert (folder / LEXICAL_FILE).is_file()  # saved as the app stopped
-    assert not [t for t in threading.enumerate() if t.name == "paperwire-index" and t not in earlier]
-    saved = Indexes.open(folder, keyword_engine="lexical")
-    assert len(saved.lexical) == 2 and saved.lexical.change_seq == store.last_change_seq()
-    store.close()
-
-
-def test_serve_commits_the_tantivy_index_as_the_index_job_catches_up(sqlite_url, tmp_path):
-    settings = config.load({}, database_url=sqlite_url, harvest_enabled="false", embed_enabled="false")
-    store = open_store(sqlite_url)
-    search = SearchService(tmp_path / "indexes", keyword_engine="tantivy")
-    folder = index_folder(tmp_path / "indexes", store)
-    with TestClient(create_app(settings, store=store, search=search)):
-        store.upsert_papers([make_paper(arxiv_id=f"2503.0000{i}", title=f"Paper {i}") for i in (1, 2)], source="t")
-        deadline = time.monotonic() + WAIT_SECONDS
-        while search.indexes is None or len(search.indexes.lexical) < 2:
-            assert time.monotonic() < deadline, "the index job did not catch up"
-            time.sleep(0.02)
         # committed with its change_seq while serving: another process (or a restart) reads it now
-        committed = Indexes.open(folder, keyword_engine="tantivy")
+        committed = Indexes.open(folder)
         assert len(committed.lexical) == 2 and committed.lexical.change_seq == store.last_change_seq()
+    assert not [t for t in threading.enumerate() if t.name == "paperwire-index" and t not in earlier]
     store.close()
 
 

@@ -4,9 +4,7 @@ from datetime import date
 
 import pytest
 
-from paperwire.search.engine import KEYWORD_ENGINES
-from paperwire.search.keywords import KeywordIndex
-from paperwire.search.lexical import LexicalIndex, PaperFields
+from paperwire.search.keywords import PaperFields
 
 PAPERS = [
     PaperFields(1, "Attention is all you need",
@@ -45,12 +43,3 @@ PAPERS = [
 @pytest.fixture
 def papers():
     return list(PAPERS)
-
-
-def empty_keyword_index(engine: str):
-    """A new in-memory keyword index of `engine` (one of engine.KEYWORD_ENGINES)."""
-    return LexicalIndex() if engine == "lexical" else KeywordIndex.open(None)
-
-
-# Tests of the keyword side's semantics run against both engines (issue #9's migration plan).
-over_engines = pytest.mark.parametrize("engine", KEYWORD_ENGINES)

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 
 from paperwire.papers import Author
 from paperwire.search import Indexes, search, sync
-from paperwire.search.lexical import PaperFields, analyse, contains_phrase, name_words
+from paperwire.search.keywords import KeywordIndex, PaperFields
 from paperwire.search.query import Query, parse
+from paperwire.search.text import analyse, contains_phrase, name_words
 from paperwire.store import open_store
 from tests.conftest import make_paper
-from tests.search.conftest import empty_keyword_index, over_engines
 
 WORDS = ["model", "models", "modeling", "scaling", "scale", "test", "time", "the", "of", "a",
          "retrieval", "generation", "augmented", "survey", "graph", "zebra"]
@@ -96,12 +96,11 @@ def brute_force(papers: list[PaperFields], query: Query) -> set[int]:
     return found
 
 
-@over_engines
 @settings(max_examples=120, deadline=None)
 @given(papers_strategy, queries, st.integers(1, 4), st.data())
-def test_the_index_matches_exactly_what_a_scan_finds(engine, specs, text, batches, data):
+def test_the_index_matches_exactly_what_a_scan_finds(specs, text, batches, data):
     papers = [as_fields(i, spec) for i, spec in enumerate(specs)]
-    index = empty_keyword_index(engine)
+    index = KeywordIndex.open(None)
     for batch in np.array_split(np.arange(len(papers)), batches):  # several segments, merged or not
         index.add([papers[i] for i in batch])
     gone = data.draw(st.sets(st.sampled_from(range(len(papers))), max_size=3))
@@ -133,15 +132,14 @@ def as_paper(fields: PaperFields):
     )
 
 
-@over_engines
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(papers_strategy, queries, st.integers(1, 7))
-def test_paging_reaches_every_match_once_with_exact_counts(tmp_path_factory, engine, specs, text, page_size):
+def test_paging_reaches_every_match_once_with_exact_counts(tmp_path_factory, specs, text, page_size):
     store = open_store(f"sqlite:///{tmp_path_factory.mktemp('exact')}/paperwire.db")
     try:
         papers = [as_fields(i, spec) for i, spec in enumerate(specs)]
         store.upsert_papers([as_paper(p) for p in papers], source="test")
-        indexes = Indexes.open(None, keyword_engine=engine)
+        indexes = Indexes.open(None)
         sync(store, indexes)
         by_arxiv_id = {as_paper(p).arxiv_id: p for p in papers}
         indexed = [PaperFields(pid, *_fields(store, pid)) for pid in range(1, 1000) if pid in indexes.lexical]

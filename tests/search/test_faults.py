@@ -9,8 +9,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from paperwire.search import keywords, lexical, vectors
-from paperwire.search.engine import KEYWORD_ENGINES, KEYWORDS_FOLDER, LEXICAL_FILE, VECTORS_FILE, Indexes
+from paperwire.search import keywords, vectors
+from paperwire.search.engine import KEYWORDS_FOLDER, VECTORS_FILE, Indexes
 from paperwire.search.service import SearchService
 from paperwire.store import open_store
 from paperwire.store.check import check
@@ -60,7 +60,7 @@ def test_a_record_that_cannot_be_indexed_is_skipped_and_later_changes_are_search
 
 def test_fields_of_the_wrong_type_are_named():
     from paperwire.search.engine import _checked
-    from paperwire.search.lexical import PaperFields
+    from paperwire.search.keywords import PaperFields
 
     with pytest.raises(TypeError, match=r"title is int 12345, not text"):
         _checked(PaperFields(1, 12345, "abstract"))
@@ -95,53 +95,50 @@ def _flip(path):
 DAMAGE = {"truncated": _truncate, "zero bytes": _zero, "random bytes": _random, "flipped bytes": _flip}
 
 
-@pytest.fixture(params=KEYWORD_ENGINES)
-def saved(request, sqlite, tmp_path, embedder):
-    """A store of the ten papers and a service whose indexes (words and vectors) are saved,
-    with each keyword engine; (store, index folder, engine)."""
+@pytest.fixture
+def saved(sqlite, tmp_path, embedder):
+    """A store of the ten papers and a service whose indexes (words and vectors) are saved."""
     from paperwire.search import pipeline
 
     sqlite.upsert_papers([paper_of(p) for p in PAPERS], source="test")
     pipeline.embed_pending(sqlite, embedder)
-    service = SearchService(tmp_path / "indexes", embedder=embedder, keyword_engine=request.param)
+    service = SearchService(tmp_path / "indexes", embedder=embedder)
     service.catch_up(sqlite)
     service.save()
-    return sqlite, service.indexes.folder, request.param
+    return sqlite, service.indexes.folder
 
 
-# The file each engine's damage goes to: lexical.py's one file, tantivy's own metadata
-# (every segment is listed there) in the keyword index's folder.
-KEYWORD_FILES = {"lexical": LEXICAL_FILE, "tantivy": f"{KEYWORDS_FOLDER}/meta.json"}
+# The keyword side's damage goes to tantivy's own metadata (every segment is listed there).
+KEYWORD_FILE = f"{KEYWORDS_FOLDER}/meta.json"
 
 
 @pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
 @pytest.mark.parametrize("side", ["keywords", "vectors"])
 def test_a_damaged_saved_index_is_discarded_and_rebuilt(saved, tmp_path, embedder, caplog, side, damage):
-    store, folder, engine = saved
-    name = KEYWORD_FILES[engine] if side == "keywords" else VECTORS_FILE
+    store, folder = saved
+    name = KEYWORD_FILE if side == "keywords" else VECTORS_FILE
     DAMAGE[damage](folder / name)
-    service = SearchService(tmp_path / "indexes", embedder=embedder, keyword_engine=engine)
+    service = SearchService(tmp_path / "indexes", embedder=embedder)
     with caplog.at_level(logging.WARNING, logger="paperwire.search.engine"):
         results = service.search(store, "diffusion")
     assert [h.paper.title for h in results.page.hits][0] == "Denoising diffusion probabilistic models"
     assert results.is_semantic_ready and len(service.indexes.vectors) == 10
     assert f"{name.split('/')[0]} cannot be read" in caplog.text and "rebuilding" in caplog.text
     service.save()  # and the rebuilt index replaces the damaged file
-    assert len(Indexes.open(folder, embedder=embedder, keyword_engine=engine).lexical) == 10
+    assert len(Indexes.open(folder, embedder=embedder).lexical) == 10
 
 
 @pytest.mark.parametrize("side", ["keywords", "vectors"])
 def test_a_saved_index_of_another_version_is_rebuilt(saved, tmp_path, embedder, caplog, side, monkeypatch):
-    store, folder, engine = saved
-    module = {"lexical": lexical, "tantivy": keywords}[engine] if side == "keywords" else vectors
-    name = {"lexical": LEXICAL_FILE, "tantivy": KEYWORDS_FOLDER}[engine] if side == "keywords" else VECTORS_FILE
+    store, folder = saved
+    module, name = (keywords, KEYWORDS_FOLDER) if side == "keywords" else (vectors, VECTORS_FILE)
     # An index written by a later paperwire: its format number is one more than ours.
-    indexes = Indexes.open(folder, embedder=embedder, keyword_engine=engine)
+    indexes = Indexes.open(folder, embedder=embedder)
     monkeypatch.setattr(module, "FORMAT_VERSION", module.FORMAT_VERSION + 1)
     target = indexes.lexical if side == "keywords" else indexes.vectors
     target.save(folder / name)
     monkeypatch.undo()
-    service = SearchService(tmp_path / "indexes", embedder=embedder, keyword_engine=engine)
+    service = SearchService(tmp_path / "indexes", embedder=embedder)
     with caplog.at_level(logging.WARNING, logger="paperwire.search.engine"):
         assert service.search(store, "diffusion").page.hits
     assert "format" in caplog.text and len(service.indexes.lexical) == 10

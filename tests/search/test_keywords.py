@@ -1,8 +1,8 @@
-"""The tantivy keyword index: its analyzer against lexical.py's, its folder (commits, the
+"""The tantivy keyword index: its analyzer against the Python one (text.py) in a table, its folder (commits, the
 change_seq beside them, reopening), and one writer per folder with the others following.
 
-Its matching semantics are pinned with lexical.py's, over both engines, by
-test_exact.py (against a brute-force scan) and test_lexical.py."""
+Its matching semantics are pinned by test_exact.py (against a brute-force scan)
+and test_ranking.py."""
 
 import json
 import subprocess
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from paperwire.search import keywords, lexical
+from paperwire.search import keywords, text
 from paperwire.search.keywords import KeywordIndex
 from paperwire.search.query import parse
 from tests.search.conftest import PAPERS
@@ -23,7 +23,7 @@ def ranked(index, text):
 
 
 @pytest.mark.parametrize(
-    "text, both",
+    "written, both",
     [
         ("The Networks are TRAINING on images!", ["network", "train", "imag"]),
         ("test-time scaling", ["test", "time", "scale"]),
@@ -38,12 +38,12 @@ def ranked(index, text):
         ("", []),
     ],
 )
-def test_the_analyzers_agree(text, both):
-    assert lexical.analyse(text) == both and keywords.analyse(text) == both
+def test_the_analyzers_agree(written, both):
+    assert text.analyse(written) == both and keywords.analyse(written) == both
 
 
 @pytest.mark.parametrize(
-    "text, by_lexical, by_tantivy",
+    "written, by_python, by_tantivy",
     [
         # Python's \w keeps "_" in a word; tantivy's tokenizer splits at it.
         ("snake_case names", ["snake_cas", "name"], ["snake", "case", "name"]),
@@ -53,8 +53,8 @@ def test_the_analyzers_agree(text, both):
         ("ΣΑΣ", ["σας"], ["σασ"]),
     ],
 )
-def test_where_the_analyzers_differ(text, by_lexical, by_tantivy):
-    assert lexical.analyse(text) == by_lexical and keywords.analyse(text) == by_tantivy
+def test_where_the_analyzers_differ(written, by_python, by_tantivy):
+    assert text.analyse(written) == by_python and keywords.analyse(written) == by_tantivy
 
 
 def test_a_commit_is_reopened_with_its_change_seq_and_skipped_papers(tmp_path):

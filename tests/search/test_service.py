@@ -192,9 +192,9 @@ def test_the_model_loads_only_once_the_store_has_vectors(corpus, tmp_path, embed
 
 def test_one_process_writes_the_tantivy_index_and_the_others_follow_its_commits(corpus, tmp_path):
     # Web processes of one store share one index folder; tantivy's lock on it lets one write.
-    writer = SearchService(tmp_path, keyword_engine="tantivy")
+    writer = SearchService(tmp_path)
     assert ids(writer.search(corpus, "diffusion")) == ["04"]
-    follower = SearchService(tmp_path, keyword_engine="tantivy")
+    follower = SearchService(tmp_path)
     assert ids(follower.search(corpus, "diffusion")) == ["04"]  # served from the commit at once
     held = follower.indexes.lexical.fork()
     assert held.begin()  # as if the follower's process were writing now...
@@ -208,7 +208,7 @@ def test_one_process_writes_the_tantivy_index_and_the_others_follow_its_commits(
 
 
 def test_a_restarted_process_serves_the_committed_tantivy_index_at_once(corpus, tmp_path):
-    SearchService(tmp_path, keyword_engine="tantivy").catch_up(corpus)  # committed batch by batch: no save
-    restarted = SearchService(tmp_path, keyword_engine="tantivy")
+    SearchService(tmp_path).catch_up(corpus)  # committed batch by batch: no save
+    restarted = SearchService(tmp_path)
     restarted._open(corpus, paper_seq=corpus.last_change_seq(), embed_seq=0)
     assert len(restarted.indexes.lexical) == 10 and restarted.indexes.lexical.change_seq == corpus.last_change_seq()

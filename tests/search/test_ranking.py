@@ -1,0 +1,140 @@
+"""The keyword index on the ten papers: ranking, filters, updates; and the phrase and
+highlight checks done in Python (text.py)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from paperwire.search.keywords import KeywordIndex
+from paperwire.search.query import parse
+from paperwire.search.text import analyse, contains_phrase, matched_words, passes_phrases
+
+
+def build(papers):
+    index = KeywordIndex.open(None)
+    index.add(papers)
+    return index
+
+
+def ranked_ids(index, text, **kwargs):
+    query = parse(text)
+    return [pid for pid, _ in index.search(query, allowed=index.filter_mask(query), **kwargs)]
+
+
+def test_analyse_stems_and_drops_stop_words():
+    assert analyse("The Networks are TRAINING on images!") == ["network", "train", "imag"]
+    assert analyse("") == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("diffusion", [4]),
+        # title hits (weighted) first; among equals the shorter paper first
+        ("attention", [6, 1, 5, 9]),
+        ("protein folding", [5]),
+        ("deep networks", [3, 2, 6, 5, 1]),
+        ("language -survey", [8, 2]),
+        ('"language models"', [10, 8]),  # BERT has both words, not side by side
+        ("transformers -attention", [2]),
+        ("zebra", []),
+        ('"zebra crossing" language', []),
+        ("", []),
+    ],
+)
+def test_ranking_on_the_ten_papers(papers, text, expected):
+    assert ranked_ids(build(papers), text) == expected
+
+
+def test_limit_and_tie_break_by_lower_id(papers):
+    twins = [dataclasses.replace(papers[0], paper_id=i) for i in (30, 20, 40)]
+    index = build(papers + twins)
+    # BERT (a short title with "transformers") first; the three twins of paper 1 tie after it
+    assert ranked_ids(index, "transformer attention", limit=4) == [2, 1, 20, 30]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("author:kingma", [7]),
+        ("author:velickovic", [6]),  # accents folded
+        ('author:"noam shazeer"', [1]),
+        ("author:shazeer attention", [1]),
+        ("cat:cs.CV", [3]),
+        ("cat:stat.ML cat:q-bio.BM", [6, 5, 4]),  # any of the categories; browse is newest id first
+        ("year:2017", [6, 1]),
+        ("year:2020..2021 models", [4, 8]),
+        ("has:code", [4, 3, 1]),
+        ("has:code cat:cs.LG year:..2019", [1]),
+        ("language -survey year:2023", []),
+        ("author:nobody", []),
+    ],
+)
+def test_filters(papers, text, expected):
+    assert ranked_ids(build(papers), text) == expected
+
+
+def test_filter_mask_is_none_without_filters(papers):
+    assert build(papers).filter_mask(parse("attention")) is None
+
+
+def test_phrase_checks():
+    assert contains_phrase("Large Language Models are...", "language model")
+    assert not contains_phrase("a language representation model", "language model")
+    assert contains_phrase("anything", "")
+    query = parse('"language models" -"representation model"')
+    assert passes_phrases(query, "Scaling up language models")
+    assert not passes_phrases(query, "language models and a representation model")
+    assert not passes_phrases(query, "models of language")
+
+
+def test_matched_words_for_highlighting():
+    query = parse('diffusion "image synthesis"')
+    assert matched_words(query, "Diffusion models give high quality image synthesis.") == [
+        "diffusion", "image", "synthesis"
+    ]
+
+
+def test_add_replace_delete(papers):
+    index = build(papers[:5])
+    index.add(papers[5:])
+    assert len(index) == 10
+    assert ranked_ids(index, "graph") == [6]
+
+    index.add([dataclasses.replace(papers[5], title="Graph convolutional networks", abstract="Spectral convolutions.")])
+    assert len(index) == 10
+    assert ranked_ids(index, "convolutions") == [6]
+    assert ranked_ids(index, "neighbourhoods") == []
+    assert 6 not in ranked_ids(index, "attention")
+
+    assert index.delete([4, 4, 99]) == 1
+    assert 4 not in index and len(index) == 9
+    assert ranked_ids(index, "diffusion") == []
+    assert ranked_ids(index, "has:code") == [3, 1]
+    index.add([papers[3]])
+    assert ranked_ids(index, "diffusion") == [4]
+
+
+def test_rejects_negative_ids(papers):
+    with pytest.raises(ValueError, match="-1"):
+        build([dataclasses.replace(papers[0], paper_id=-1)])
+
+
+def test_empty_index():
+    index = KeywordIndex.open(None)
+    assert index.search(parse("attention")) == []
+    assert len(index) == 0
+    assert not np.any(index.filter_mask(parse("year:2020")))
+
+
+@pytest.mark.parametrize("text", ["attention network", "deep networks images", "language models training", "models"])
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_a_short_limit_gives_the_head_of_the_full_ranking(papers, text, limit):
+    # Twins tie at every cut: KeywordIndex.ranked reads past a cut among equal scores.
+    twins = [dataclasses.replace(p, paper_id=p.paper_id + 100) for p in papers]
+    index = build(papers + twins)
+    index.delete([101, 4])
+    full = index.search(parse(text), limit=100)
+    assert index.search(parse(text), limit=limit) == full[:limit]
+    assert index.ranked(parse(text), depth=limit) == (len(full), full[:limit])
