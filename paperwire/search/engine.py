@@ -36,6 +36,7 @@ from paperwire.search.vectors import VectorIndex
 log = logging.getLogger(__name__)
 
 CANDIDATE_COUNT = 100  # papers taken from each side before fusing
+RANK_DEPTH = 1_000  # keyword ranks are exact down to here; below, a lower bound (_keyword_ranks)
 DENSE_WEIGHT = 0.45  # share of the meaning side in the fused score: the train split's pick
 FUSION_NORMALISATION = "zscore"
 SYNC_BATCH_SIZE = 10_000  # changes read from the store per round
@@ -311,7 +312,7 @@ def run_query(
             keyword = {}
     else:
         page = _relevance_page(ranked, meaning, offset, limit)
-        keyword = _keyword_ranks(keywords, query, ranked, count, [pid for pid, _ in page], matched)
+        keyword = _keyword_ranks(keywords, query, ranked, [pid for pid, _ in page], matched)
     papers = store.get_papers_by_row([pid for pid, _ in page])
     meaning_rank = {pid: rank for rank, (pid, _) in enumerate(meaning, start=1)}
     hits = [
@@ -342,15 +343,19 @@ def _newest(indexes: Indexes, ids: np.ndarray) -> np.ndarray:
     return ids[np.lexsort((-ids, -days))]
 
 
-def _keyword_ranks(keywords, query: Query, ranked, count: int, wanted: list[int],
+def _keyword_ranks(keywords, query: Query, ranked, wanted: list[int],
                    matched: dict[int, float]) -> dict[int, tuple[int, float]]:
     """(1-based rank among the keyword matches by BM25, ties by lower id; BM25 score)
-    of each of `wanted` that is a keyword match. A paper past `ranked` (one the meaning
-    side brought to the page) has its rank read from the whole ranking: rare."""
+    of each of `wanted` that is a keyword match. A match past `ranked` (one the meaning
+    side brought to the page) is looked for in the best RANK_DEPTH; past those, its
+    rank is given as RANK_DEPTH + 1, a lower bound: reading every match to count
+    exactly would cost what a page by relevance no longer reads (issue #9)."""
     rank = {pid: (at, score) for at, (pid, score) in enumerate(ranked, start=1)}
-    if any(pid in matched and pid not in rank for pid in wanted):
-        rank = {pid: (at, score) for at, (pid, score) in enumerate(keywords.ranked(query, depth=count)[1], start=1)}
-    return {pid: rank[pid] for pid in wanted if pid in rank}
+    if any(pid in matched and pid not in rank for pid in wanted) and len(ranked) < RANK_DEPTH:
+        deeper = keywords.ranked(query, depth=RANK_DEPTH)[1]
+        rank = {pid: (at, score) for at, (pid, score) in enumerate(deeper, start=1)}
+    past = {pid: (RANK_DEPTH + 1, matched[pid]) for pid in wanted if pid in matched and pid not in rank}
+    return {pid: rank.get(pid) or past[pid] for pid in wanted if pid in rank or pid in past}
 
 
 def suggest_spelling(indexes: Indexes, text: str, query: Query) -> str | None:

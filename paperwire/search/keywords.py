@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
@@ -126,8 +127,7 @@ class KeywordIndex:
     _writer: object = field(default=None, repr=False)
     _added: set = field(default_factory=set, repr=False)  # since the last commit
     _deleted: set = field(default_factory=set, repr=False)
-    _vocabulary: dict[str, str] | None = field(default=None, repr=False)  # stem -> spelling
-    _vocabulary_bytes: int = 0  # of the vocabulary file read into `_vocabulary`
+    _vocabulary: "_Vocabulary" = field(default_factory=lambda: _Vocabulary(), repr=False)  # shared by forks
     _new_words: dict[str, str] = field(default_factory=dict, repr=False)
 
     # --- opening ------------------------------------------------------------
@@ -178,8 +178,7 @@ class KeywordIndex:
         (which first takes in this object's own uncommitted writes)."""
         self._view()
         return KeywordIndex(self.folder, self.change_seq, self.title_boost, dict(self.skipped), self._index,
-                            self._searcher, self._id_bound, _vocabulary=self._vocabulary,
-                            _vocabulary_bytes=self._vocabulary_bytes)
+                            self._searcher, self._id_bound, _vocabulary=self._vocabulary)
 
     # --- writing ------------------------------------------------------------
     def begin(self) -> bool:
@@ -246,7 +245,7 @@ class KeywordIndex:
             self._write_vocabulary()
             self._write_meta()
         else:
-            self._words().update(self._new_words)
+            self._vocabulary.add(self._new_words.items())
             self._new_words = {}
         self._index.reload()
         self._searcher = self._index.searcher()
@@ -272,7 +271,7 @@ class KeywordIndex:
         self.commit()
 
     def _note_words(self, paper: PaperFields) -> None:
-        known = self._words()
+        known = self._vocabulary
         plain = list(dict.fromkeys(words(f"{paper.title}\n{paper.abstract}")))
         for word, stem in zip(plain, stemmer.stemWords(plain)):
             if stem not in known and stem not in self._new_words:
@@ -358,9 +357,10 @@ class KeywordIndex:
             if len(hits) < limit or hits[-1][0] < hits[depth - 1][0]:
                 break
             limit *= 2  # the cut falls among equal scores: read on past them
-        ids = searcher.fast_field_values("paper_id", [address for _, address in hits])
-        ranking = sorted(zip(ids, (score for score, _ in hits)), key=lambda hit: (-hit[1], hit[0]))
-        return result.count, [(int(pid), float(score)) for pid, score in ranking[:depth]]
+        ids = np.array(searcher.fast_field_values("paper_id", [address for _, address in hits]), dtype=np.int64)
+        scores = np.array([score for score, _ in hits], dtype=np.float32)
+        order = np.lexsort((ids, -scores))[:depth]
+        return result.count, list(zip(ids[order].tolist(), scores[order].astype(float).tolist()))
 
     def newest(self, query: Query, *, offset: int, limit: int) -> tuple[int, list[int]]:
         """(how many papers match `query`, the ids of those at `offset`..`offset + limit` in
@@ -446,12 +446,12 @@ class KeywordIndex:
         count = searcher.doc_freq("text", stem)
         if count > RARE_WORD_PAPERS:
             return None
-        vocabulary = self._words()
-        near = [(s, w) for s, w in vocabulary.items()
-                if abs(len(w) - len(word)) <= spelling.MAX_DISTANCE and (w[0] == word[0] or w[-1] == word[-1])]
-        if not near:
+        stems, surfaces, lengths, firsts, lasts = self._words().arrays()
+        near = np.flatnonzero((np.abs(lengths - len(word)) <= spelling.MAX_DISTANCE)
+                              & ((firsts == ord(word[0])) | (lasts == ord(word[-1]))))
+        if not len(near):
             return None
-        stems, surfaces = [s for s, _ in near], [w for _, w in near]
+        stems, surfaces = [stems[i] for i in near], [surfaces[i] for i in near]
         distance = np.minimum(spelling.distances(word, surfaces), spelling.distances(stem, stems))
         close = np.flatnonzero((distance > 0) & (distance <= spelling.MAX_DISTANCE))
         paper_counts = np.array([searcher.doc_freq("text", stems[i]) for i in close], dtype=np.int64)
@@ -460,31 +460,76 @@ class KeywordIndex:
         return spelling.best_correction(word, [surfaces[i] for i in chosen], [stems[i] for i in chosen],
                                         stem, paper_counts[common])
 
-    def _words(self) -> dict[str, str]:
-        """The vocabulary (stem -> first spelling seen), read on first use and followed
-        as the file grows (it is only appended to)."""
-        if self._vocabulary is None:
-            self._vocabulary, self._vocabulary_bytes = {}, 0
-        path = self.folder / VOCABULARY_FILE if self.folder is not None else None
-        if path is not None and path.exists() and path.stat().st_size > self._vocabulary_bytes:
-            with open(path, "rb") as f:
-                f.seek(self._vocabulary_bytes)
-                data = f.read()
-            whole = data[: data.rfind(b"\n") + 1]  # a line being appended waits for the next read
-            for line in whole.decode().splitlines():
-                stem, _, spelled = line.partition("\t")
-                self._vocabulary.setdefault(stem, spelled)
-            self._vocabulary_bytes += len(whole)
+    def _words(self) -> "_Vocabulary":
+        """The vocabulary, followed as its file grows (another process may have committed)."""
+        if self.folder is not None:
+            self._vocabulary.follow(self.folder / VOCABULARY_FILE)
         return self._vocabulary
 
     def _write_vocabulary(self) -> None:
-        known = self._words()
-        fresh = {s: w for s, w in self._new_words.items() if s not in known and "\t" not in s + w}
+        fresh = {s: w for s, w in self._new_words.items() if s not in self._vocabulary and "\t" not in s + w}
         self._new_words = {}
         if fresh:
             with open(self.folder / VOCABULARY_FILE, "a", encoding="utf-8") as f:
                 f.write("".join(f"{s}\t{w}\n" for s, w in fresh.items()))
-            self._words()
+        self._words()
+
+
+class _Vocabulary:
+    """Each stem the index has seen with its first spelling, in order: only ever grows
+    (its file is appended to at each commit), and is read by searches in other threads
+    while a catch-up adds to it, so every change and every snapshot is taken under a lock."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._stems: list[str] = []
+        self._surfaces: list[str] = []
+        self._known: set[str] = set()
+        self._bytes_read = 0
+        self._arrays = None
+
+    def __contains__(self, stem: str) -> bool:
+        return stem in self._known
+
+    def add(self, pairs) -> None:
+        with self._lock:
+            for stem, spelled in pairs:
+                self._add(stem, spelled)
+
+    def _add(self, stem: str, spelled: str) -> None:
+        if stem not in self._known and spelled:
+            self._known.add(stem)
+            self._stems.append(stem)
+            self._surfaces.append(spelled)
+            self._arrays = None
+
+    def follow(self, path: Path) -> None:
+        """Read what was appended to `path` since the last call; a line being written
+        waits for the next one."""
+        if not path.exists() or path.stat().st_size <= self._bytes_read:
+            return
+        with self._lock, open(path, "rb") as f:
+            f.seek(self._bytes_read)
+            data = f.read()
+            whole = data[: data.rfind(b"\n") + 1]
+            for line in whole.decode().splitlines():
+                stem, _, spelled = line.partition("\t")
+                self._add(stem, spelled)
+            self._bytes_read += len(whole)
+
+    def arrays(self):
+        """(stems, spellings, each spelling's length, first and last code point), one
+        consistent snapshot, kept until the vocabulary grows."""
+        with self._lock:
+            if self._arrays is None:
+                n = len(self._surfaces)
+                self._arrays = (
+                    list(self._stems), list(self._surfaces),
+                    np.fromiter(map(len, self._surfaces), dtype=np.int64, count=n),
+                    np.fromiter((ord(w[0]) for w in self._surfaces), dtype=np.int64, count=n),
+                    np.fromiter((ord(w[-1]) for w in self._surfaces), dtype=np.int64, count=n),
+                )
+            return self._arrays
 
 
 def _document(paper: PaperFields) -> tantivy.Document:
