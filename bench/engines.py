@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import platform
-import random
 import re
 import subprocess
 import sys
@@ -48,7 +47,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 import search_e2e  # noqa: E402
 
-from paperwire.papers import Paper, display_text  # noqa: E402
+from paperwire.papers import Paper  # noqa: E402
 from paperwire.search import engine, evaluate, fusion, metrics  # noqa: E402
 from paperwire.search.fusion import top  # noqa: E402
 from paperwire.search.keywords import KeywordIndex  # noqa: E402

@@ -27,7 +27,6 @@ import numpy as np
 
 from paperwire.papers import Paper, code_links, display_text
 from paperwire.search import fusion
-from paperwire.search.fusion import top
 from paperwire.search.keywords import KeywordIndex, PaperFields
 from paperwire.search.query import Query
 from paperwire.search.text import matched_words, words

@@ -1,9 +1,9 @@
 """Keyword search on tantivy: the index of titles, abstracts and filter facts, in one folder.
 
 Owns the tantivy index of one store's papers (the Rust engine behind Quickwit
-and ParadeDB; chosen by measurement in docs/search-engines.md), turning a
-parsed `Query` into one tantivy query, and what lives beside the index in its
-folder: the store's `change_seq` it has reached, the papers it could not take
+and ParadeDB; chosen by measurement in docs/search-engines.md), the searches
+run on it (the queries are built by `keyword_query.py`), and what lives
+beside the index in its folder: the store's `change_seq` it has reached, the papers it could not take
 (`skipped`), and the vocabulary that "did you mean" compares with. Parsing is
 `query.py`'s; highlights and "why" are computed in Python on a page's papers
 (`text.matched_words`); the papers themselves stay in the store, under the
@@ -28,10 +28,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -39,74 +36,22 @@ import tantivy
 
 from paperwire.search import spelling
 from paperwire.search.fusion import top
+from paperwire.search.keyword_query import (
+    FAR_DAY, NO_DAY, SCHEMA, PaperFields, compile_query, day_range, document, every, exclusions, filters,
+    phrases, register_analyzers,
+)
 from paperwire.search.query import Query
-from paperwire.search.text import STOP_WORDS, name_words, stemmer, words
+from paperwire.search.spelling import Vocabulary
+from paperwire.search.text import STOP_WORDS, stemmer, words
 
 TITLE_BOOST = 0.5  # the title's BM25 counts this much beside the abstract's (docs/search-engines.md)
 WRITER_HEAP_BYTES = 100_000_000  # tantivy flushes a segment when its writer's heap is this full
 FORMAT_VERSION = 1
 META_FILE = "paperwire.json"  # change_seq, id bound, skipped papers: written after each commit
 VOCABULARY_FILE = "vocabulary.tsv"  # stem <TAB> first spelling seen, appended at each commit
-NO_DAY = -(2**40)  # a paper without a publication day: before any day, outside every year range
-_EPOCH = date(1970, 1, 1)
-_FAR_DAY = 2**40
 _WRITER_BUSY = "LockBusy"  # in tantivy's error when another writer holds the folder
 RARE_WORD_PAPERS = 2  # a word in this few papers may be a typo: "did you mean" looks further
 RARE_WORD_FACTOR = 20  # ...for a word in this many times more papers
-
-
-def _analyzer(*, stop_words: bool):
-    builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(tantivy.Filter.lowercase())
-    if stop_words:
-        builder = builder.filter(tantivy.Filter.stopword("english"))
-    return builder.filter(tantivy.Filter.stemmer("english")).build()
-
-
-TEXT = _analyzer(stop_words=False)  # what is indexed: phrases keep their stop words
-RANKED = _analyzer(stop_words=True)  # the words a query ranks by
-_KEYS = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw()).build()  # author words, categories: as given
-
-
-def analyse(text: str) -> list[str]:
-    """Index terms of `text` as tantivy ranks them: NFKC, lower case, stop words dropped, stemmed."""
-    return RANKED.analyze(_nfkc(text))
-
-
-def _nfkc(text: str) -> str:
-    # NFKC in Python, as text.words does: tantivy has no Unicode normaliser ("ﬁ" -> "fi").
-    return unicodedata.normalize("NFKC", text or "")
-
-
-def _schema() -> tantivy.Schema:
-    builder = tantivy.SchemaBuilder()
-    builder.add_integer_field("paper_id", indexed=True, fast=True)
-    builder.add_text_field("title", tokenizer_name="en_text", index_option="freq")
-    builder.add_text_field("abstract", tokenizer_name="en_text", index_option="freq")
-    # title and abstract as one text with positions: what phrases, exclusions and matching read
-    builder.add_text_field("text", tokenizer_name="en_text", index_option="position")
-    builder.add_text_field("authors", tokenizer_name="keys", index_option="basic")
-    builder.add_text_field("categories", tokenizer_name="keys", index_option="basic")
-    builder.add_integer_field("day", indexed=True, fast=True)
-    builder.add_integer_field("has_code", indexed=True, fast=True)
-    builder.add_integer_field("is_withdrawn", indexed=True, fast=True)
-    return builder.build()
-
-
-SCHEMA = _schema()
-
-
-@dataclass(frozen=True)
-class PaperFields:
-    """What the keyword index keeps of one paper."""
-
-    paper_id: int
-    title: str
-    abstract: str
-    authors: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-    day: date | None = None
-    has_code: bool = False
-    is_withdrawn: bool = False
 
 
 @dataclass
@@ -127,7 +72,7 @@ class KeywordIndex:
     _writer: object = field(default=None, repr=False)
     _added: set = field(default_factory=set, repr=False)  # since the last commit
     _deleted: set = field(default_factory=set, repr=False)
-    _vocabulary: "_Vocabulary" = field(default_factory=lambda: _Vocabulary(), repr=False)  # shared by forks
+    _vocabulary: Vocabulary = field(default_factory=Vocabulary, repr=False)  # shared by forks
     _new_words: dict[str, str] = field(default_factory=dict, repr=False)
 
     # --- opening ------------------------------------------------------------
@@ -142,8 +87,7 @@ class KeywordIndex:
             if not is_new and not (index.folder / META_FILE).exists():
                 raise ValueError(f"{index.folder} holds a tantivy index without {META_FILE}")
         index._index = tantivy.Index(SCHEMA, path=str(index.folder) if index.folder else None, reuse=True)
-        for name, analyzer in (("en_text", TEXT), ("keys", _KEYS)):
-            index._index.register_tokenizer(name, analyzer)
+        register_analyzers(index._index)
         index._index.config_reader(reload_policy="Manual")
         if is_new and index.folder is not None:
             index._write_meta()
@@ -210,7 +154,7 @@ class KeywordIndex:
         writer = self._writable()
         for paper in latest.values():
             writer.delete_documents_by_term("paper_id", paper.paper_id)
-            writer.add_document(_document(paper))
+            writer.add_document(document(paper))
             self._note_words(paper)
             self.skipped.pop(paper.paper_id, None)
         self._added |= set(latest)
@@ -322,7 +266,7 @@ class KeywordIndex:
         that passes its filters and exclusions, with score 0, if it has filters or
         exclusions, and no paper otherwise. `allowed` (a mask from `filter_mask`)
         narrows the matches further."""
-        compiled = _compile(query, self.title_boost)
+        compiled = compile_query(query, self.title_boost)
         if compiled is None:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         ids, scores = self._all(compiled)
@@ -346,7 +290,7 @@ class KeywordIndex:
         score), best first, ties by lower id): what a page by relevance needs, without
         reading every match. Ties at the cut are read whole, so that the order is
         the same whatever the depth and paging neither repeats nor skips a paper."""
-        compiled = _compile(query, self.title_boost)
+        compiled = compile_query(query, self.title_boost)
         searcher = self._view()
         if compiled is None or depth <= 0 or not searcher.num_docs:
             return 0, []
@@ -367,7 +311,7 @@ class KeywordIndex:
         the order newest day first, then the higher id): tantivy orders the page by the
         `day` fast field; the papers of the page's first to last day are then read whole
         and ordered by (day, id), so the page is exact with no read of the other matches."""
-        compiled = _compile(query, self.title_boost)
+        compiled = compile_query(query, self.title_boost)
         searcher = self._view()
         if compiled is None or limit <= 0 or not searcher.num_docs:
             return 0, []
@@ -375,19 +319,19 @@ class KeywordIndex:
         if not result.hits:
             return result.count, []
         high, low = result.hits[0][0], result.hits[-1][0]
-        before = searcher.search(_and(compiled, _day_range(high + 1, _FAR_DAY)), limit=1, count=True).count
-        ids, _, days = self._all(_and(compiled, _day_range(low, high)), "day")
+        before = searcher.search(every(compiled, day_range(high + 1, FAR_DAY)), limit=1, count=True).count
+        ids, _, days = self._all(every(compiled, day_range(low, high)), "day")
         order = np.lexsort((-ids, -days))
         return result.count, ids[order][offset - before : offset - before + limit].tolist()
 
     def scores_of(self, query: Query, paper_ids) -> dict[int, float]:
         """The BM25 score of each of `paper_ids` that matches `query` (the others are left out)."""
-        compiled = _compile(query, self.title_boost)
+        compiled = compile_query(query, self.title_boost)
         wanted = sorted({int(i) for i in paper_ids if i >= 0})
         if compiled is None or not wanted:
             return {}
         only = tantivy.Query.const_score_query(tantivy.Query.term_set_query(SCHEMA, "paper_id", wanted), 0.0)
-        ids, scores = self._all(_and(compiled, only))
+        ids, scores = self._all(every(compiled, only))
         return dict(zip(ids.tolist(), scores.tolist()))
 
     def passing(self, query: Query, paper_ids) -> np.ndarray:
@@ -398,8 +342,8 @@ class KeywordIndex:
         if not wanted:
             return np.zeros(len(ids), dtype=bool)
         clauses = [(tantivy.Occur.Must, tantivy.Query.term_set_query(SCHEMA, "paper_id", wanted))]
-        clauses += [(tantivy.Occur.Must, q) for q in _phrases(query)]
-        clauses += [(tantivy.Occur.MustNot, q) for q in _exclusions(query)]
+        clauses += [(tantivy.Occur.Must, q) for q in phrases(query)]
+        clauses += [(tantivy.Occur.MustNot, q) for q in exclusions(query)]
         found = self._all(tantivy.Query.boolean_query(clauses))[0]
         return np.isin(ids, found)
 
@@ -425,7 +369,7 @@ class KeywordIndex:
         An author given as a full name needs all its words in the paper's author list."""
         if not query.has_filters:
             return None
-        clauses = [(tantivy.Occur.Must, q) for q in _filters(query)]
+        clauses = [(tantivy.Occur.Must, q) for q in filters(query)]
         ids = self._all(tantivy.Query.boolean_query(clauses))[0]
         mask = np.zeros(self._id_bound, dtype=bool)
         mask[ids[ids < self._id_bound]] = True
@@ -460,7 +404,7 @@ class KeywordIndex:
         return spelling.best_correction(word, [surfaces[i] for i in chosen], [stems[i] for i in chosen],
                                         stem, paper_counts[common])
 
-    def _words(self) -> "_Vocabulary":
+    def _words(self) -> Vocabulary:
         """The vocabulary, followed as its file grows (another process may have committed)."""
         if self.folder is not None:
             self._vocabulary.follow(self.folder / VOCABULARY_FILE)
@@ -475,141 +419,3 @@ class KeywordIndex:
         self._words()
 
 
-class _Vocabulary:
-    """Each stem the index has seen with its first spelling, in order: only ever grows
-    (its file is appended to at each commit), and is read by searches in other threads
-    while a catch-up adds to it, so every change and every snapshot is taken under a lock."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._stems: list[str] = []
-        self._surfaces: list[str] = []
-        self._known: set[str] = set()
-        self._bytes_read = 0
-        self._arrays = None
-
-    def __contains__(self, stem: str) -> bool:
-        return stem in self._known
-
-    def add(self, pairs) -> None:
-        with self._lock:
-            for stem, spelled in pairs:
-                self._add(stem, spelled)
-
-    def _add(self, stem: str, spelled: str) -> None:
-        if stem not in self._known and spelled:
-            self._known.add(stem)
-            self._stems.append(stem)
-            self._surfaces.append(spelled)
-            self._arrays = None
-
-    def follow(self, path: Path) -> None:
-        """Read what was appended to `path` since the last call; a line being written
-        waits for the next one."""
-        if not path.exists() or path.stat().st_size <= self._bytes_read:
-            return
-        with self._lock, open(path, "rb") as f:
-            f.seek(self._bytes_read)
-            data = f.read()
-            whole = data[: data.rfind(b"\n") + 1]
-            for line in whole.decode().splitlines():
-                stem, _, spelled = line.partition("\t")
-                self._add(stem, spelled)
-            self._bytes_read += len(whole)
-
-    def arrays(self):
-        """(stems, spellings, each spelling's length, first and last code point), one
-        consistent snapshot, kept until the vocabulary grows."""
-        with self._lock:
-            if self._arrays is None:
-                n = len(self._surfaces)
-                self._arrays = (
-                    list(self._stems), list(self._surfaces),
-                    np.fromiter(map(len, self._surfaces), dtype=np.int64, count=n),
-                    np.fromiter((ord(w[0]) for w in self._surfaces), dtype=np.int64, count=n),
-                    np.fromiter((ord(w[-1]) for w in self._surfaces), dtype=np.int64, count=n),
-                )
-            return self._arrays
-
-
-def _document(paper: PaperFields) -> tantivy.Document:
-    title, abstract = _nfkc(paper.title), _nfkc(paper.abstract)
-    return tantivy.Document(
-        paper_id=paper.paper_id, title=title, abstract=abstract, text=f"{title}\n{abstract}",
-        authors=sorted({w for name in paper.authors for w in name_words(name)}),
-        categories=sorted({c.lower() for c in paper.categories}),
-        day=NO_DAY if paper.day is None else (paper.day - _EPOCH).days,
-        has_code=int(bool(paper.has_code)), is_withdrawn=int(bool(paper.is_withdrawn)),
-    )
-
-
-def _compile(query: Query, title_boost: float):
-    """`query` as one tantivy query, or None when it can match nothing."""
-    ranked = analyse(" ".join(query.terms + query.phrases))
-    must = []
-    if ranked:  # at least one word, scored on the abstract and the (boosted) title
-        must.append(tantivy.Query.boolean_query([
-            (tantivy.Occur.Should, q) for term in dict.fromkeys(ranked) for q in (
-                tantivy.Query.boost_query(tantivy.Query.term_query(SCHEMA, "title", term, "freq"), title_boost),
-                tantivy.Query.term_query(SCHEMA, "abstract", term, "freq"))
-        ]))
-    must += _phrases(query)
-    excluded, filters = _exclusions(query), _filters(query)
-    if not must and not (filters or query.excluded):
-        return None
-    clauses = [(tantivy.Occur.Must, q) for q in must] + [(tantivy.Occur.MustNot, q) for q in excluded]
-    clauses += [(tantivy.Occur.Must, tantivy.Query.const_score_query(f, 0.0)) for f in filters]
-    if not must:
-        clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(tantivy.Query.all_query(), 0.0)))
-    return tantivy.Query.boolean_query(clauses)
-
-
-def _and(*queries):
-    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
-
-
-def _day_range(low: int, high: int):
-    return tantivy.Query.const_score_query(
-        tantivy.Query.range_query(SCHEMA, "day", tantivy.FieldType.Integer, low, high), 0.0)
-
-
-def _phrase(text: str):
-    """The words of `text` side by side in title + abstract (stop words kept); None for no words."""
-    tokens = TEXT.analyze(_nfkc(text))
-    if not tokens:
-        return None
-    if len(tokens) == 1:
-        return tantivy.Query.term_query(SCHEMA, "text", tokens[0])
-    return tantivy.Query.phrase_query(SCHEMA, "text", tokens)
-
-
-def _phrases(query: Query) -> list:
-    return [q for q in map(_phrase, query.phrases) if q is not None]
-
-
-def _exclusions(query: Query) -> list:
-    """An excluded word drops the papers with any of its terms (stop words ask nothing);
-    an excluded phrase, the papers with the phrase."""
-    found = []
-    for excluded in query.excluded:
-        if " " in excluded:
-            found += [q for q in [_phrase(excluded)] if q is not None]
-        else:
-            found += [tantivy.Query.term_query(SCHEMA, "text", t) for t in analyse(excluded)]
-    return found
-
-
-def _filters(query: Query) -> list:
-    found = [tantivy.Query.term_query(SCHEMA, "authors", w, "basic")
-             for author in query.authors for w in name_words(author)]
-    if query.categories:
-        found.append(tantivy.Query.term_set_query(SCHEMA, "categories", [c.lower() for c in query.categories]))
-    if query.year_from is not None or query.year_to is not None:
-        low = (date(query.year_from, 1, 1) - _EPOCH).days if query.year_from is not None else NO_DAY + 1
-        high = (date(query.year_to, 12, 31) - _EPOCH).days if query.year_to is not None else _FAR_DAY
-        found.append(tantivy.Query.range_query(SCHEMA, "day", tantivy.FieldType.Integer, low, high))
-    if query.has_code:
-        found.append(tantivy.Query.term_query(SCHEMA, "has_code", 1))
-    if query.withdrawn is not None:
-        found.append(tantivy.Query.term_query(SCHEMA, "is_withdrawn", int(query.withdrawn)))
-    return found

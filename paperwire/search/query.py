@@ -42,7 +42,7 @@ _FIELDS = {"author", "au", "cat", "category", "year", "has", "is"}
 @dataclass(frozen=True)
 class Query:
     """A parsed query. Words and phrases are kept as typed (lower-cased);
-    `keywords.analyse` turns them into index terms."""
+    `keyword_query.analyse` turns them into index terms."""
 
     terms: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from paperwire.search import keywords, text
+from paperwire.search import keyword_query, keywords, text
 from paperwire.search.keywords import KeywordIndex
 from paperwire.search.query import parse
 from tests.search.conftest import PAPERS
@@ -39,7 +39,7 @@ def ranked(index, text):
     ],
 )
 def test_the_analyzers_agree(written, both):
-    assert text.analyse(written) == both and keywords.analyse(written) == both
+    assert text.analyse(written) == both and keyword_query.analyse(written) == both
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_the_analyzers_agree(written, both):
     ],
 )
 def test_where_the_analyzers_differ(written, by_python, by_tantivy):
-    assert text.analyse(written) == by_python and keywords.analyse(written) == by_tantivy
+    assert text.analyse(written) == by_python and keyword_query.analyse(written) == by_tantivy
 
 
 def test_a_commit_is_reopened_with_its_change_seq_and_skipped_papers(tmp_path):
