@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from paperwire.search import vectors
-from paperwire.search.lexical import LexicalIndex, PaperFields
+from paperwire.search.keywords import KeywordIndex, PaperFields
 from paperwire.search.query import parse
 from paperwire.sources import files
 
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--filters", type=int, default=150)
     args = parser.parse_args()
     papers = [p for batch in files.fetch([args.corpus]) for p in batch.papers]
-    lexical = LexicalIndex()
+    lexical = KeywordIndex.open(None)
     lexical.add([PaperFields(i, "", "", authors=tuple(a.name for a in p.authors)) for i, p in enumerate(papers)])
     rng = np.random.default_rng(5)
     matrix = rng.standard_normal((len(papers), 384)).astype(np.float32)

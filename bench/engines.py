@@ -3,8 +3,9 @@
     .venv/bin/python bench/engines.py [keyword] [vectors] [--corpus PATH] [--scale 300000]
                                       [--queries 300] [--random 74728 1000000] [--skip-scale]
 
-`keyword`: search/lexical.py's BM25 index against tantivy (bench/tantivy_index.py),
-on the same data in the same run: SciFact test nDCG@10 for the keyword side alone
+`keyword`: the shipped keyword index (search/keywords.py, tantivy; it replaced
+search/lexical.py after this bench compared the two, docs/search-engines.md):
+SciFact test nDCG@10 for the keyword side alone
 and fused with the meaning side through the product's fusion (engine.py's
 convex z-score, DENSE_WEIGHT); on the shared arXiv corpus (papers less every
 100th, held out for queries, as bench/search_e2e.py), build rate, disk size,
@@ -34,7 +35,6 @@ import argparse
 import json
 import os
 import platform
-import random
 import re
 import subprocess
 import sys
@@ -43,17 +43,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-import Stemmer
 
 sys.path.insert(0, str(Path(__file__).parent))
 import search_e2e  # noqa: E402
-import tantivy_index  # noqa: E402
 
-from paperwire.papers import Paper, display_text  # noqa: E402
+from paperwire.papers import Paper  # noqa: E402
 from paperwire.search import engine, evaluate, fusion, metrics  # noqa: E402
 from paperwire.search.fusion import top  # noqa: E402
-from paperwire.search.lexical import LexicalIndex, words  # noqa: E402
+from paperwire.search.keywords import KeywordIndex  # noqa: E402
 from paperwire.search.query import parse  # noqa: E402
+from paperwire.search.text import stemmer, words  # noqa: E402
 from paperwire.search import vectors  # noqa: E402
 from paperwire.search.vectors import VectorIndex  # noqa: E402
 
@@ -67,7 +66,6 @@ DEPTH = 100  # each side's candidates, as engine.CANDIDATE_COUNT
 PAGE = 20
 BUILD_BATCH = 10_000  # papers per add, as engine.SYNC_BATCH_SIZE
 PROCESSES = 4
-STEMMER = Stemmer.Stemmer("english")  # lexical.py's stemmer
 PHRASES = [  # the issue's examples and a few of the corpus's common phrases
     "test-time scaling", "retrieval augmented generation", "large language models", "diffusion models",
     "graph neural network", "reinforcement learning from human feedback", "chain of thought",
@@ -89,18 +87,14 @@ def scifact_quality(embedder) -> dict:
     dataset = evaluate.load(SCIFACT)
     papers = [Paper(evaluate.eval_id(i), t, x, source="eval") for i, (_, t, x) in enumerate(dataset.documents)]
     fields = [engine.paper_fields(i, p) for i, p in enumerate(papers)]
-    lexical = LexicalIndex()
-    lexical.add(fields)
-    tantivy = tantivy_index.open_index(None)
-    tantivy_index.add(tantivy, fields)
-    searcher = tantivy.searcher()
+    keywords = KeywordIndex.open(None)
+    keywords.add(fields)
     vectors = scifact_vectors(dataset, embedder)
     codes, scales = quantise(vectors)
     queries = {q: parse(evaluate.plain_query(t)) for q, t in dataset.queries.items()}
     q_vectors = {q: embedder.embed_query(query.text) for q, query in queries.items()}
     sides = {
-        "lexical.py": {q: lexical.search(query, limit=DEPTH) for q, query in queries.items()},
-        "tantivy": {q: tantivy_index.ranking(tantivy, searcher, query, limit=DEPTH) for q, query in queries.items()},
+        "keywords.py": {q: keywords.search(query, limit=DEPTH) for q, query in queries.items()},
         "float32": {q: top(np.arange(len(vectors)), vectors @ v, DEPTH) for q, v in q_vectors.items()},
         "int8": {q: top(np.arange(len(vectors)), (codes @ v) * scales, DEPTH) for q, v in q_vectors.items()},
         "usearch i8 graph": {q: graph.search(v, limit=DEPTH) for graph in [_graph_of(vectors)] for q, v in q_vectors.items()},
@@ -116,7 +110,7 @@ def scifact_quality(embedder) -> dict:
                                  method=engine.FUSION_NORMALISATION) if keyword[q] else meaning[q] for q in queries}
 
     result = {f"{name} alone": ndcg(ranks) for name, ranks in sides.items()}
-    for kw in ("lexical.py", "tantivy"):
+    for kw in ("keywords.py",):
         for vec in ("float32", "int8", "usearch i8 graph"):
             result[f"{kw} + {vec} hybrid"] = ndcg(fused(sides[kw], sides[vec]))
     return result
@@ -154,71 +148,49 @@ def quantise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def keyword_arxiv(kept, held, workdir: Path, query_count: int) -> dict:
     fields = [engine.paper_fields(i, p) for i, p in enumerate(kept, start=1)]
     out = {"papers": len(fields)}
-    lexical, out["lexical.py build s"] = timed_once(lambda: build_lexical(fields))
-    out["lexical.py save s"] = timed_once(lambda: lexical.save(workdir / "lexical.npz"))[1]
-    tantivy, out["tantivy build s"] = timed_once(lambda: build_tantivy(workdir / "tantivy", fields))
-    out["lexical.py MiB on disk"] = mib((workdir / "lexical.npz").stat().st_size)
-    out["tantivy MiB on disk"] = mib(sum(f.stat().st_size for f in (workdir / "tantivy").iterdir()))
-    searcher = tantivy.searcher()
+    index, out["keywords.py build s"] = timed_once(lambda: build_keywords(workdir / "keywords", fields))
+    out["keywords.py MiB on disk"] = mib(sum(f.stat().st_size for f in (workdir / "keywords").iterdir()))
     queries = [(t, "relevance") for _, t in search_e2e.make_queries(held, query_count)] + EXTRA_QUERIES
-    runs = {"lexical.py": lambda t, s: lexical_search(lexical, parse(t), s),
-            "tantivy": lambda t, s: tantivy_index.search(tantivy, searcher, parse(t), limit=PAGE, sort=s)}
-    for name, run in runs.items():
-        run(*queries[0])
-        ms = []
-        for text, sort in queries:
-            started = time.perf_counter()
-            run(text, sort)
-            ms.append((time.perf_counter() - started) * 1000)
-        ms = np.array(ms)
-        out[f"{name} p50 ms"] = round(float(np.percentile(ms, 50)), 2)
-        out[f"{name} p95 ms"] = round(float(np.percentile(ms, 95)), 2)
-    out["extra queries (count lexical.py / tantivy)"] = {
-        f"{t} [{s}]": [runs["lexical.py"](t, s)[0], runs["tantivy"](t, s)[0]] for t, s in EXTRA_QUERIES}
-    # papers of one day tie, and each engine breaks ties its own way: compare the days
-    newest = [(t, s) for t, s in EXTRA_QUERIES if s == "newest"]
-    out["newest: same days on page 1"] = f"{sum(days_of(lexical, runs['lexical.py'](t, s)[1]) == days_of(lexical, runs['tantivy'](t, s)[1]) for t, s in newest)} of {len(newest)}"
+    run = lambda t, s: keyword_page(index, parse(t), s)  # noqa: E731
+    run(*queries[0])
+    ms = []
+    for text, sort in queries:
+        started = time.perf_counter()
+        run(text, sort)
+        ms.append((time.perf_counter() - started) * 1000)
+    out["keywords.py p50 ms"] = round(float(np.percentile(ms, 50)), 2)
+    out["keywords.py p95 ms"] = round(float(np.percentile(ms, 95)), 2)
+    out["extra queries (count)"] = {f"{t} [{s}]": run(t, s)[0] for t, s in EXTRA_QUERIES}
     texts = [f"{f.title}\n{f.abstract}" for f in fields]
-    stems = [STEMMER.stemWords(words(t)) for t in texts]
-    out["phrase counts (regex / stemmed scan / lexical.py / tantivy)"] = {
-        p: [regex_count(texts, p), stemmed_count(stems, p), runs["lexical.py"](f'"{p}"', "relevance")[0],
-            runs["tantivy"](f'"{p}"', "relevance")[0]] for p in PHRASES}
+    stems = [stemmer.stemWords(words(t)) for t in texts]
+    out["phrase counts (regex / stemmed scan / keywords.py)"] = {
+        p: [regex_count(texts, p), stemmed_count(stems, p), run(f'"{p}"', "relevance")[0]] for p in PHRASES}
     return out
 
 
-def days_of(lexical: LexicalIndex, ids: list[int]) -> list[int]:
-    return lexical.days(np.array(ids, dtype=np.int64)).tolist()
-
-
 def stemmed_count(stems: list[list[str]], phrase: str) -> int:
-    """The oracle of lexical.py's phrase semantics: papers whose stemmed words hold the
-    phrase's stemmed words side by side (contains_phrase, with each text stemmed once)."""
-    needle = STEMMER.stemWords(words(phrase))
+    """The oracle of the phrase semantics: papers whose stemmed words hold the
+    phrase's stemmed words side by side (text.contains_phrase, each text stemmed once)."""
+    needle = stemmer.stemWords(words(phrase))
     size = len(needle)
     return sum(1 for hay in stems if any(hay[i : i + size] == needle for i, w in enumerate(hay) if w == needle[0]))
 
 
-def build_lexical(fields) -> LexicalIndex:
-    index = LexicalIndex()
+def build_keywords(folder: Path, fields) -> KeywordIndex:
+    """The index as engine.sync builds it: one commit per batch."""
+    index = KeywordIndex.create(folder)
     for start in range(0, len(fields), BUILD_BATCH):
         index.add(fields[start : start + BUILD_BATCH])
-    index.merge()
+        index.commit()
     return index
 
 
-def build_tantivy(folder: Path, fields):
-    folder.mkdir(parents=True, exist_ok=True)
-    index = tantivy_index.open_index(folder)
-    tantivy_index.add(index, fields)
-    return index
-
-
-def lexical_search(lexical: LexicalIndex, query, sort: str):
+def keyword_page(index: KeywordIndex, query, sort: str):
     """engine.run_query's keyword side: every match counted, a page by BM25 or newest."""
-    ids, scores = lexical.matches(query, allowed=lexical.filter_mask(query))
     if sort == "newest":
-        return len(ids), ids[np.lexsort((-ids, -lexical.days(ids)))][:PAGE].tolist()
-    return len(ids), [pid for pid, _ in top(ids, scores, PAGE)]
+        return index.newest(query, offset=0, limit=PAGE)
+    count, ranked = index.ranked(query, depth=PAGE)
+    return count, [pid for pid, _ in ranked]
 
 
 def regex_count(texts: list[str], phrase: str) -> int:
@@ -232,9 +204,8 @@ def scale_build(kept, count: int, workdir: Path) -> dict:
     papers = list(kept) + [p for batch in search_e2e.copies(kept, max(count - len(kept), 0)) for _, p in batch]
     fields = [engine.paper_fields(i, p) for i, p in enumerate(papers, start=1)]
     out = {"papers": len(fields)}
-    out["lexical.py build s"] = timed_once(lambda: build_lexical(fields))[1]
-    out["tantivy build s"] = timed_once(lambda: build_tantivy(workdir / "tantivy-scale", fields))[1]
-    out["tantivy MiB on disk"] = mib(sum(f.stat().st_size for f in (workdir / "tantivy-scale").iterdir()))
+    out["keywords.py build s"] = timed_once(lambda: build_keywords(workdir / "keywords-scale", fields))[1]
+    out["keywords.py MiB on disk"] = mib(sum(f.stat().st_size for f in (workdir / "keywords-scale").iterdir()))
     return out
 
 
@@ -277,13 +248,9 @@ def serve(kind: str, path: Path) -> None:
     queries = list(iter(lambda: sys.stdin.readline().rstrip("\n"), ""))
     if kind == "python":  # the imports alone: what every process has before any index
         run = lambda q: parse(q)  # noqa: E731
-    elif kind == "lexical.py":
-        index = LexicalIndex.load(path)
-        run = lambda q: lexical_search(index, parse(q), "relevance")  # noqa: E731
-    elif kind == "tantivy":
-        index = tantivy_index.open_index(path)
-        searcher = index.searcher()
-        run = lambda q: tantivy_index.search(index, searcher, parse(q))  # noqa: E731
+    elif kind == "keywords.py":
+        index = KeywordIndex.open(path)
+        run = lambda q: keyword_page(index, parse(q), "relevance")  # noqa: E731
     elif kind == "hnswlib":
         import hnswlib
 
@@ -419,11 +386,9 @@ def keyword_part(args, workdir: Path) -> dict:
     print(json.dumps(out["arxiv"], indent=1), flush=True)
     texts = [t for _, t in search_e2e.make_queries(held, 50, seed=3)]
     out["memory"] = {"python and imports only": memory("python", workdir, texts),
-                     "lexical.py": memory("lexical.py", workdir / "lexical.npz", texts),
-                     "tantivy": memory("tantivy", workdir / "tantivy", texts)}
+                     "keywords.py": memory("keywords.py", workdir / "keywords", texts)}
     print(json.dumps(out["memory"], indent=1), flush=True)
-    out["code lines"] = {"lexical.py": loc(ROOT / "paperwire/search/lexical.py"),
-                         "tantivy adapter": loc(Path(__file__).parent / "tantivy_index.py")}
+    out["code lines"] = {"keywords.py": loc(ROOT / "paperwire/search/keywords.py")}
     if not args.skip_scale:
         out["scale"] = scale_build(kept, args.scale, workdir)
     return out

@@ -26,7 +26,7 @@ import numpy as np
 
 from paperwire.search import embed, fusion, metrics
 from paperwire.search.embed import Embedder
-from paperwire.search.lexical import LexicalIndex, PaperFields
+from paperwire.search.keywords import KeywordIndex, PaperFields
 from paperwire.search.query import parse
 from paperwire.search.vectors import VectorIndex
 
@@ -82,7 +82,7 @@ def score(runs: dict, qrels: dict) -> dict:
 
 def scifact(args) -> None:
     papers, queries, qrels = load(args.data)
-    lexical = LexicalIndex()
+    lexical = KeywordIndex.open(None)
     lexical.add([PaperFields(i, p["title"], p["text"]) for i, p in enumerate(papers)])
     embedder = Embedder.load(args.cache / "models", threads=args.threads)
     vectors = VectorIndex(embedder.dim)
@@ -124,13 +124,13 @@ def scale(args) -> None:
     papers, queries, qrels = load(args.data)
     repeats = -(-args.papers // len(papers))
     started = time.perf_counter()
-    lexical = LexicalIndex()
+    lexical = KeywordIndex.open(None)
     batch = [PaperFields(i, p["title"], p["text"]) for i, p in enumerate(papers)]
     lexical.add(batch)
     per_paper_s = (time.perf_counter() - started) / len(papers)
     for r in range(1, repeats):  # the same analysed papers again: only ids differ
         lexical.add([PaperFields(pid + r * len(papers), f.title, f.abstract) for pid, f in enumerate(batch)][: args.papers - r * len(papers)])
-    lexical.merge()
+    lexical.commit()
     embedder = Embedder.load(args.cache / "models", threads=args.threads)
     base = corpus_vectors(papers, embedder, args.cache)
     rng = np.random.default_rng(0)

@@ -5,8 +5,8 @@
 
 What a search costs the way the web page runs it (`SearchService.search`, a page
 of 20): parsing, embedding the query, BM25, the vector search, fusion and
-reading the papers from the store. Plain BM25 (`LexicalIndex.search` alone,
-top 20) is timed in the same run as the baseline, since this machine is shared.
+reading the papers from the store. Plain BM25 (`KeywordIndex.ranked` alone,
+top 20 and the count) is timed in the same run as the baseline, since this machine is shared.
 bench/search.py times the index side alone; this one adds the store.
 
 Corpus: shared/data/arxiv/papers.jsonl.gz (74,728 papers), ingested with
@@ -55,9 +55,9 @@ from paperwire import ingest
 from paperwire.papers import Paper, display_text, text_hash
 from paperwire.search import pipeline
 from paperwire.search.embed import Embedder
-from paperwire.search.lexical import STOP_WORDS
 from paperwire.search.query import parse
 from paperwire.search.service import SearchService
+from paperwire.search.text import STOP_WORDS
 from paperwire.sources import Batch, files
 from paperwire.store import open_store
 
@@ -238,7 +238,7 @@ def run_backend(backend: str, args, kept, held, embedder, workdir: Path) -> dict
         lexical = service.indexes.lexical
         for mode in MODES:  # warm up each path (model session, page cache)
             service.search(store, queries[0][1], mode=mode, limit=PAGE_SIZE)
-        rows = [summary("bm25 index alone", timed(lambda q: lexical.search(parse(q), limit=PAGE_SIZE), queries))]
+        rows = [summary("bm25 index alone", timed(lambda q: lexical.ranked(parse(q), depth=PAGE_SIZE), queries))]
         for mode in MODES:
             ms = timed(lambda q: service.search(store, q, mode=mode, limit=PAGE_SIZE), queries)
             rows.append(summary(f"{mode} (whole search)", ms))
@@ -251,7 +251,7 @@ def run_backend(backend: str, args, kept, held, embedder, workdir: Path) -> dict
         if server is not None:
             server.cleanup()
     return {
-        "backend": backend, "papers": paper_count, "queries": len(queries), "vectors": args.vectors,
+        "backend": backend, "keyword_engine": "tantivy", "papers": paper_count, "queries": len(queries), "vectors": args.vectors,
         **{k: round(v, 1) for k, v in timings.items()},
         "peak_rss_mb_after_build": round(rss_built), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "rows": rows, "hybrid_by_query_kind": by_kind,
@@ -277,7 +277,7 @@ def main() -> None:
         for backend in backends:
             results.append(run_backend(backend, args, kept, held, embedder, Path(tmp)))
     for result in results:
-        print(f"\n{result['backend']}: {result['papers']:,} papers, {result['queries']} queries, "
+        print(f"\n{result['backend']}, {result.get('keyword_engine', 'lexical')}: {result['papers']:,} papers, {result['queries']} queries, "
               f"{result['vectors']} vectors; index build {result['index_build_s']} s; "
               f"peak RSS {result['peak_rss_mb']:,} MB ({result['peak_rss_mb_after_build']:,} MB after the build)")
         print(f"  {'method':<24} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
@@ -287,8 +287,11 @@ def main() -> None:
             f"{k} {v['p50_ms']} / {v['p95_ms']}" for k, v in result["hybrid_by_query_kind"].items()))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    runs = {f"{r['backend']}-{r['papers']}-{r['vectors']}": r for r in previous.get("runs", [])}
-    runs.update({f"{r['backend']}-{r['papers']}-{r['vectors']}": r for r in results})
+    def key(r):
+        return f"{r['backend']}-{r.get('keyword_engine', 'lexical')}-{r['papers']}-{r['vectors']}"
+
+    runs = {key(r): r for r in previous.get("runs", [])}
+    runs.update({key(r): r for r in results})
     RESULTS.write_text(json.dumps({"machine": platform.platform(), "model": embedder.model_id,
                                    "runs": list(runs.values())}, indent=2) + "\n")
     print(f"\nresults written to {RESULTS}")

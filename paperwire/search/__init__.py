@@ -2,8 +2,8 @@
 
 The one entry point for the web page, the API and the CLI is `search()`, with
 `similar()` for "more like this". Behind them: `query` parses what a user
-typed, `lexical` ranks by keywords and applies filters, `embed` turns text
-into vectors, `vectors` finds nearest vectors, `fusion` merges rankings,
+typed, `keywords` ranks by keywords (tantivy) and applies filters, `text`
+finds the words to highlight, `embed` turns text into vectors, `vectors` finds nearest vectors, `fusion` merges rankings,
 `engine` holds the indexes and builds a page, `metrics` judges rankings
 (numbers in docs/search.md).
 """

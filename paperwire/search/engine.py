@@ -27,20 +27,21 @@ import numpy as np
 
 from paperwire.papers import Paper, code_links, display_text
 from paperwire.search import fusion
-from paperwire.search.fusion import top
-from paperwire.search.lexical import LexicalIndex, PaperFields, matched_words, words
+from paperwire.search.keywords import KeywordIndex, PaperFields
 from paperwire.search.query import Query
+from paperwire.search.text import matched_words, words
 from paperwire.search.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
 CANDIDATE_COUNT = 100  # papers taken from each side before fusing
+RANK_DEPTH = 1_000  # keyword ranks are exact down to here; below, a lower bound (_keyword_ranks)
 DENSE_WEIGHT = 0.45  # share of the meaning side in the fused score: the train split's pick
 FUSION_NORMALISATION = "zscore"
 SYNC_BATCH_SIZE = 10_000  # changes read from the store per round
 SORTS = ("relevance", "newest")
 SKIP_REASON_CHARS = 200  # of a skipped paper's reason, kept with the index
-LEXICAL_FILE = "lexical.npz"
+KEYWORDS_FOLDER = "keywords"  # the tantivy index (search/keywords.py)
 VECTORS_FILE = "vectors.npz"
 
 
@@ -84,30 +85,31 @@ class SearchPage:
 class Indexes:
     """The search indexes of one process. `embedder` None means keyword search only."""
 
-    lexical: LexicalIndex = field(default_factory=LexicalIndex)
+    lexical: KeywordIndex = field(default_factory=KeywordIndex.open)  # the keyword index (tantivy)
     vectors: VectorIndex | None = None
     embedder: object | None = None  # embed.Embedder
     folder: Path | None = None
 
     @classmethod
-    def open(cls, folder: Path | None, *, embedder=None) -> "Indexes":
-        """Indexes saved in `folder` (or empty ones). A saved index that cannot be read
-        (truncated, garbage, another format or embedding model) is dropped with a log
-        line, to be rebuilt by `sync`: the files are a cache of the store (issue #15)."""
-        indexes = cls(embedder=embedder, folder=Path(folder) if folder else None)
-        path = indexes.folder / LEXICAL_FILE if indexes.folder else None
-        if path and path.is_file():
-            indexes.lexical = _load_or_none(LexicalIndex.load, path) or LexicalIndex()
+    def open(cls, folder: Path | None, *, embedder=None, fresh: bool = False) -> "Indexes":
+        """Indexes saved in `folder` (or empty ones: always with `fresh`, which also empties
+        the keyword index's folder; in memory for None). A saved index that cannot be read
+        (truncated, garbage, another format or embedding model) is dropped with a log line,
+        to be rebuilt by `sync`: the files are a cache of the store (issue #15)."""
+        folder = Path(folder) if folder else None
+        path = folder / KEYWORDS_FOLDER if folder else None
+        saved = None if fresh else _load_or_none(KeywordIndex.open, path)
+        indexes = cls(lexical=saved or KeywordIndex.create(path), embedder=embedder, folder=folder)
         if embedder is not None:
             indexes.vectors = VectorIndex(embedder.dim, model_id=embedder.model_id)
             path = indexes.folder / VECTORS_FILE if indexes.folder else None
-            saved = _load_or_none(VectorIndex.load, path) if path and path.is_file() else None
+            saved = _load_or_none(VectorIndex.load, path) if path and path.is_file() and not fresh else None
             if saved is not None and saved.model_id == embedder.model_id:
                 indexes.vectors = saved
         return indexes
 
     def fork(self) -> "Indexes":
-        """A copy to apply updates to while searches read this one (see LexicalIndex.fork);
+        """A copy to apply updates to while searches read this one (see KeywordIndex.fork);
         published in its place once the updates are in, so no search sees half of them."""
         vectors = self.vectors.fork() if self.vectors is not None else None
         return dataclasses.replace(self, lexical=self.lexical.fork(), vectors=vectors)
@@ -117,9 +119,20 @@ class Indexes:
         if self.folder is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.lexical.save(self.folder / LEXICAL_FILE)
+        self.lexical.save()  # its commits are in place already: this writes the metadata beside them
         if self.vectors is not None:
             self.vectors.save(self.folder / VECTORS_FILE)
+
+
+def saved_keywords_path(folder: Path) -> Path:
+    """Where the keyword index of a store's index folder lies (it may not exist yet)."""
+    return folder / KEYWORDS_FOLDER
+
+
+def open_saved_keywords(path: Path) -> KeywordIndex:
+    """The keyword index saved at `path` (see `saved_keywords_path`); raises ValueError
+    (or OSError...) when it cannot be read."""
+    return KeywordIndex.open(path)
 
 
 def _load_or_none(load, path: Path):
@@ -151,30 +164,53 @@ def sync(store, indexes: Indexes, *, max_changes: int | None = None) -> int:
     from the same log and new vectors from `embeddings_changed_since` (the embed
     job writes them). With `max_changes`, stops once about that many paper
     changes and as many vectors are applied (a caller that shares the indexes
-    with searches lets them in between).
+    with searches lets them in between). A tantivy keyword index takes one
+    commit per batch; while another process holds its writer lock, this one
+    follows that process's commits instead (`KeywordIndex.begin`).
     """
     applied = 0
+    keywords = indexes.lexical
     while max_changes is None or applied < max_changes:
+        if not keywords.begin():  # another process writes this index: follow its commits (one writer)
+            before = keywords.change_seq
+            keywords.reload()
+            if indexes.vectors is not None:
+                _delete_vectors(store, indexes.vectors, before, keywords.change_seq)
+            applied += keywords.change_seq - before
+            break
         limit = SYNC_BATCH_SIZE if max_changes is None else min(SYNC_BATCH_SIZE, max_changes - applied)
-        changes = store.changes_since(indexes.lexical.change_seq, limit=limit)
+        changes = store.changes_since(keywords.change_seq, limit=limit)
         if not changes:
+            keywords.commit()
             break
         gone = [c.paper_id for c in changes if c.paper is None]
-        indexes.lexical.delete(gone)
-        _add_isolated(indexes.lexical, [c for c in changes if c.paper is not None])
+        keywords.delete(gone)
+        _add_isolated(keywords, [c for c in changes if c.paper is not None])
         if indexes.vectors is not None:
             indexes.vectors.delete(gone)
-        indexes.lexical.change_seq = changes[-1].change_seq
+        keywords.change_seq = changes[-1].change_seq
+        keywords.commit()  # one commit per batch, its change_seq beside it
         applied += len(changes)
     if indexes.vectors is not None:
         _sync_vectors(store, indexes.vectors, max_changes)
     return applied
 
 
-def _add_isolated(lexical: LexicalIndex, changes) -> None:
+def _delete_vectors(store, vectors: VectorIndex, after_seq: int, up_to_seq: int) -> None:
+    """Drop from `vectors` the papers deleted between two change_seqs (a process that
+    follows another's keyword commits still keeps vectors of its own)."""
+    while after_seq < up_to_seq:
+        changes = [c for c in store.changes_since(after_seq, limit=SYNC_BATCH_SIZE) if c.change_seq <= up_to_seq]
+        if not changes:
+            return
+        vectors.delete([c.paper_id for c in changes if c.paper is None])
+        after_seq = changes[-1].change_seq
+
+
+def _add_isolated(keywords: KeywordIndex, changes) -> None:
     """Index the papers of `changes`. One that makes indexing raise (a record stored
     around the schema: categories [1], a title that is not text) is skipped, logged and
-    kept in `lexical.skipped`, and the rest go in: issue #15 saw one such record stop
+    kept in `keywords.skipped`, and the rest go in: issue #15 saw one such record stop
     the follower for good, and with it 4,743 changes."""
     fields, arxiv_ids = [], {}
     for change in changes:
@@ -182,15 +218,15 @@ def _add_isolated(lexical: LexicalIndex, changes) -> None:
         try:
             fields.append(_checked(paper_fields(change.paper_id, change.paper)))
         except Exception as error:  # noqa: BLE001 -- any fault of one record is that record's
-            _skip(lexical, change.paper_id, arxiv_ids[change.paper_id], error)
+            _skip(keywords, change.paper_id, arxiv_ids[change.paper_id], error)
     try:
-        lexical.add(fields)
+        keywords.add(fields)
     except Exception:  # noqa: BLE001 -- find the culprit: one paper at a time (rare)
         for one in fields:
             try:
-                lexical.add([one])
+                keywords.add([one])
             except Exception as error:  # noqa: BLE001
-                _skip(lexical, one.paper_id, arxiv_ids[one.paper_id], error)
+                _skip(keywords, one.paper_id, arxiv_ids[one.paper_id], error)
 
 
 def _checked(fields: PaperFields) -> PaperFields:
@@ -206,12 +242,12 @@ def _checked(fields: PaperFields) -> PaperFields:
     return fields
 
 
-def _skip(lexical: LexicalIndex, paper_id: int, arxiv_id: str, error: Exception) -> None:
+def _skip(keywords: KeywordIndex, paper_id: int, arxiv_id: str, error: Exception) -> None:
     reason = f"{type(error).__name__}: {error}"[:SKIP_REASON_CHARS]
     log.warning("search index: skipped paper %s (row %d), which cannot be indexed: %s; "
                 "the rest of its batch is searchable", arxiv_id, paper_id, reason)
-    lexical.delete([paper_id])  # its older version, if any, is out of date
-    lexical.skipped[paper_id] = f"{arxiv_id}: {reason}"
+    keywords.delete([paper_id])  # its older version, if any, is out of date
+    keywords.skipped[paper_id] = f"{arxiv_id}: {reason}"
 
 
 def _sync_vectors(store, vectors: VectorIndex, max_changes: int | None) -> int:
@@ -236,11 +272,12 @@ def run_query(
     """One page of hits for a parsed query; raises ValueError for an unknown `sort`.
 
     Every paper that matches the words, phrases, exclusions and filters (the
-    keyword side, `LexicalIndex.matches`, evaluated over the whole index) can be
+    keyword side, evaluated over the whole index and counted exactly) can be
     reached by paging. By relevance, the best CANDIDATE_COUNT of each side are
-    fused, then the other keyword matches follow by BM25; papers found only by
-    meaning are among the fused ones. By newest, the keyword matches are
-    ordered by day (the meaning side's candidates, when no paper matches).
+    fused, then the other keyword matches follow by BM25 (`ranked` reads only
+    as deep as the page); papers found only by meaning are among the fused
+    ones. By newest, the keyword matches are ordered by day, then the higher id
+    (`newest`; the meaning side's candidates when no paper matches).
 
     Past `deadline` (time.monotonic()) once the keyword side is done, the meaning side
     is left out and the page is marked `is_partial`: it holds every keyword match, so
@@ -248,50 +285,55 @@ def run_query(
     """
     if sort not in SORTS:
         raise ValueError(f"sort {sort!r} is not known; use one of {', '.join(SORTS)}")
-    allowed = indexes.lexical.filter_mask(query)
-    ids, scores = indexes.lexical.matches(query, allowed=allowed)
-    is_match = np.zeros(indexes.lexical.id_bound, dtype=bool)
-    is_match[ids] = True
-    is_partial = deadline is not None and time.monotonic() > deadline and _meaning_asked(indexes, query)
-    meaning = [] if is_partial else _meaning(indexes, query, CANDIDATE_COUNT, allowed)
-    if meaning and (query.phrases or query.excluded):
-        passing = indexes.lexical.passing(query, [pid for pid, _ in meaning])
-        meaning = [hit for hit, ok in zip(meaning, passing) if ok]
-    meaning_only = [pid for pid, _ in meaning if not (pid < len(is_match) and is_match[pid])]
+    keywords = indexes.lexical
     if sort == "newest" or not query.text:
-        by_meaning = {} if len(ids) else dict(meaning)
-        order = _newest(indexes, ids if len(ids) else np.array(list(by_meaning), dtype=np.int64))
-        page_ids = order[offset : offset + limit].tolist()
-        keyword = _keyword_ranks(ids, scores, page_ids)
-        page = [(pid, keyword[pid][1] if pid in keyword else by_meaning.get(pid, 0.0)) for pid in page_ids]
-        meaning_only = [] if len(ids) else meaning_only
+        count, page_ids = keywords.newest(query, offset=offset, limit=limit)
     else:
-        page = _relevance_page(ids, scores, meaning, offset, limit, indexes.lexical.id_bound)
-        keyword = _keyword_ranks(ids, scores, [pid for pid, _ in page])
+        count, ranked = keywords.ranked(query, depth=offset + limit + CANDIDATE_COUNT)
+    is_partial = deadline is not None and time.monotonic() > deadline and _meaning_asked(indexes, query)
+    needs_meaning = not is_partial and (count == 0 or not (sort == "newest" or not query.text))
+    meaning = _meaning(indexes, query, CANDIDATE_COUNT) if needs_meaning else []
+    if meaning and (query.phrases or query.excluded):
+        passing = keywords.passing(query, [pid for pid, _ in meaning])
+        meaning = [hit for hit, ok in zip(meaning, passing) if ok]
+    matched = keywords.scores_of(query, [pid for pid, _ in meaning]) if meaning and count else {}
+    meaning_only = [pid for pid, _ in meaning if pid not in matched]
+    if sort == "newest" or not query.text:
+        if count:  # the keyword side's rank of a paper is its place in this order
+            scores = keywords.scores_of(query, page_ids)
+            page = [(pid, scores.get(pid, 0.0)) for pid in page_ids]
+            keyword = {pid: (offset + at + 1, score) for at, (pid, score) in enumerate(page)}
+            meaning_only = []
+        else:
+            by_meaning = dict(meaning)
+            order = _newest(indexes, np.array(list(by_meaning), dtype=np.int64))
+            page = [(pid, by_meaning[pid]) for pid in order[offset : offset + limit].tolist()]
+            keyword = {}
+    else:
+        page = _relevance_page(ranked, meaning, offset, limit)
+        keyword = _keyword_ranks(keywords, query, ranked, [pid for pid, _ in page], matched)
     papers = store.get_papers_by_row([pid for pid, _ in page])
     meaning_rank = {pid: rank for rank, (pid, _) in enumerate(meaning, start=1)}
     hits = [
         _hit(pid, papers[pid], score, query, keyword.get(pid, (None,))[0], meaning_rank.get(pid))
         for pid, score in page if pid in papers
     ]
-    return SearchPage(query, hits, len(ids) + len(meaning_only), offset, limit, sort,
-                      keyword_count=len(ids), meaning_only_count=len(meaning_only), is_partial=is_partial)
+    return SearchPage(query, hits, count + len(meaning_only), offset, limit, sort,
+                      keyword_count=count, meaning_only_count=len(meaning_only), is_partial=is_partial)
 
 
-def _relevance_page(ids, scores, meaning, offset: int, limit: int, id_bound: int) -> list[tuple[int, float]]:
+def _relevance_page(ranked, meaning, offset: int, limit: int) -> list[tuple[int, float]]:
     """The fused head (each side's best CANDIDATE_COUNT), then the other keyword
-    matches by BM25: one fixed order, so pages neither repeat nor skip a paper."""
-    head = _fuse(top(ids, scores, CANDIDATE_COUNT), meaning)
+    matches by BM25: one fixed order, so pages neither repeat nor skip a paper.
+    `ranked` holds the best offset + limit + CANDIDATE_COUNT keyword matches: enough
+    for the page, whichever of them the head took."""
+    head = _fuse(ranked[:CANDIDATE_COUNT], meaning)
     if offset + limit <= len(head):
         return head[offset : offset + limit]
-    in_head = np.zeros(id_bound, dtype=bool)
-    in_head[[pid for pid, _ in head]] = True
-    rest = ~in_head[ids]
-    tail_ids, tail_scores = ids[rest], scores[rest]
-    order = np.lexsort((tail_ids, -tail_scores))
+    in_head = {pid for pid, _ in head}
+    tail = [hit for hit in ranked if hit[0] not in in_head]
     start = max(offset - len(head), 0)
-    tail = [(int(tail_ids[i]), float(tail_scores[i])) for i in order[start : offset + limit - len(head)]]
-    return head[offset : offset + limit] + tail
+    return head[offset : offset + limit] + tail[start : offset + limit - len(head)]
 
 
 def _newest(indexes: Indexes, ids: np.ndarray) -> np.ndarray:
@@ -300,15 +342,19 @@ def _newest(indexes: Indexes, ids: np.ndarray) -> np.ndarray:
     return ids[np.lexsort((-ids, -days))]
 
 
-def _keyword_ranks(ids: np.ndarray, scores: np.ndarray, wanted: list[int]) -> dict[int, tuple[int, float]]:
+def _keyword_ranks(keywords, query: Query, ranked, wanted: list[int],
+                   matched: dict[int, float]) -> dict[int, tuple[int, float]]:
     """(1-based rank among the keyword matches by BM25, ties by lower id; BM25 score)
-    of each of `wanted` that is a keyword match."""
-    found = {}
-    for at in np.flatnonzero(np.isin(ids, np.asarray(wanted, dtype=np.int64))):
-        pid, score = int(ids[at]), scores[at]
-        rank = np.count_nonzero(scores > score) + np.count_nonzero((scores == score) & (ids < pid)) + 1
-        found[pid] = (int(rank), float(score))
-    return found
+    of each of `wanted` that is a keyword match. A match past `ranked` (one the meaning
+    side brought to the page) is looked for in the best RANK_DEPTH; past those, its
+    rank is given as RANK_DEPTH + 1, a lower bound: reading every match to count
+    exactly would cost what a page by relevance no longer reads (issue #9)."""
+    rank = {pid: (at, score) for at, (pid, score) in enumerate(ranked, start=1)}
+    if any(pid in matched and pid not in rank for pid in wanted) and len(ranked) < RANK_DEPTH:
+        deeper = keywords.ranked(query, depth=RANK_DEPTH)[1]
+        rank = {pid: (at, score) for at, (pid, score) in enumerate(deeper, start=1)}
+    past = {pid: (RANK_DEPTH + 1, matched[pid]) for pid in wanted if pid in matched and pid not in rank}
+    return {pid: rank.get(pid) or past[pid] for pid in wanted if pid in rank or pid in past}
 
 
 def suggest_spelling(indexes: Indexes, text: str, query: Query) -> str | None:
@@ -366,11 +412,11 @@ def _meaning_asked(indexes: Indexes, query: Query) -> bool:
     return bool(query.text) and indexes.embedder is not None and bool(indexes.vectors)
 
 
-def _meaning(indexes: Indexes, query: Query, depth: int, allowed) -> list[tuple[int, float]]:
+def _meaning(indexes: Indexes, query: Query, depth: int) -> list[tuple[int, float]]:
     if not _meaning_asked(indexes, query):
         return []
     vector = indexes.embedder.embed_query(query.text)
-    return indexes.vectors.search(vector, limit=depth, allowed=allowed)
+    return indexes.vectors.search(vector, limit=depth, allowed=indexes.lexical.filter_mask(query))
 
 
 def _fuse(keyword, meaning) -> list[tuple[int, float]]:

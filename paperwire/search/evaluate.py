@@ -150,6 +150,14 @@ def evaluate(
     return [_score(dataset, store, service, mode, beir_id, progress) for mode in modes]
 
 
+def load_into(dataset: Dataset, store: Store, embedder, *, cache_dir: Path | None,
+              on_progress: Progress | None = None) -> None:
+    """Load `dataset`'s papers into the empty `store` with their vectors (cached under `cache_dir`)."""
+    progress = on_progress or (lambda stage, count, total: None)
+    _load_papers(dataset, store, progress)
+    _load_vectors(dataset, store, embedder, cache_dir, progress)
+
+
 def _load_papers(dataset: Dataset, store: Store, progress: Progress) -> None:
     papers = [Paper(eval_id(i), title, text, source="eval") for i, (_, title, text) in enumerate(dataset.documents)]
     for start in range(0, len(papers), LOAD_BATCH_SIZE):

@@ -1,6 +1,6 @@
 """The search box's query syntax: what a user typed, turned into a `Query` value.
 
-Owns parsing only. Ranking the parsed query is left to `lexical.py` (words and
+Owns parsing only. Ranking the parsed query is left to `keywords.py` (words and
 phrases) and `vectors.py` (meaning), and filters are applied by `search()`.
 
 Syntax, a superset of plain words:
@@ -42,7 +42,7 @@ _FIELDS = {"author", "au", "cat", "category", "year", "has", "is"}
 @dataclass(frozen=True)
 class Query:
     """A parsed query. Words and phrases are kept as typed (lower-cased);
-    `lexical.analyse` turns them into index terms."""
+    `keyword_query.analyse` turns them into index terms."""
 
     terms: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()

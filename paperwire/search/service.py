@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
-import numpy as np
 
 from paperwire import feed
 from paperwire.config import Settings
@@ -77,7 +76,7 @@ class IndexState:
     vector_count: int = 0  # papers in the vector index
     pending_count: int = 0  # store changes not applied yet (an upper bound)
     is_open: bool = True  # False until the indexes are read or a build starts
-    skipped_count: int = 0  # papers the follower could not index (lexical.skipped)
+    skipped_count: int = 0  # papers the follower could not index (KeywordIndex.skipped)
 
     @property
     def is_building(self) -> bool:
@@ -221,12 +220,12 @@ class SearchService:
         if self._indexes is None:
             embedder = self._embedder_or_none() if embed_seq else self._embedder
             folder = index_folder(self.cache_dir, store) if self.cache_dir else None
-            indexes = Indexes.open(None if fresh else folder, embedder=embedder)
+            indexes = Indexes.open(folder, embedder=embedder, fresh=fresh)
             is_stale = indexes.vectors is not None and indexes.vectors.change_seq > embed_seq
             if indexes.lexical.change_seq > paper_seq or is_stale:
                 log.warning("the saved search indexes in %s are ahead of the store (was it replaced?); "
                             "rebuilding them", folder)
-                indexes = Indexes.open(None, embedder=embedder)
+                indexes = Indexes.open(folder, embedder=embedder, fresh=True)
             self._indexes = dataclasses.replace(indexes, folder=folder)
         elif self._indexes.vectors is None and embed_seq and self._embedder_or_none() is not None:
             embedder = self._embedder
@@ -405,8 +404,14 @@ class _FiltersOnly:
     def search(self, query, **_) -> list[tuple[int, float]]:
         return []
 
-    def matches(self, query, **_):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    def ranked(self, query, **_) -> tuple[int, list[tuple[int, float]]]:
+        return 0, []
+
+    def newest(self, query, **_) -> tuple[int, list[int]]:
+        return 0, []
+
+    def scores_of(self, query, paper_ids) -> dict[int, float]:
+        return {}
 
     def __getattr__(self, name):
         return getattr(self._lexical, name)

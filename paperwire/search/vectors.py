@@ -3,7 +3,7 @@
 Owns finding the papers whose unit vectors have the largest dot product with a
 query vector, and keeping that up to date as papers are added, changed and
 deleted. Making the vectors is `embed.py`'s job; filters come in as a mask over
-paper ids (`lexical.LexicalIndex.filter_mask`).
+paper ids (`keywords.KeywordIndex.filter_mask`).
 
 Small collections are searched exactly with one matrix product: under
 HNSW_MIN_COUNT vectors that is both exact and faster than a graph walk.

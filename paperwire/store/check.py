@@ -156,19 +156,18 @@ def stale_vector_count(store: Store) -> int:
 def index_problems(store: Store, index_root: Path) -> list[str]:
     """Whether the saved keyword index under `index_root` is as current as the store and
     holds exactly its live papers; an empty store needs no index."""
-    from paperwire.search.engine import LEXICAL_FILE
-    from paperwire.search.lexical import LexicalIndex
+    from paperwire.search.engine import open_saved_keywords, saved_keywords_path
     from paperwire.search.service import STORE_ID_CHECKPOINT, index_folder
 
     last_seq = store.last_change_seq()
     # index_folder would give the store an id if it had none; an unchecked store stays unwritten.
     if store.get_checkpoint(STORE_ID_CHECKPOINT) is None:
         return [f"no search index was ever built for this store; {REBUILD_HINT}"] if last_seq else []
-    path = index_folder(index_root, store) / LEXICAL_FILE
-    if not path.is_file():
+    path = saved_keywords_path(index_folder(index_root, store))
+    if not path.exists():
         return [f"no saved search index at {path}; {REBUILD_HINT}"] if last_seq else []
     try:
-        index = LexicalIndex.load(path)
+        index = open_saved_keywords(path)
     except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as error:  # a torn or garbage file
         return [f"the saved search index {path} is unreadable ({error}); {REBUILD_HINT}"]
     if index.change_seq != last_seq:

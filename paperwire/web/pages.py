@@ -27,7 +27,7 @@ from paperwire import __version__, activity, feed, periods, thumbnails, topicmap
 from paperwire.jobs.runner import Job, JobState
 from paperwire.papers import Author, code_links, display_text, is_day_only
 from paperwire.search import Filters
-from paperwire.search.lexical import name_words
+from paperwire.search.text import name_words
 from paperwire.search.service import MAX_RESULT_WINDOW, SearchBusy
 from paperwire.web import cards, charts, csrf, pagecache, params, sessions
 from paperwire.web.math import to_html as math_html

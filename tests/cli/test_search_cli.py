@@ -51,7 +51,7 @@ def test_search_as_json_and_before_any_vector(run):
 @pytest.mark.slow  # 1.5-2 s: embeds the ten papers and searches through the CLI
 def test_index_rebuild_then_embed_then_search_by_meaning(run, cache_settings):
     assert run("index", "rebuild").stdout.strip() == "indexed 10 papers, 0 with vectors"
-    assert list((Path(cache_settings.model_cache_dir) / "indexes").glob("*/lexical.npz"))
+    assert list((Path(cache_settings.model_cache_dir) / "indexes").glob("*/keywords/meta.json"))  # the tantivy index, committed
     assert run("index", "embed").stdout.startswith("10 papers embedded (")
     assert run("index", "embed").stdout.startswith("0 papers embedded (")
     assert run("index", "rebuild").stdout.strip() == "indexed 10 papers, 10 with vectors"

@@ -13,7 +13,6 @@ from paperwire import config
 from paperwire.digest import run as digest_run
 from paperwire.jobs import table
 from paperwire.search import Indexes
-from paperwire.search.engine import LEXICAL_FILE
 from paperwire.search.service import SearchService, index_folder
 from paperwire.store import open_store
 from paperwire.web.app import create_app
@@ -71,7 +70,7 @@ def test_paperwire_worker_runs_the_recommend_job(sqlite_url):
     store.close()
 
 
-def test_serve_keeps_its_indexes_current_in_the_background_and_saves_them_at_shutdown(sqlite_url, tmp_path):
+def test_serve_keeps_its_indexes_current_in_the_background_and_commits_them(sqlite_url, tmp_path):
     settings = config.load({}, database_url=sqlite_url, harvest_enabled="false", embed_enabled="false")
     store = open_store(sqlite_url)
     search = SearchService(tmp_path / "indexes")
@@ -87,11 +86,10 @@ def test_serve_keeps_its_indexes_current_in_the_background_and_saves_them_at_shu
         jobs = {job["name"]: job for job in client.get("/api/status").json()["jobs"]}
         assert jobs["index"]["is_shared"] is False and jobs["index"]["looked_at"]
         assert "Background jobs of this process" in client.get("/status").text
-        assert not (folder / LEXICAL_FILE).exists()  # too few changes to save while running
-    assert (folder / LEXICAL_FILE).is_file()  # saved as the app stopped
+        # committed with its change_seq while serving: another process (or a restart) reads it now
+        committed = Indexes.open(folder)
+        assert len(committed.lexical) == 2 and committed.lexical.change_seq == store.last_change_seq()
     assert not [t for t in threading.enumerate() if t.name == "paperwire-index" and t not in earlier]
-    saved = Indexes.open(folder)
-    assert len(saved.lexical) == 2 and saved.lexical.change_seq == store.last_change_seq()
     store.close()
 
 

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from paperwire.search.lexical import PaperFields
+from paperwire.search.keywords import PaperFields
 
 PAPERS = [
     PaperFields(1, "Attention is all you need",

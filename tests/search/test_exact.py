@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from paperwire.papers import Author
 from paperwire.search import Indexes, search, sync
-from paperwire.search.lexical import LexicalIndex, PaperFields, analyse, contains_phrase, name_words
+from paperwire.search.keywords import KeywordIndex, PaperFields
 from paperwire.search.query import Query, parse
+from paperwire.search.text import analyse, contains_phrase, name_words
 from paperwire.store import open_store
 from tests.conftest import make_paper
 
@@ -99,7 +100,7 @@ def brute_force(papers: list[PaperFields], query: Query) -> set[int]:
 @given(papers_strategy, queries, st.integers(1, 4), st.data())
 def test_the_index_matches_exactly_what_a_scan_finds(specs, text, batches, data):
     papers = [as_fields(i, spec) for i, spec in enumerate(specs)]
-    index = LexicalIndex()
+    index = KeywordIndex.open(None)
     for batch in np.array_split(np.arange(len(papers)), batches):  # several segments, merged or not
         index.add([papers[i] for i in batch])
     gone = data.draw(st.sets(st.sampled_from(range(len(papers))), max_size=3))

@@ -9,8 +9,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from paperwire.search import lexical, vectors
-from paperwire.search.engine import LEXICAL_FILE, VECTORS_FILE, Indexes
+from paperwire.search import keywords, vectors
+from paperwire.search.engine import KEYWORDS_FOLDER, VECTORS_FILE, Indexes
 from paperwire.search.service import SearchService
 from paperwire.store import open_store
 from paperwire.store.check import check
@@ -60,7 +60,7 @@ def test_a_record_that_cannot_be_indexed_is_skipped_and_later_changes_are_search
 
 def test_fields_of_the_wrong_type_are_named():
     from paperwire.search.engine import _checked
-    from paperwire.search.lexical import PaperFields
+    from paperwire.search.keywords import PaperFields
 
     with pytest.raises(TypeError, match=r"title is int 12345, not text"):
         _checked(PaperFields(1, 12345, "abstract"))
@@ -108,29 +108,34 @@ def saved(sqlite, tmp_path, embedder):
     return sqlite, service.indexes.folder
 
 
+# The keyword side's damage goes to tantivy's own metadata (every segment is listed there).
+KEYWORD_FILE = f"{KEYWORDS_FOLDER}/meta.json"
+
+
 @pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
-@pytest.mark.parametrize("name", [LEXICAL_FILE, VECTORS_FILE])
-def test_a_damaged_saved_index_is_discarded_and_rebuilt(saved, tmp_path, embedder, caplog, name, damage):
+@pytest.mark.parametrize("side", ["keywords", "vectors"])
+def test_a_damaged_saved_index_is_discarded_and_rebuilt(saved, tmp_path, embedder, caplog, side, damage):
     store, folder = saved
+    name = KEYWORD_FILE if side == "keywords" else VECTORS_FILE
     DAMAGE[damage](folder / name)
     service = SearchService(tmp_path / "indexes", embedder=embedder)
     with caplog.at_level(logging.WARNING, logger="paperwire.search.engine"):
         results = service.search(store, "diffusion")
     assert [h.paper.title for h in results.page.hits][0] == "Denoising diffusion probabilistic models"
     assert results.is_semantic_ready and len(service.indexes.vectors) == 10
-    assert f"{name} cannot be read" in caplog.text and "rebuilding" in caplog.text
+    assert f"{name.split('/')[0]} cannot be read" in caplog.text and "rebuilding" in caplog.text
     service.save()  # and the rebuilt index replaces the damaged file
     assert len(Indexes.open(folder, embedder=embedder).lexical) == 10
 
 
-@pytest.mark.parametrize("name,module", [(LEXICAL_FILE, lexical), (VECTORS_FILE, vectors)])
-def test_a_saved_index_of_another_version_is_rebuilt(saved, tmp_path, embedder, caplog, name, module,
-                                                     monkeypatch):
+@pytest.mark.parametrize("side", ["keywords", "vectors"])
+def test_a_saved_index_of_another_version_is_rebuilt(saved, tmp_path, embedder, caplog, side, monkeypatch):
     store, folder = saved
+    module, name = (keywords, KEYWORDS_FOLDER) if side == "keywords" else (vectors, VECTORS_FILE)
     # An index written by a later paperwire: its format number is one more than ours.
-    monkeypatch.setattr(module, "FORMAT_VERSION", module.FORMAT_VERSION + 1)
     indexes = Indexes.open(folder, embedder=embedder)
-    target = indexes.lexical if module is lexical else indexes.vectors
+    monkeypatch.setattr(module, "FORMAT_VERSION", module.FORMAT_VERSION + 1)
+    target = indexes.lexical if side == "keywords" else indexes.vectors
     target.save(folder / name)
     monkeypatch.undo()
     service = SearchService(tmp_path / "indexes", embedder=embedder)

@@ -53,7 +53,8 @@ def test_the_indexes_follow_ingest_updates_and_deletions(corpus, tmp_path, embed
     corpus.upsert_papers([make_paper(arxiv_id="2501.00011", title="Consistency models for fast diffusion")],
                          source="test")
     assert ids(service.search(corpus, "generative")) == ["04"]
-    assert ids(service.search(corpus, "diffusion")) == ["11", "04"]  # 04 keeps it in its abstract
+    # 04 keeps it in its abstract, a short one, which counts more than 11's title (keywords.TITLE_BOOST)
+    assert ids(service.search(corpus, "diffusion")) == ["04", "11"]
     assert "08" not in ids(service.search(corpus, "language", mode="lexical"))
 
     embed(corpus, embedder)
@@ -187,3 +188,27 @@ def test_the_model_loads_only_once_the_store_has_vectors(corpus, tmp_path, embed
     embed(corpus, embedder)
     results = service.search(corpus, "attention")
     assert loads == [1] and results.is_semantic_ready and len(service._indexes.vectors) == 10
+
+
+def test_one_process_writes_the_tantivy_index_and_the_others_follow_its_commits(corpus, tmp_path):
+    # Web processes of one store share one index folder; tantivy's lock on it lets one write.
+    writer = SearchService(tmp_path)
+    assert ids(writer.search(corpus, "diffusion")) == ["04"]
+    follower = SearchService(tmp_path)
+    assert ids(follower.search(corpus, "diffusion")) == ["04"]  # served from the commit at once
+    held = follower.indexes.lexical.fork()
+    assert held.begin()  # as if the follower's process were writing now...
+    corpus.upsert_papers([make_paper(arxiv_id="2501.00011", title="Consistency models for fast diffusion")],
+                         source="test")
+    assert ids(writer.search(corpus, "consistency")) == []  # ...so this one cannot write: it follows
+    held.commit()  # which lets go
+    assert ids(writer.search(corpus, "consistency")) == ["11"]  # it writes the change, and commits it
+    assert ids(follower.search(corpus, "consistency")) == ["11"]
+    assert follower.indexes.lexical.change_seq == writer.indexes.lexical.change_seq == corpus.last_change_seq()
+
+
+def test_a_restarted_process_serves_the_committed_tantivy_index_at_once(corpus, tmp_path):
+    SearchService(tmp_path).catch_up(corpus)  # committed batch by batch: no save
+    restarted = SearchService(tmp_path)
+    restarted._open(corpus, paper_seq=corpus.last_change_seq(), embed_seq=0)
+    assert len(restarted.indexes.lexical) == 10 and restarted.indexes.lexical.change_seq == corpus.last_change_seq()

@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from paperwire.search.lexical import LexicalIndex, PaperFields
+from paperwire.search.keywords import KeywordIndex, PaperFields
 from paperwire.search.spelling import best_correction, distances
 from tests.search.conftest import PAPERS
 
@@ -51,7 +51,7 @@ def test_a_word_two_edits_away_needs_many_more_papers():
 
 
 def test_the_index_suggests_only_for_rare_words():
-    index = LexicalIndex()
+    index = KeywordIndex.open(None)
     index.add(PAPERS)
     assert index.suggest("difusion") == "diffusion"
     assert index.suggest("atention") == "attention"

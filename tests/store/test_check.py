@@ -126,7 +126,7 @@ def test_a_store_with_papers_and_no_index_or_a_truncated_one_is_reported(store, 
     [problem] = check(store, index_root=tmp_path / "indexes").problems
     assert problem.startswith("no search index was ever built for this store")
     SearchService(tmp_path / "indexes").rebuild(store)
-    [saved] = (tmp_path / "indexes").glob("*/lexical.npz")
+    [saved] = (tmp_path / "indexes").glob("*/keywords/meta.json")  # the tantivy index's own metadata
     saved.write_bytes(saved.read_bytes()[:100])
     [problem] = check(store, index_root=tmp_path / "indexes").problems
     assert "is unreadable" in problem

@@ -72,4 +72,4 @@ def test_serve(tmp_path, workers):
     assert process.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete." in output
     assert f"paperwire: http://127.0.0.1:{port}, {workers} process(es), harvest off, embedding off" in output
-    assert list((tmp_path / "cache" / "indexes").glob("*/lexical.npz"))  # saved at shutdown
+    assert list((tmp_path / "cache" / "indexes").glob("*/keywords/meta.json"))  # committed (tantivy)
