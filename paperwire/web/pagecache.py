@@ -99,16 +99,23 @@ def kept(endpoint: Callable[[Request], Response]) -> Callable[[Request], Respons
         page = cache.get(key)
         if page is None:
             request.state.is_kept_page = True
-            response = endpoint(request)
+            try:
+                response = endpoint(request)
+            finally:
+                request.state.is_kept_page = False  # an error page made after this gets real tokens
+            has_form_token = bool(request.state._state.get("has_form_token"))
             if response.status_code != 200 or response.media_type != "text/html":
+                if has_form_token:  # not kept, but its placeholder must still become a token
+                    return _answer(request, KeptPage(bytes(response.body), "", True, 0.0),
+                                   status=response.status_code)
                 return response  # errors and redirects are made every time
-            page = cache.put(key, bytes(response.body), has_form_token=bool(request.state._state.get("has_form_token")))
+            page = cache.put(key, bytes(response.body), has_form_token=has_form_token)
         return _answer(request, page)
 
     return serve
 
 
-def _answer(request: Request, page: KeptPage) -> Response:
+def _answer(request: Request, page: KeptPage, *, status: int = 200) -> Response:
     """The kept page for this visitor: their token filled in, or 304 when they have it."""
     body, etag, new_session_id = page.body, page.digest, None
     if page.has_form_token:
@@ -120,9 +127,9 @@ def _answer(request: Request, page: KeptPage) -> Response:
     headers = {"ETag": f'"{etag}"', "Vary": "Cookie",
                "Cache-Control": "private, no-cache" if page.has_form_token else "no-cache"}
     sent = [tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")]
-    if headers["ETag"] in sent and new_session_id is None:
+    if headers["ETag"] in sent and new_session_id is None and status == 200:
         return Response(status_code=304, headers=headers)
-    response = Response(body, media_type="text/html", headers=headers)
+    response = Response(body, status_code=status, media_type="text/html", headers=headers)
     if new_session_id is not None:
         csrf.set_session_cookie(response, request, new_session_id)
     return response
