@@ -138,3 +138,21 @@ def test_a_short_limit_gives_the_head_of_the_full_ranking(papers, text, limit):
     full = index.search(parse(text), limit=100)
     assert index.search(parse(text), limit=limit) == full[:limit]
     assert index.ranked(parse(text), depth=limit) == (len(full), full[:limit])
+
+
+@pytest.mark.parametrize("text", ["attention network", "deep networks images", "language -survey", '"language models"',
+                                  "models cat:cs.CL", "year:2020", "-attention", "nothing-matches-this"])
+@pytest.mark.parametrize("limit", [1, 3, 100])
+def test_search_is_the_head_of_every_match_by_score(papers, text, limit):
+    # search() reads only the best `limit` when it can (KeywordIndex.ranked); the oracle
+    # is every match, ordered by score then lower id (by higher id when no score).
+    twins = [dataclasses.replace(p, paper_id=p.paper_id + 100) for p in papers]
+    index = build(papers + twins)
+    ids, scores = index.matches(parse(text))
+    if scores.any():
+        expected = sorted(zip(ids.tolist(), scores.tolist()), key=lambda hit: (-hit[1], hit[0]))
+    else:
+        expected = [(i, 0.0) for i in sorted(ids.tolist(), reverse=True)]
+    found = index.search(parse(text), limit=limit)
+    assert [pid for pid, _ in found] == [pid for pid, _ in expected[:limit]]
+    assert np.allclose([s for _, s in found], [s for _, s in expected[:limit]])
