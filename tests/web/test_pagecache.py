@@ -110,3 +110,48 @@ def test_errors_and_other_routes_are_not_kept(client):
     client.get("/search?q=placeholder")
     client.get("/search?q=placeholder")
     assert cache.hit_count == 0 and len(cache._pages) == 0
+
+
+def test_readers_who_miss_a_page_at_once_wait_for_one_of_them_to_make_it(client):
+    # A thundering herd: when a kept page runs out, every reader at that moment would make it.
+    import threading
+
+    cache = client.app.state.page_cache
+    barrier, statuses = threading.Barrier(16), []
+
+    def read():
+        barrier.wait()
+        statuses.append(client.get(f"/day/{DAY}").status_code)
+
+    readers = [threading.Thread(target=read) for _ in range(16)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    assert statuses == [200] * 16
+    assert (cache.miss_count, cache.hit_count) == (1, 15)
+
+
+def test_one_maker_lets_one_reader_in_at_a_time_per_page():
+    import threading
+    import time
+
+    cache, order = pagecache.PageCache(), []
+
+    def make(name, key, hold):
+        with cache.one_maker(key):
+            order.append(f"{name} in")
+            time.sleep(hold)
+            order.append(f"{name} out")
+
+    first = threading.Thread(target=make, args=("a", "page", 0.2))
+    first.start()
+    time.sleep(0.05)
+    other_page = threading.Thread(target=make, args=("c", "other", 0))  # another page is not held up
+    same_page = threading.Thread(target=make, args=("b", "page", 0))
+    other_page.start(), same_page.start()
+    for thread in (first, other_page, same_page):
+        thread.join()
+    assert order.index("b in") > order.index("a out")
+    assert order.index("c out") < order.index("a out")
+    assert cache._makers == {}
