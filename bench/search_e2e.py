@@ -1,7 +1,8 @@
-"""Search latency end to end, through the store, at the arXiv corpus's size and at 1M papers.
+"""Search latency end to end, through the store, at the arXiv corpus's size and up to all of arXiv.
 
-    .venv/bin/python bench/search_e2e.py [--papers 75000|1000000] [--backend sqlite|postgres|both]
+    .venv/bin/python bench/search_e2e.py [--papers 75000|2700000] [--backend sqlite|postgres|both]
                                          [--vectors model|random] [--queries 500] [--corpus PATH]
+                                         [--keep DIR] [--serve-processes 4]
 
 What a search costs the way the web page runs it (`SearchService.search`, a page
 of 20): parsing, embedding the query, BM25, the vector search, fusion and
@@ -26,6 +27,14 @@ Queries (500 by default, seeded): 40 % full titles of held-out papers, 30 %
 title fragments (3-5 consecutive words), 20 % two or three content words of a
 held-out abstract, 10 % `author:<surname>`, half of them with a title word.
 
+`--keep DIR` builds the SQLite store and its indexes in DIR and reuses them
+on a later run with the same corpus, size and vectors (DIR/built.json says
+what was built and how long it took): 2.7M papers take about an hour.
+`--serve-processes N` then starts `paperwire serve --workers N` on them, sends
+every query over HTTP twice (N clients, a new connection each, so every worker
+serves), and reports each worker's RSS, PSS and shared memory, and whether it
+maps the vector graph file (bench/procmem.py): issue #9's 4 processes <= 12 GB.
+
 Prints a table and writes bench/results/search_e2e.json. Peak memory is this
 process's maximum resident size (getrusage), which on PostgreSQL leaves out the
 server. Targets (issue #3): hybrid p95 <= 20 ms at 75k and <= 60 ms at 1M on
@@ -35,6 +44,7 @@ SQLite; PostgreSQL hybrid within 2x of SQLite at 75k.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
 import os
@@ -42,6 +52,8 @@ import platform
 import random
 import re
 import resource
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,17 +61,21 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import numpy as np
 
 from paperwire import ingest
 from paperwire.papers import Paper, display_text, text_hash
 from paperwire.search import pipeline
 from paperwire.search.embed import Embedder
+from paperwire.search.engine import GRAPH_THREADS, KEYWORDS_FOLDER, VECTORS_FILE
 from paperwire.search.query import parse
 from paperwire.search.service import SearchService
 from paperwire.search.text import STOP_WORDS
 from paperwire.sources import Batch, files
 from paperwire.store import open_store
+
+import procmem  # bench/, beside this script
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
 RESULTS = Path(__file__).parent / "results" / "search_e2e.json"
@@ -68,6 +84,8 @@ PAGE_SIZE = 20
 BATCH_SIZE = 2_000
 COPY_NOISE = 0.025  # per dimension: a copy's vector has cosine ~0.9 to its original
 MODES = ("lexical", "semantic", "hybrid")
+BUILD_NOTE = "built.json"  # in a --keep folder: what was built there, and how long it took
+SERVE_START_SECONDS = 1800  # each worker opens the indexes before its first answer
 
 
 def read_corpus(path: Path) -> tuple[list[Paper], list[Paper]]:
@@ -227,13 +245,19 @@ def run_backend(backend: str, args, kept, held, embedder, workdir: Path) -> dict
         url = server.get_uri()
     store = open_store(url)
     try:
-        timings = load_store(store, args.corpus, kept, {p.arxiv_id for p in held}, args.papers, embedder,
-                             args.vectors, args.cache / "bench")
-        service = SearchService(workdir / f"indexes-{backend}", embedder=embedder)
+        built = _reusable_build(workdir, args) if backend == "sqlite" else None
+        timings = dict(built["timings"]) if built else load_store(
+            store, args.corpus, kept, {p.arxiv_id for p in held}, args.papers, embedder, args.vectors, args.cache / "bench")
+        # Where `paperwire serve` looks with PAPERWIRE_CACHE_DIR=workdir/cache, for the serving phase.
+        service = SearchService(workdir / "cache" / "indexes", embedder=embedder)
         started = time.perf_counter()
         service.catch_up(store)
-        timings["index_build_s"] = time.perf_counter() - started
+        service.save()
+        timings["index_build_s" if not built else "index_load_s"] = time.perf_counter() - started
+        if backend == "sqlite" and not built:
+            _note_build(workdir, args, timings)
         rss_built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        sizes = _disk_mb(workdir, backend)
         queries = make_queries(held, args.queries)
         lexical = service.indexes.lexical
         for mode in MODES:  # warm up each path (model session, page cache)
@@ -250,12 +274,136 @@ def run_backend(backend: str, args, kept, held, embedder, workdir: Path) -> dict
         store.close()
         if server is not None:
             server.cleanup()
+    serving = serve_phase(url, workdir, args, queries) if args.serve_processes and backend == "sqlite" else None
     return {
         "backend": backend, "keyword_engine": "tantivy", "papers": paper_count, "queries": len(queries), "vectors": args.vectors,
-        **{k: round(v, 1) for k, v in timings.items()},
+        **{k: round(v, 1) for k, v in timings.items()}, **sizes, "graph_threads": GRAPH_THREADS,
         "peak_rss_mb_after_build": round(rss_built), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "rows": rows, "hybrid_by_query_kind": by_kind,
+        "rows": rows, "hybrid_by_query_kind": by_kind, **({"serving": serving} if serving else {}),
     }
+
+
+def _reusable_build(workdir: Path, args) -> dict | None:
+    """The note of a store built earlier in `workdir` (--keep) for the same corpus, size
+    and vectors, or None: building 2.7M papers takes about an hour."""
+    note = workdir / BUILD_NOTE
+    if not note.is_file():
+        return None
+    built = json.loads(note.read_text())
+    return built if built["build"] == _build_key(args) else None
+
+
+def _note_build(workdir: Path, args, timings: dict) -> None:
+    (workdir / BUILD_NOTE).write_text(json.dumps({"build": _build_key(args), "timings": timings}, indent=2) + "\n")
+
+
+def _build_key(args) -> dict:
+    return {"corpus": str(args.corpus), "corpus_bytes": args.corpus.stat().st_size, "papers": args.papers,
+            "vectors": args.vectors, "hold_out_every": HOLD_OUT_EVERY}
+
+
+def _disk_mb(workdir: Path, backend: str) -> dict:
+    """Sizes on disk: the SQLite store (with its WAL) and the search indexes (keyword folder, vector files)."""
+    def mb(paths) -> float:
+        return round(sum(p.stat().st_size for p in paths if p.is_file()) / 2**20, 1)
+
+    indexes = list((workdir / "cache" / "indexes").rglob("*"))
+    found = {"keyword_index_mb": mb(p for p in indexes if KEYWORDS_FOLDER in p.relative_to(workdir).parts),
+             "vector_index_mb": mb(p for p in indexes if p.name.startswith(VECTORS_FILE))}
+    if backend == "sqlite":
+        found["store_mb"] = mb(workdir.glob("bench.db*"))
+    return found
+
+
+def serve_phase(url: str, workdir: Path, args, queries) -> dict:
+    """`paperwire serve --workers N` on the built store and indexes: every query sent over
+    HTTP (new connections, so the kernel spreads them over the workers) by N clients, twice;
+    then each worker's memory (bench/procmem.py) and whether it maps the vector graph
+    file (shared between them by the page cache, not copied)."""
+    cache = workdir / "cache"
+    models = cache / "models"
+    if not models.exists():  # the query model, converted once under the usual cache
+        models.symlink_to((args.cache / "models").resolve(), target_is_directory=True)
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "PAPERWIRE_CACHE_DIR": str(cache)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "paperwire", "serve", "--no-harvest", "--no-embed", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(args.serve_processes)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        started = time.perf_counter()
+        _wait_for_search(base, server)
+        ready_s = time.perf_counter() - started
+        before = [procmem.process_mb(pid) for pid in procmem.descendants(server.pid)]
+        ms = asyncio.run(_http_searches(base, [q for _, q in queries] * 2, clients=args.serve_processes))
+        workers = procmem.descendants(server.pid)
+        rows = [{"pid": pid, **(procmem.process_mb(pid) or {}), "maps_vector_graph": _maps_graph(pid)}
+                for pid in workers]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    total = {key: round(sum(r.get(key, 0) for r in rows), 1) for key in ("rss_mb", "pss_mb", "shared_mb")}
+    return {"processes": args.serve_processes, "ready_s": round(ready_s, 1), "http": summary("http search", ms),
+            "rss_mb_before": round(sum(r["rss_mb"] for r in before if r), 1), "workers": rows, "total": total}
+
+
+def _wait_for_search(base: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + SERVE_START_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"paperwire serve exited with {server.returncode}")
+        try:
+            if httpx.get(f"{base}/search?q=model", timeout=30).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(1)
+    raise SystemExit(f"paperwire serve did not answer a search within {SERVE_START_SECONDS} s")
+
+
+async def _http_searches(base: str, texts: list[str], *, clients: int) -> np.ndarray:
+    todo = list(enumerate(texts))
+    found = np.zeros(len(texts))
+
+    async def client():
+        # no keep-alive: each search is a new connection, which any worker may accept
+        async with httpx.AsyncClient(base_url=base, timeout=120, limits=httpx.Limits(max_keepalive_connections=0)) as http:
+            while todo:
+                at, text = todo.pop()
+                started = time.perf_counter()
+                response = await http.get("/search", params={"q": text})
+                found[at] = (time.perf_counter() - started) * 1000
+                if response.status_code != 200:
+                    raise SystemExit(f"/search?q={text} answered {response.status_code}")
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return found
+
+
+def _maps_graph(pid: int) -> bool:
+    try:
+        return ".usearch" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def print_serving(serving: dict) -> None:
+    http = serving["http"]
+    print(f"  paperwire serve --workers {serving['processes']}: ready in {serving['ready_s']} s; "
+          f"HTTP search p50 / p95 {http['p50_ms']} / {http['p95_ms']} ms")
+    print(f"  {'worker':>8} {'RSS MB':>8} {'PSS MB':>8} {'shared':>8} {'maps graph':>10}")
+    for row in serving["workers"]:
+        print(f"  {row['pid']:>8} {row.get('rss_mb', 0):>8.0f} {row.get('pss_mb', 0):>8.0f} "
+              f"{row.get('shared_mb', 0):>8.0f} {str(row['maps_vector_graph']):>10}")
+    total = serving["total"]
+    print(f"  {'total':>8} {total['rss_mb']:>8.0f} {total['pss_mb']:>8.0f} {total['shared_mb']:>8.0f}")
 
 
 def main() -> None:
@@ -265,6 +413,10 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--vectors", choices=["model", "random"], default="model")
     parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build the SQLite store and indexes in this folder and reuse them on later runs")
+    parser.add_argument("--serve-processes", type=int, default=0,
+                        help="then serve them with paperwire serve --workers N and report each worker's memory")
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("PAPERWIRE_CACHE_DIR", "~/.cache/paperwire")).expanduser())
     args = parser.parse_args()
     if not args.corpus.exists():
@@ -275,7 +427,11 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="paperwire-bench-") as tmp:
         for backend in backends:
-            results.append(run_backend(backend, args, kept, held, embedder, Path(tmp)))
+            workdir = Path(tmp)
+            if args.keep and backend == "sqlite":
+                workdir = args.keep
+                workdir.mkdir(parents=True, exist_ok=True)
+            results.append(run_backend(backend, args, kept, held, embedder, workdir))
     for result in results:
         print(f"\n{result['backend']}, {result.get('keyword_engine', 'lexical')}: {result['papers']:,} papers, {result['queries']} queries, "
               f"{result['vectors']} vectors; index build {result['index_build_s']} s; "
@@ -285,6 +441,10 @@ def main() -> None:
             print(f"  {row['method']:<24} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['mean_ms']:>8}")
         print("  hybrid p50 / p95 by query kind: " + ", ".join(
             f"{k} {v['p50_ms']} / {v['p95_ms']}" for k, v in result["hybrid_by_query_kind"].items()))
+        print(f"  on disk: store {result.get('store_mb', '-')} MB, keyword index {result['keyword_index_mb']} MB, "
+              f"vector index {result['vector_index_mb']} MB")
+        if "serving" in result:
+            print_serving(result["serving"])
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     def key(r):

@@ -70,7 +70,8 @@ from paperwire.search.service import SearchService
 from paperwire.sources import files
 from paperwire.store import open_store
 
-import web_community  # bench/, beside this script
+import procmem  # bench/, beside this script
+import web_community
 import web_wrk
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,43 +185,8 @@ def start_server(folder: Path, port: int, workers: int) -> subprocess.Popen:
 
 
 def server_memory_mb(pid: int) -> dict[str, float]:
-    """Memory of `pid` and all its descendants (uvicorn's workers), in MB, from each one's
-    /proc/PID/smaps_rollup: resident (RSS), proportional (PSS) and shared (pages also
-    mapped by another process).
-
-    PSS shares each page among the processes that map it, so it shows what N
-    worker processes really cost together; RSS counts a shared page once per process."""
-    pids = [pid] + _descendants(pid)
-    totals = {"Rss": 0.0, "Pss": 0.0, "Shared_Clean": 0.0, "Shared_Dirty": 0.0}
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                name, _, value = line.partition(":")
-                if name in totals:
-                    totals[name] += int(value.split()[0]) / 1024
-        except OSError:
-            continue
-    return {"rss_mb": round(totals["Rss"], 1), "pss_mb": round(totals["Pss"], 1),
-            "shared_mb": round(totals["Shared_Clean"] + totals["Shared_Dirty"], 1), "processes": len(pids)}
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below `pid`, found by the parent ids in /proc/*/stat (the kernel's
-    /proc/PID/task/TID/children needs CONFIG_PROC_CHILDREN, which this machine lacks)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            # the command name in parentheses may hold spaces: the fields after its ")" are fixed
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        below = children.get(todo.pop(), [])
-        found += below
-        todo += below
-    return found
+    """Memory of `pid` and all its descendants (uvicorn's workers), in MB (bench/procmem.py)."""
+    return procmem.tree_mb(pid)
 
 
 async def load(base_url: str, urls: list[str], *, clients: int, seconds: float, rng: random.Random) -> dict:
@@ -346,7 +312,7 @@ def wait_until_idle(pid: int) -> float:
 def _cpu_ticks(pid: int) -> int:
     """User and system CPU ticks of `pid` and its descendants (fields 14 and 15 of stat)."""
     total = 0
-    for p in [pid] + _descendants(pid):
+    for p in [pid] + procmem.descendants(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
         except OSError:
