@@ -153,6 +153,7 @@ def _one_line(value: str, *, collapse: bool = False) -> str:
 # --- composing ----------------------------------------------------------------
 
 _ENVIRONMENT = jinja2.Environment(
+    auto_reload=False,  # templates change only with the package
     loader=jinja2.FileSystemLoader(TEMPLATES),
     autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,

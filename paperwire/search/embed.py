@@ -22,7 +22,9 @@ import hashlib
 import importlib.util
 import os
 import tempfile
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +37,9 @@ GRAPH_VARIANT = "int8pc-v1"
 DIMENSION = 384
 MAX_TOKENS = 256  # word pieces per paper, [CLS] and [SEP] included
 BATCH_SIZE = 16  # papers per ONNX run, sorted by length to cut padding; 16 beat 32 and 64 here
+# Query vectors kept (1.5 KB each): paging, sorting or filtering a search embeds the
+# same words again, and embedding was a tenth of a search page's CPU (py-spy).
+QUERY_VECTORS_KEPT = 4096
 
 _TOKENIZER_PATH = ("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")
 
@@ -76,6 +81,8 @@ class Embedder:
     max_tokens: int
     _session: object
     _tokenizer: object
+    _query_vectors: OrderedDict = field(default_factory=OrderedDict, repr=False)  # text -> vector, oldest first
+    _query_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def load(
@@ -126,8 +133,20 @@ class Embedder:
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        """The unit vector of one query, float32 [dim]."""
-        return self.embed_documents([text])[0]
+        """The unit vector of one query, float32 [dim], read-only: the last
+        QUERY_VECTORS_KEPT queries' vectors are kept and given again."""
+        with self._query_lock:
+            found = self._query_vectors.get(text)
+            if found is not None:
+                self._query_vectors.move_to_end(text)
+                return found
+        found = self.embed_documents([text])[0]
+        found.flags.writeable = False
+        with self._query_lock:
+            self._query_vectors[text] = found
+            while len(self._query_vectors) > QUERY_VECTORS_KEPT:
+                self._query_vectors.popitem(last=False)
+        return found
 
     def _run(self, id_lists: list[list[int]]) -> np.ndarray:
         width = max(len(ids) for ids in id_lists)

@@ -50,6 +50,7 @@ FORMAT_VERSION = 1
 META_FILE = "paperwire.json"  # change_seq, id bound, skipped papers: written after each commit
 VOCABULARY_FILE = "vocabulary.tsv"  # stem <TAB> first spelling seen, appended at each commit
 _WRITER_BUSY = "LockBusy"  # in tantivy's error when another writer holds the folder
+SUGGESTIONS_KEPT = 10_000  # "did you mean" answers kept per snapshot, by word
 RARE_WORD_PAPERS = 2  # a word in this few papers may be a typo: "did you mean" looks further
 RARE_WORD_FACTOR = 20  # ...for a word in this many times more papers
 
@@ -74,6 +75,7 @@ class KeywordIndex:
     _deleted: set = field(default_factory=set, repr=False)
     _vocabulary: Vocabulary = field(default_factory=Vocabulary, repr=False)  # shared by forks
     _new_words: dict[str, str] = field(default_factory=dict, repr=False)
+    _suggestions: tuple = field(default_factory=lambda: (None, {}), repr=False)  # (the searcher they hold for, word -> suggestion)
 
     # --- opening ------------------------------------------------------------
     @classmethod
@@ -390,6 +392,17 @@ class KeywordIndex:
         if word in STOP_WORDS or len(word) < spelling.MIN_WORD_CHARS:
             return None
         searcher = self._view()
+        # Kept per snapshot: a rare word costs a scan of the vocabulary (a tenth of a search
+        # page's CPU, py-spy), and readers page through and refine the same words.
+        held_for, known = self._suggestions
+        if held_for is not searcher or len(known) >= SUGGESTIONS_KEPT:
+            known = {}
+            self._suggestions = (searcher, known)
+        if word not in known:
+            known[word] = self._suggestion(word, searcher)
+        return known[word]
+
+    def _suggestion(self, word: str, searcher) -> str | None:
         stem = stemmer.stemWord(word)
         count = searcher.doc_freq("text", stem)
         if count > RARE_WORD_PAPERS:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date, datetime, timedelta, timezone
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Iterable
 from urllib.parse import urlsplit
@@ -40,6 +40,7 @@ PREVIEW_CHARS = 320  # of an abstract on the daily page
 STATUS_RUN_COUNT = 30
 SEARCH_PAGE_SIZE = 20
 SIMILAR_COUNT = 6  # on a paper's page
+CODE_LINKS_KEPT = 8192  # abstracts whose first repository link is remembered (_named_code)
 THUMBNAIL_MAX_AGE_SECONDS = 365 * 24 * 3600  # a kept thumbnail never changes
 # What the empty search page offers to try: (query, what it shows).
 SEARCH_EXAMPLES = (
@@ -160,7 +161,13 @@ def highlight(text: str, words: Iterable[str]) -> Markup:
 def code_url(paper) -> str | None:
     """The paper's code link: the one a source gave, else the first repository its
     abstract or comments name (papers.code_links); None if neither."""
-    return safe_url(paper.code_url) or next(iter(code_links(paper.abstract, paper.comments)), None)
+    return safe_url(paper.code_url) or _named_code(paper.abstract, paper.comments)
+
+
+@lru_cache(maxsize=CODE_LINKS_KEPT)
+def _named_code(abstract: str, comments: str | None) -> str | None:
+    # Kept by text: scanning an abstract for repositories was 7 % of a search page's CPU (py-spy).
+    return next(iter(code_links(abstract, comments)), None)
 
 
 def thumbnail_src(request: Request, arxiv_id: str) -> str | None:
@@ -184,6 +191,9 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the package and change only with it: checking each one's
+        # file time on every render was a tenth of a search page's CPU (py-spy, bench/web.py).
+        auto_reload=False,
     )
     env.filters.update(
         display=display_text, preview=preview, short_authors=short_authors, safe_url=safe_url,
@@ -374,7 +384,7 @@ def search(request: Request) -> Response:
                       page_title="Search · paperwire", **{**context, "busy": str(busy)})
     page_count = min(-(-results.page.total_count // SEARCH_PAGE_SIZE), MAX_RESULT_WINDOW // SEARCH_PAGE_SIZE)
     return render(request, "search.html", results=results, page_count=page_count,
-                  summary=match_summary(results.page),
+                  summary=match_summary(results.page), shown=[hit.paper.arxiv_id for hit in results.page.hits],
                   page_title=f"{form.text.strip() or 'Search'} · paperwire", **context)
 
 

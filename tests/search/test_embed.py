@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from paperwire.search import embed
 from paperwire.search.embed import DIMENSION, ensure_graph, source_model_path
 
 
@@ -28,6 +29,20 @@ def test_batching_and_length_sorting_keep_rows_in_order(embedder):
     # Not bit-identical: dynamic int8 quantisation scales activations per batch
     # (cosine 0.994-0.999 on SciFact abstracts, docs/search.md).
     assert np.sum(together * alone, axis=1) == pytest.approx(1.0, abs=0.03)
+
+
+def test_a_query_vector_is_kept_read_only_and_the_oldest_forgotten(embedder, monkeypatch):
+    monkeypatch.setattr(embed, "QUERY_VECTORS_KEPT", 2)
+    embedder._query_vectors.clear()
+    first = embedder.embed_query("protein folding")
+    assert np.array_equal(first, embedder.embed_documents(["protein folding"])[0])
+    assert embedder.embed_query("protein folding") is first  # kept, not embedded again
+    with pytest.raises(ValueError):
+        first[0] = 1.0  # shared by every search of these words: nobody may change it
+    embedder.embed_query("graph neural networks")
+    embedder.embed_query("protein folding")  # used again: now the newest
+    embedder.embed_query("diffusion models")
+    assert list(embedder._query_vectors) == ["protein folding", "diffusion models"]
 
 
 def test_model_id_names_graph_and_length(embedder):

@@ -1,6 +1,8 @@
 """spelling: edit distances against a plain dynamic programme, and picking a correction."""
 
 
+from datetime import date
+
 import numpy as np
 import pytest
 
@@ -57,3 +59,13 @@ def test_the_index_suggests_only_for_rare_words():
     assert index.suggest("atention") == "attention"
     assert index.suggest("attention") is None  # known, in four papers
     assert index.suggest("the") is None
+
+
+def test_a_suggestion_is_kept_only_until_the_index_changes():
+    index = KeywordIndex.open(None)
+    index.add(PAPERS)
+    assert index.suggest("quantom") is None  # no word near it yet
+    assert index.suggest("quantom") is None  # asked again: from what was kept
+    index.add([PaperFields(100 + n, f"Quantum annealing study {n}", "Quantum circuits on hardware.", ("A B",),
+                           ("quant-ph",), date(2024, 1, 1)) for n in range(5)])
+    assert index.suggest("quantom") == "quantum"  # the new snapshot is asked afresh
