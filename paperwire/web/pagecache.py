@@ -6,7 +6,9 @@ LRU per process, PAGE_CACHE_BYTES) under the full URL, the store's change marker
 (`Store.change_marker`: SQLite's data_version, PostgreSQL's WAL position; it moves
 at any committed write by any process: a vote, a comment, a harvest) and the search
 indexes' state (similar papers on a paper page). A kept page is used at most
-MAX_AGE_SECONDS, for what changes with the clock alone: trending fades with age.
+MAX_AGE_SECONDS, for what changes with the clock alone: trending fades with age;
+while one reader makes it again, the others get the older one (up to STALE_SECONDS
+more, and only while the store has not changed) rather than wait.
 So an anonymous reader sees a vote or a comment on the next page they load, and a
 page that changed only by the clock within a minute (docs/web.md, "Kept pages").
 
@@ -41,6 +43,11 @@ from paperwire.web.cards import SizedLRU
 
 PAGE_CACHE_BYTES = 64 * 1024 * 1024  # a day page is ~150 KB: some 400 pages per process
 MAX_AGE_SECONDS = 60.0
+# How much older a page may be while one reader makes it again and the store has not
+# changed (only the clock has: trending's decay): the others get it at once instead of
+# waiting (stale-while-revalidate, RFC 5861's idea). 50 clients on /trending waited
+# for each remake (p95 311 ms in bench/web.py against 52 ms at p50).
+STALE_SECONDS = 60.0
 # What form_token() writes into a page being kept instead of a visitor's token: random per
 # process, so no paper's text can contain it.
 FORM_TOKEN_PLACEHOLDER = "form-token-" + secrets.token_hex(16)
@@ -62,26 +69,32 @@ class PageCache:
                  clock: Callable[[], float] = time.monotonic):
         self._pages: SizedLRU[KeptPage] = SizedLRU(max_bytes, lambda page: len(page.body))
         self.max_age_seconds, self.clock = max_age_seconds, clock
-        self.hit_count = self.miss_count = 0  # pages served kept, and made
+        self.hit_count = self.miss_count = self.stale_count = 0  # pages served kept, made, served stale
         self._makers: dict = {}  # key -> [lock, readers waiting on or making that page]
         self._makers_lock = threading.Lock()
 
-    def get(self, key) -> KeptPage | None:
+    def get(self, key, *, stale_seconds: float = 0.0) -> KeptPage | None:
+        """The page kept under `key` if it is at most max_age_seconds old (plus `stale_seconds`)."""
         page = self._pages.get(key)
-        return None if page is None or self.clock() - page.made_at > self.max_age_seconds else page
+        is_fresh = page is not None and self.clock() - page.made_at <= self.max_age_seconds + stale_seconds
+        return page if is_fresh else None
 
     @contextlib.contextmanager
-    def one_maker(self, key):
+    def one_maker(self, key, *, wait: bool = True):
         """Held while `key`'s page is made: readers who missed it meanwhile wait for that one
         page instead of each making it. Without it 50 clients on /trending, its minute run
-        out, made it 50 times at once (p95 3.0 s in bench/web.py)."""
+        out, made it 50 times at once (p95 3.0 s in bench/web.py). Gives whether this reader
+        is the maker: with `wait` False, a reader who finds the page being made gets False
+        at once."""
         with self._makers_lock:
             entry = self._makers.setdefault(key, [threading.Lock(), 0])
             entry[1] += 1
+        is_maker = entry[0].acquire(blocking=wait)
         try:
-            with entry[0]:
-                yield
+            yield is_maker
         finally:
+            if is_maker:
+                entry[0].release()
             with self._makers_lock:
                 entry[1] -= 1
                 if not entry[1]:
@@ -115,7 +128,11 @@ def kept(endpoint: Callable[[Request], Response]) -> Callable[[Request], Respons
                request.app.state.search.state)
         page = cache.get(key)
         if page is None:
-            with cache.one_maker(key):
+            stale = cache.get(key, stale_seconds=STALE_SECONDS)  # same store: only the clock moved
+            with cache.one_maker(key, wait=stale is None) as is_maker:
+                if not is_maker:  # another reader is making it again
+                    cache.stale_count += 1
+                    return _answer(request, stale)
                 page = cache.get(key)  # made while this reader waited
                 if page is None:
                     cache.miss_count += 1

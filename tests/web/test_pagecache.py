@@ -31,6 +31,11 @@ def local_count(html: str) -> int:
     return int(re.search(r"▲ (\d+) here", html).group(1))
 
 
+def without_tokens(html: str) -> str:
+    """A page less each visitor's own CSRF token."""
+    return re.sub(r'name="csrf_token" value="[^"]*"', "", html)
+
+
 def fresh(client) -> TestClient:
     """Another visitor of the same app: no cookie yet."""
     return TestClient(client.app, follow_redirects=False)
@@ -89,6 +94,65 @@ def test_a_kept_page_is_made_again_after_its_max_age(client):
     assert (cache.miss_count, cache.hit_count) == (2, 1)
 
 
+def test_while_a_reader_remakes_an_old_page_the_others_get_it_at_once(client):
+    import threading
+
+    now = [0.0]
+    cache = client.app.state.page_cache = pagecache.PageCache(clock=lambda: now[0])
+    first = client.get("/trending?window=week").text
+    (key,) = cache._pages._items  # the page as kept, under the store's change marker
+    now[0] = pagecache.MAX_AGE_SECONDS + 1  # old by the clock only
+    making, done = threading.Event(), threading.Event()
+
+    def remake():  # a reader who is making it again, slowly
+        with cache.one_maker(key) as is_maker:
+            assert is_maker
+            making.set()
+            done.wait(10)
+
+    maker = threading.Thread(target=remake)
+    maker.start()
+    making.wait(10)
+    try:
+        page = fresh(client).get("/trending?window=week")  # the maker holds its lock: not held up
+        assert page.status_code == 200 and without_tokens(page.text) == without_tokens(first)
+        assert (cache.miss_count, cache.stale_count) == (1, 1)
+    finally:
+        done.set()
+        maker.join()
+    fresh(client).get("/trending?window=week")  # no one making it: this reader does
+    assert (cache.miss_count, cache.stale_count) == (2, 1)
+
+
+def test_an_old_page_is_not_given_once_the_store_has_changed(client, store):
+    import threading
+
+    now = [0.0]
+    cache = client.app.state.page_cache = pagecache.PageCache(clock=lambda: now[0])
+    client.get("/trending?window=week")
+    now[0] = pagecache.MAX_AGE_SECONDS + 1
+    store.upsert_papers([make_paper(arxiv_id="2503.00002")], source="test")  # a new marker, a new key
+    statuses = []
+    readers = [threading.Thread(target=lambda: statuses.append(fresh(client).get("/trending?window=week").status_code))
+               for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    assert statuses == [200] * 4
+    assert (cache.miss_count, cache.stale_count) == (2, 0)  # the others waited for the new page
+
+
+def test_a_page_past_its_stale_time_is_made_again_by_whoever_asks(client):
+    now = [0.0]
+    cache = client.app.state.page_cache = pagecache.PageCache(clock=lambda: now[0])
+    client.get("/trending?window=week")
+    now[0] = pagecache.MAX_AGE_SECONDS + pagecache.STALE_SECONDS + 1
+    assert cache.get(next(iter(cache._pages._items)), stale_seconds=pagecache.STALE_SECONDS) is None
+    client.get("/trending?window=week")
+    assert (cache.miss_count, cache.stale_count) == (2, 0)
+
+
 def test_a_signed_in_reader_is_never_served_a_kept_page(client, store):
     cache = client.app.state.page_cache
     fresh(client).get(f"/day/{DAY}")
@@ -139,7 +203,8 @@ def test_one_maker_lets_one_reader_in_at_a_time_per_page():
     cache, order = pagecache.PageCache(), []
 
     def make(name, key, hold):
-        with cache.one_maker(key):
+        with cache.one_maker(key) as is_maker:
+            assert is_maker  # each waited its turn
             order.append(f"{name} in")
             time.sleep(hold)
             order.append(f"{name} out")
