@@ -26,7 +26,7 @@ from paperwire.store import NotFound
 from paperwire.store.accounts import User, UserExists
 from paperwire.web import csrf, pages
 from paperwire.web.sessions import (
-    checked_form, client_address, clock, current_user, local_path, now, refuse_if_limited, require_user,
+    checked_form, client_address, clock, current_user, local_path, now, refuse_if_limited, require_user, to_login,
     user_of,
 )
 
@@ -201,7 +201,7 @@ def _password_page(request: Request, *, status: int = 200, problem: str = "", no
 def password_form(request: Request) -> Response:
     """`GET /settings/password`; sends a visitor who is not logged in to the log-in page."""
     if current_user(request) is None:
-        return RedirectResponse("/login?next=/settings/password", status_code=303)
+        return to_login(request)
     notice = "Your password is changed; your other sessions are logged out." if "done" in request.query_params else ""
     return _password_page(request, notice=notice)
 

@@ -25,7 +25,7 @@ from paperwire.store.accounts import User
 from paperwire.store.comments import Comment
 from paperwire.web import pages, params
 from paperwire.web.sessions import (
-    checked_form, client_address, clock, current_user, now, refuse_if_limited, require_user,
+    checked_form, client_address, clock, current_user, now, refuse_if_limited, require_user, to_login,
 )
 
 _ID_DIGITS = 18  # a comment id in a path or form: digits only, below 2**63
@@ -106,7 +106,7 @@ def _own(request: Request) -> tuple[User, Comment]:
 def edit_form(request: Request) -> Response:
     """`GET /comments/{id}/edit`: the form with the comment's text."""
     if current_user(request) is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return to_login(request)
     _, comment = _own(request)
     return _form_page(request, arxiv_id=comment.arxiv_id, action=f"/comments/{comment.id}/edit",
                       heading="Edit your comment", text=comment.body)

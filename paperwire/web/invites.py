@@ -21,7 +21,7 @@ from paperwire import account_links
 from paperwire.accounts import INVITE_LIFETIME, SignupPolicy
 from paperwire.web import feeds, pages
 from paperwire.web.sessions import (
-    checked_form, clock, current_user, now, refuse_if_limited, require_user,
+    checked_form, clock, current_user, now, refuse_if_limited, require_user, to_login,
 )
 
 _ID_DIGITS = 18  # an invite id in a path: digits only, below 2**63
@@ -55,7 +55,7 @@ def _page(request: Request, *, new_link: str = "", status: int = 200) -> Respons
 def invites_page(request: Request) -> Response:
     """`GET /settings/invites`; a visitor who is not logged in goes to the log-in page."""
     if current_user(request) is None:
-        return RedirectResponse("/login?next=/settings/invites", status_code=303)
+        return to_login(request)
     return _page(request)
 
 

@@ -15,12 +15,13 @@ import math
 import time
 from datetime import datetime, timezone
 from typing import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import RedirectResponse
 
 from paperwire import discussion
 from paperwire.accounts import SECRET_KEY_CHECKPOINT, resolve_secret_key, token_hash
@@ -56,6 +57,12 @@ def require_user(request: Request) -> User:
     if user is None:
         raise HTTPException(401, "you need to log in for this; log in at /login and try again")
     return user
+
+
+def to_login(request: Request) -> RedirectResponse:
+    """For a page that only a signed-in reader may see: the log-in page, which comes
+    back to this page after (its `next`, checked there to stay on this site)."""
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
 
 
 class Upvotes:

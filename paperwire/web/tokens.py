@@ -20,7 +20,7 @@ from paperwire.accounts import AccountError, Scope, TokenKind
 from paperwire.store.tokens import TOKEN_NAME_MAX_CHARS
 from paperwire.web import pages
 from paperwire.web.sessions import (
-    checked_form, client_address, clock, current_user, now, refuse_if_limited, require_user,
+    checked_form, client_address, clock, current_user, now, refuse_if_limited, require_user, to_login,
 )
 
 
@@ -38,7 +38,7 @@ def _page(request: Request, *, status: int = 200, problem: str = "", new_value: 
 def tokens_page(request: Request) -> Response:
     """`GET /settings/tokens`; a visitor who is not logged in goes to the log-in page."""
     if current_user(request) is None:
-        return RedirectResponse("/login?next=/settings/tokens", status_code=303)
+        return to_login(request)
     return _page(request)
 
 
