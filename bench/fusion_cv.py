@@ -15,24 +15,20 @@ vectors are the ones `paperwire eval` caches. Writes bench/results/fusion_cv.jso
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 from paperwire.search import evaluate
 from paperwire.search.embed import Embedder
 
+import scifact_args  # bench/, beside this script
+
 RESULTS = Path(__file__).parent / "results" / "fusion_cv.json"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scifact", type=Path, default=Path(__file__).parents[1] / "../shared/data/scifact")
-    parser.add_argument("--cache", type=Path,
-                        default=Path(os.environ.get("PAPERWIRE_CACHE_DIR", "~/.cache/paperwire")).expanduser())
-    args = parser.parse_args()
+    args = scifact_args.parse(__doc__)
     train = evaluate.load(args.scifact, split="train")
     test = evaluate.load(args.scifact, split="test")
     embedder = Embedder.load(args.cache / "models", threads=1)

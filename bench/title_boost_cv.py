@@ -16,9 +16,7 @@ bench/results/title_boost_cv.json.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -29,22 +27,20 @@ from paperwire.search.engine import DENSE_WEIGHT, FUSION_NORMALISATION
 from paperwire.search.query import parse
 from paperwire.search.service import SearchService
 
+import scifact_args  # bench/, beside this script
+
 RESULTS = Path(__file__).parent / "results" / "title_boost_cv.json"
 BOOSTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 DEPTH = 100
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scifact", type=Path, default=Path(__file__).parents[1] / "../shared/data/scifact")
-    parser.add_argument("--cache", type=Path,
-                        default=Path(os.environ.get("PAPERWIRE_CACHE_DIR", "~/.cache/paperwire")).expanduser())
-    args = parser.parse_args()
+    args = scifact_args.parse(__doc__)
     splits = {name: evaluate.load(args.scifact, split=name) for name in ("train", "test")}
     embedder = Embedder.load(args.cache / "models", threads=1)
     with evaluate.throwaway_store("sqlite") as store:
         evaluate.load_into(splits["train"], store, embedder, cache_dir=args.cache)
-        service = SearchService(None, embedder=embedder, keyword_engine="tantivy")
+        service = SearchService(None, embedder=embedder)
         service.catch_up(store)
         grids = {name: grid(split, store, service) for name, split in splits.items()}
     out = {}
