@@ -18,6 +18,12 @@ from paperwire.web.sessions import now
 from tests.digest.conftest import BASE_URL, mail_settings, smtp_server  # noqa: F401 (a fixture)
 from tests.web.test_accounts import PASSWORD, add_user, log_in, signed_in_as, token_of
 from tests.web.test_error_shape import assert_html_error
+from tests.web.test_signup_values import CASES as SIGN_UP_CASES
+
+# Names and addresses that sign-up refuses (control characters, bidi overrides, confusables,
+# HTML, SQL): no account can hold them, so each must get the same answer as any unknown account.
+REFUSED_AT_SIGN_UP = [value for field, value, (outcome, _) in SIGN_UP_CASES
+                      if field in ("username", "email") and outcome == "refused"]
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -94,7 +100,8 @@ def test_the_account_can_be_named_by_its_email_address(mailing):
     assert received.rcpt_tos == ["ada@example.org"] and link_in(received)
 
 
-@pytest.mark.parametrize("typed", ["nobody", "nobody@example.org", "", "x" * 5000, "<script>"])
+@pytest.mark.parametrize("typed", list(dict.fromkeys(
+    ["nobody", "nobody@example.org", "", "x" * 5000, "<script>", *REFUSED_AT_SIGN_UP])))
 def test_an_unknown_account_gets_the_same_answer_and_no_mail(mailing, typed):
     client, store, recorder = mailing
     add_user(store, "ada")
