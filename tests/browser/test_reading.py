@@ -61,6 +61,19 @@ def test_the_month_map_works_without_javascript(reading_server, open_page):
     # axe-core runs as a script, so it checks the month map in test_no_accessibility_violations
 
 
+def test_the_month_map_fits_a_phone(reading_server, open_page):
+    page = open_page(reading_server + "/month/2025-03/map", phone=True)
+    screenshot(page, "phone-map-month")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scroll
+    svg = page.locator("svg.topic-map").bounding_box()
+    assert svg["width"] <= PHONE["width"] and svg["height"] > 100  # scaled down, still drawn
+    first = page.locator(".topic-list li a").first
+    first.scroll_into_view_if_needed()
+    target = first.get_attribute("href")
+    first.click()  # the list under the map, for readers who would rather tap a title
+    page.wait_for_url("**" + target)
+
+
 def test_topic_map_points_link_to_their_papers(reading_server, open_page):
     page = open_page(reading_server + DAY_PATH + "/map")
     screenshot(page, "map-day")
