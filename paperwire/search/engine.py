@@ -158,7 +158,9 @@ def paper_fields(paper_id: int, paper: Paper) -> PaperFields:
     """What the keyword index keeps of a paper; LaTeX is rendered so `$\\alpha$` matches α."""
     return PaperFields(
         paper_id=paper_id, title=display_text(paper.title), abstract=display_text(paper.abstract),
-        authors=tuple(a.name for a in paper.authors), categories=paper.categories,
+        # As written and as shown: `M\\"uller` is found by author:müller and on /author/Müller.
+        authors=tuple(dict.fromkeys(n for a in paper.authors for n in (a.name, display_text(a.name)))),
+        categories=paper.categories,
         day=paper.day, has_code=bool(paper.code_url or code_links(paper.abstract, paper.comments)),
         is_withdrawn=paper.is_withdrawn,
     )

@@ -46,7 +46,7 @@ from paperwire.search.text import STOP_WORDS, stemmer, words
 
 TITLE_BOOST = 0.5  # the title's BM25 counts this much beside the abstract's (docs/search-engines.md)
 WRITER_HEAP_BYTES = 100_000_000  # tantivy flushes a segment when its writer's heap is this full
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: author names' words as written and as shown (LaTeX rendered)
 META_FILE = "paperwire.json"  # change_seq, id bound, skipped papers: written after each commit
 VOCABULARY_FILE = "vocabulary.tsv"  # stem <TAB> first spelling seen, appended at each commit
 _WRITER_BUSY = "LockBusy"  # in tantivy's error when another writer holds the folder

@@ -128,21 +128,28 @@ class CommunityTables:
 
 
     # authors ------------------------------------------------------------------------------
-    def papers_by_author(self, name: str, *, limit: int | None = None) -> list[Paper]:
+    def papers_by_author(self, name: str, *, limit: int | None = None,
+                         among: Iterable[int] | None = None) -> list[Paper]:
         """The papers with an author whose name matches `name` (papers.normalise_name: case,
         accents and punctuation aside), newest first, all of them or the first `limit`; []
-        for a name with no letters. The pages and the API page through this list."""
+        for a name with no letters. The pages and the API page through this list.
+        `among`: row ids known to hold every paper that can match (the search index's
+        SearchService.author_candidates); without it every paper's authors are scanned."""
         wanted = normalise_name(name)
         tokens = sorted(name.split(), key=len, reverse=True)
         if not wanted or not tokens:
             return []
-        # The longest word of the name narrows the scan in SQL (lower() folds ASCII on both
-        # engines); the exact rule is applied to the few papers that pass.
-        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", tokens[0].lower()) + "%"
-        rows = select_papers(
-            self.engine, self.engine.read(), "{live} AND lower(authors) LIKE ? ESCAPE '\\'", (pattern,),
-            order="ORDER BY published_at IS NULL, published_at DESC, arxiv_id",
-        )
+        order = "ORDER BY published_at IS NULL, published_at DESC, arxiv_id"
+        if among is not None:
+            ids = list(among)
+            rows = select_papers(self.engine, self.engine.read(), "{live} AND id IN ?", (Many(ids, "int8"),),
+                                 order=order) if ids else []
+        else:
+            # The longest word of the name narrows the scan in SQL (lower() folds ASCII on both
+            # engines); the exact rule is applied to the few papers that pass.
+            pattern = "%" + re.sub(r"([\\%_])", r"\\\1", tokens[0].lower()) + "%"
+            rows = select_papers(self.engine, self.engine.read(), "{live} AND lower(authors) LIKE ? ESCAPE '\\'",
+                                 (pattern,), order=order)
         found = [p for _, p in rows if any(normalise_name(a.name) == wanted for a in p.authors)]
         return found[:limit]
 
