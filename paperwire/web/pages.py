@@ -470,7 +470,7 @@ def status(request: Request) -> Response:
         latest_by_job.setdefault(run.job, run)
     counts = activity.recent(store)
     return render(
-        request, "status.html", runs=runs, stats=store.stats(), counts=counts,
+        request, "status.html", runs=runs, stats=activity.store_stats(store), counts=counts,
         chart=charts.stacked_bars(counts.days, counts.series, title="Papers per day by primary category",
                                   id_prefix="per-day"),
         series_class=charts.series_class,

@@ -115,3 +115,22 @@ def test_by_category(per_day, top, expected):
     counted = activity.by_category([Counter(c) for c in per_day], days, top=top)
     assert counted.series == expected
     assert counted.total_count == sum(sum(c.values()) for c in per_day)
+
+
+def test_the_status_pages_counts_are_kept_until_a_write_and_then_at_least_their_minimum_age(store):
+    now = [0.0]
+
+    def counts():
+        return activity.store_stats(store, clock=lambda: now[0])
+
+    store.upsert_papers([make_paper(arxiv_id="2503.00001")], source="test")
+    first = counts()
+    assert first == store.stats() and first.paper_count == 1
+    store.upsert_papers([make_paper(arxiv_id="2503.00002")], source="test")
+    now[0] = activity.STATS_MIN_AGE_SECONDS - 1  # a write, but the counts are recent: kept
+    assert counts() is first
+    now[0] = activity.STATS_MIN_AGE_SECONDS + 1
+    second = counts()
+    assert second.paper_count == 2 == store.stats().paper_count
+    now[0] = 3600.0  # no write since: kept however long
+    assert counts() is second
