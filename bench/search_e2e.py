@@ -248,13 +248,17 @@ def run_backend(backend: str, args, kept, held, embedder, workdir: Path) -> dict
         built = _reusable_build(workdir, args) if backend == "sqlite" else None
         timings = dict(built["timings"]) if built else load_store(
             store, args.corpus, kept, {p.arxiv_id for p in held}, args.papers, embedder, args.vectors, args.cache / "bench")
+        keep = backend == "sqlite" and args.keep is not None
+        if keep:
+            _note_build(workdir, args, timings)
+        is_indexed = "index_build_s" in timings
         # Where `paperwire serve` looks with PAPERWIRE_CACHE_DIR=workdir/cache, for the serving phase.
         service = SearchService(workdir / "cache" / "indexes", embedder=embedder)
         started = time.perf_counter()
         service.catch_up(store)
         service.save()
-        timings["index_build_s" if not built else "index_load_s"] = time.perf_counter() - started
-        if backend == "sqlite" and not built:
+        timings["index_load_s" if is_indexed else "index_build_s"] = time.perf_counter() - started
+        if keep and not is_indexed:
             _note_build(workdir, args, timings)
         rss_built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         sizes = _disk_mb(workdir, backend)
@@ -285,7 +289,8 @@ def run_backend(backend: str, args, kept, held, embedder, workdir: Path) -> dict
 
 def _reusable_build(workdir: Path, args) -> dict | None:
     """The note of a store built earlier in `workdir` (--keep) for the same corpus, size
-    and vectors, or None: building 2.7M papers takes about an hour."""
+    and vectors, or None: building 2.7M papers takes about an hour. The note is written
+    once the store is loaded and again once its indexes are built (`index_build_s`)."""
     note = workdir / BUILD_NOTE
     if not note.is_file():
         return None
@@ -294,7 +299,10 @@ def _reusable_build(workdir: Path, args) -> dict | None:
 
 
 def _note_build(workdir: Path, args, timings: dict) -> None:
-    (workdir / BUILD_NOTE).write_text(json.dumps({"build": _build_key(args), "timings": timings}, indent=2) + "\n")
+    path = workdir / BUILD_NOTE
+    note = json.loads(path.read_text()) if path.is_file() else {}
+    note.update(build=_build_key(args), timings=timings)
+    path.write_text(json.dumps(note, indent=2) + "\n")
 
 
 def _build_key(args) -> dict:
@@ -434,7 +442,7 @@ def main() -> None:
             results.append(run_backend(backend, args, kept, held, embedder, workdir))
     for result in results:
         print(f"\n{result['backend']}, {result.get('keyword_engine', 'lexical')}: {result['papers']:,} papers, {result['queries']} queries, "
-              f"{result['vectors']} vectors; index build {result['index_build_s']} s; "
+              f"{result['vectors']} vectors; index build {result.get('index_build_s')} s; "
               f"peak RSS {result['peak_rss_mb']:,} MB ({result['peak_rss_mb_after_build']:,} MB after the build)")
         print(f"  {'method':<24} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
         for row in result["rows"]:

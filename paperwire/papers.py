@@ -456,6 +456,11 @@ def code_links(*texts: str | None) -> list[str]:
     """
     found: dict[str, None] = {}
     for text in texts:
+        # Most texts name no host at all: a plain substring test rules them out at a tenth of
+        # the pattern's cost (it was 14 % of indexing 2.7M papers, py-spy).
+        folded = (text or "").casefold()  # as the pattern's IGNORECASE folds (ſ is s, K is k)
+        if not any(host in folded for host in CODE_HOSTS):
+            continue
         for match in _CODE_LINK.finditer(text or ""):
             host = match["host"].lower()
             parts = match["path"].split("/")
