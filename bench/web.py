@@ -1,12 +1,13 @@
 """Web latency under concurrent clients, against a running `paperwire serve` on loopback.
 
     .venv/bin/python bench/web.py [--papers N] [--clients 20,50] [--seconds 15] [--workers 1]
-                                  [--pages static,day,week,month,paper,search,trending,mixed,upvote]
+                                  [--pages static,day,week,month,paper,search,trending,map,author,status,mixed,upvote]
                                   [--client httpx|wrk] [--corpus PATH]
 
 What a reader waits for: the day page, a week's and a month's page, a paper page
 (with its similar papers), a search, the trending page (skipped while the server
-has no /trending) and a mix of day, paper and search, each under N concurrent clients for a fixed time. A
+has no /trending), the topic maps of those days, weeks and months, an author's
+page, the status page (with its chart) and a mix of day, paper and search, each under N concurrent clients for a fixed time. A
 static file (/static/style.css) is fetched the same way in the same run as the
 baseline, because this machine is shared and noisy: compare ratios to it (the
 static row is measured even when --pages leaves it out).
@@ -40,7 +41,7 @@ processes: RSS, PSS and the shared part) is read from /proc before and after eac
 
 Prints a table (with each page's p95 over the static file's p95 at the same
 client count) and writes bench/results/web.json. Targets: p95 <= 100 ms for
-the day, week, month, paper, trending and search pages at 20 clients (issues #10, #14, #15),
+the day, week, month, paper, trending, map, author, status and search pages at 20 clients (issues #10, #14, #15),
 <= 300 ms at 50 clients, no non-2xx answer, memory flat after warm-up (#15); they
 are judged with `--client wrk` (docs/web.md).
 """
@@ -62,6 +63,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
+from urllib.parse import quote
 
 import httpx
 
@@ -78,7 +80,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "arxiv" / "papers.jsonl.gz"
 RESULTS = Path(__file__).parent / "results" / "web.json"
 CACHE = Path("~/.cache/paperwire-bench").expanduser()
-PAGES = ("static", "day", "week", "month", "paper", "search", "trending", "mixed", "upvote")
+PAGES = ("static", "day", "week", "month", "paper", "search", "trending", "map", "author", "status", "mixed", "upvote")
 CLIENTS = ("httpx", "wrk")
 SAMPLE_SIZE = 300  # distinct URLs per page kind
 START_TIMEOUT_SECONDS = 600  # loading saved indexes of 75k papers takes a while
@@ -147,6 +149,11 @@ def sample_urls(folder: Path, rng: random.Random) -> dict[str, list[str]]:
         "trending": ["/trending", "/trending?window=week", "/trending?window=month"],
         "week": [f"/week/{_iso_week(rng.choice(days))}" for _ in range(SAMPLE_SIZE)],
         "month": [f"/month/{rng.choice(days):%Y-%m}" for _ in range(SAMPLE_SIZE)],
+        # the topic maps of the same days, their weeks and their months, first views included
+        "map": [rng.choice((f"/day/{d.isoformat()}/map", f"/week/{_iso_week(d)}/map", f"/month/{d:%Y-%m}/map"))
+                for d in (rng.choice(days) for _ in range(SAMPLE_SIZE))],
+        "author": [f"/author/{quote(p.authors[0].name, safe='')}" for p in chosen if p.authors],
+        "status": ["/status"],  # not kept (it shows this process's jobs); its counts are (activity.store_stats)
     }
     urls["mixed"] = urls["day"][:100] + urls["paper"][:100] + urls["search"][:100]
     return urls
