@@ -76,7 +76,8 @@ class KeywordIndex:
     _vocabulary: Vocabulary = field(default_factory=Vocabulary, repr=False)  # shared by forks
     _new_words: dict[str, str] = field(default_factory=dict, repr=False)
     _seen_words: set[str] = field(default_factory=set, repr=False)  # surface words this object has noted
-    _suggestions: tuple = field(default_factory=lambda: (None, {}), repr=False)  # (the searcher they hold for, word -> suggestion)
+    # ("did you mean" answers' snapshot (its searcher), word -> suggestion)
+    _suggestions: tuple = field(default_factory=lambda: (None, {}), repr=False)
 
     # --- opening ------------------------------------------------------------
     @classmethod

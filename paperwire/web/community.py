@@ -154,4 +154,5 @@ def author_page(request: Request) -> Response:
     """`/author/{name}?page=`: the author's papers in this store, newest first, paged."""
     found = author_papers(request)
     return pages.render(request, "author.html", name=found.name, author=found,
-                        shown=[p.arxiv_id for p in found.papers], path="/author/" + quote(found.name, safe=""), page_title=f"{found.name} · paperwire")
+                        shown=[p.arxiv_id for p in found.papers], path="/author/" + quote(found.name, safe=""),
+                        page_title=f"{found.name} · paperwire")
