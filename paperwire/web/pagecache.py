@@ -6,11 +6,12 @@ LRU per process, PAGE_CACHE_BYTES) under the full URL, the store's change marker
 (`Store.change_marker`: SQLite's data_version, PostgreSQL's WAL position; it moves
 at any committed write by any process: a vote, a comment, a harvest) and the search
 indexes' state (similar papers on a paper page). A kept page is used at most
-MAX_AGE_SECONDS, for what changes with the clock alone: trending fades with age;
-while one reader makes it again, the others get the older one (up to STALE_SECONDS
-more, and only while the store has not changed) rather than wait.
-So an anonymous reader sees a vote or a comment on the next page they load, and a
-page that changed only by the clock within a minute (docs/web.md, "Kept pages").
+MAX_AGE_SECONDS, for what changes with the clock alone: trending fades with age.
+While one reader makes a page again (after a write, or once it aged out), the others
+get the version they would have had a moment before rather than wait (up to
+STALE_SECONDS past its age): stale-while-revalidate, so a write never makes every
+reader of a page wait for it. A reader who loads a page after it is made sees the
+write; a signed-in reader's own vote is on their own page, never a kept one.
 
 Never kept: a signed-in reader's pages (their votes, saves, forms), anything but a
 200, and every other route (search above all: too many distinct pages to keep).
@@ -32,6 +33,7 @@ import hashlib
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
@@ -43,11 +45,12 @@ from paperwire.web.cards import SizedLRU
 
 PAGE_CACHE_BYTES = 64 * 1024 * 1024  # a day page is ~150 KB: some 400 pages per process
 MAX_AGE_SECONDS = 60.0
-# How much older a page may be while one reader makes it again and the store has not
-# changed (only the clock has: trending's decay): the others get it at once instead of
-# waiting (stale-while-revalidate, RFC 5861's idea). 50 clients on /trending waited
-# for each remake (p95 311 ms in bench/web.py against 52 ms at p50).
+# How much older a page may be while one reader makes it again: the others get it at
+# once instead of waiting (stale-while-revalidate, RFC 5861's idea). 50 clients on
+# /trending waited for each remake after any write, a background job's lease renewal
+# included (p95 1,813 ms in bench/web.py against 60 ms at p50).
 STALE_SECONDS = 60.0
+LATEST_KEPT = 20_000  # addresses whose latest kept version is remembered for stale answers
 # What form_token() writes into a page being kept instead of a visitor's token: random per
 # process, so no paper's text can contain it.
 FORM_TOKEN_PLACEHOLDER = "form-token-" + secrets.token_hex(16)
@@ -71,6 +74,7 @@ class PageCache:
         self.max_age_seconds, self.clock = max_age_seconds, clock
         self.hit_count = self.miss_count = self.stale_count = 0  # pages served kept, made, served stale
         self._makers: dict = {}  # key -> [lock, readers waiting on or making that page]
+        self._latest: OrderedDict = OrderedDict()  # (path, query) -> the key its latest version is kept under
         self._makers_lock = threading.Lock()
 
     def get(self, key, *, stale_seconds: float = 0.0) -> KeptPage | None:
@@ -78,6 +82,13 @@ class PageCache:
         page = self._pages.get(key)
         is_fresh = page is not None and self.clock() - page.made_at <= self.max_age_seconds + stale_seconds
         return page if is_fresh else None
+
+    def latest(self, key) -> KeptPage | None:
+        """The latest version kept of `key`'s address (its path and query), whatever store
+        marker it was made under, if at most max_age_seconds + STALE_SECONDS old."""
+        with self._makers_lock:
+            kept_under = self._latest.get(key[:2])
+        return None if kept_under is None else self.get(kept_under, stale_seconds=STALE_SECONDS)
 
     @contextlib.contextmanager
     def one_maker(self, key, *, wait: bool = True):
@@ -101,8 +112,14 @@ class PageCache:
                     del self._makers[key]
 
     def put(self, key, body: bytes, *, has_form_token: bool) -> KeptPage:
+        """Keep the page made under `key` ((path, query, store marker, index state))."""
         page = KeptPage(body, hashlib.blake2b(body, digest_size=12).hexdigest(), has_form_token, self.clock())
         self._pages.put(key, page)
+        with self._makers_lock:
+            self._latest[key[:2]] = key
+            self._latest.move_to_end(key[:2])
+            while len(self._latest) > LATEST_KEPT:
+                self._latest.popitem(last=False)
         return page
 
 
@@ -128,7 +145,7 @@ def kept(endpoint: Callable[[Request], Response]) -> Callable[[Request], Respons
                request.app.state.search.state)
         page = cache.get(key)
         if page is None:
-            stale = cache.get(key, stale_seconds=STALE_SECONDS)  # same store: only the clock moved
+            stale = cache.latest(key)  # from before a write, or aged out
             with cache.one_maker(key, wait=stale is None) as is_maker:
                 if not is_maker:  # another reader is making it again
                     cache.stale_count += 1
