@@ -37,7 +37,7 @@ import tantivy
 from paperwire.search import spelling
 from paperwire.search.fusion import top
 from paperwire.search.keyword_query import (
-    FAR_DAY, NO_DAY, SCHEMA, PaperFields, compile_query, day_range, document, every, exclusions, filters,
+    FAR_DAY, NO_DAY, SCHEMA, PaperFields, author_name, compile_query, day_range, document, every, exclusions, filters,
     phrases, register_analyzers,
 )
 from paperwire.search.query import Query
@@ -46,7 +46,7 @@ from paperwire.search.text import STOP_WORDS, stemmer, words
 
 TITLE_BOOST = 0.5  # the title's BM25 counts this much beside the abstract's (docs/search-engines.md)
 WRITER_HEAP_BYTES = 100_000_000  # tantivy flushes a segment when its writer's heap is this full
-FORMAT_VERSION = 2  # 2: author names' words as written and as shown (LaTeX rendered)
+FORMAT_VERSION = 3  # 2: author names' words as written and as shown (LaTeX rendered); 3: whole names
 META_FILE = "paperwire.json"  # change_seq, id bound, skipped papers: written after each commit
 VOCABULARY_FILE = "vocabulary.tsv"  # stem <TAB> first spelling seen, appended at each commit
 _WRITER_BUSY = "LockBusy"  # in tantivy's error when another writer holds the folder
@@ -282,6 +282,11 @@ class KeywordIndex:
                 else np.zeros(len(ids), dtype=bool)
             ids, scores = ids[keep], scores[keep]
         return ids, scores
+
+    def author_ids(self, name: str) -> np.ndarray:
+        """Ids of the papers with an author whose papers.normalise_name is `name`'s."""
+        compiled = author_name(name)
+        return self._all(compiled)[0] if compiled is not None else np.zeros(0, dtype=np.int64)
 
     def search(self, query: Query, *, limit: int = 100, allowed: np.ndarray | None = None
                ) -> list[tuple[int, float]]:
