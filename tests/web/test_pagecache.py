@@ -3,7 +3,9 @@ when a vote, a comment or a new paper shows, and what a signed-in reader never g
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from datetime import date, datetime, timezone
 
 import pytest
@@ -34,6 +36,27 @@ def local_count(html: str) -> int:
 def without_tokens(html: str) -> str:
     """A page less each visitor's own CSRF token."""
     return re.sub(r'name="csrf_token" value="[^"]*"', "", html)
+
+
+@contextlib.contextmanager
+def being_made(cache: pagecache.PageCache, key):
+    """While this block runs, another reader is making `key`'s page, slowly: it holds the maker's lock."""
+    making, done = threading.Event(), threading.Event()
+
+    def remake():
+        with cache.one_maker(key) as is_maker:
+            assert is_maker
+            making.set()
+            done.wait(10)
+
+    maker = threading.Thread(target=remake)
+    maker.start()
+    making.wait(10)
+    try:
+        yield
+    finally:
+        done.set()
+        maker.join()
 
 
 def fresh(client) -> TestClient:
@@ -95,60 +118,30 @@ def test_a_kept_page_is_made_again_after_its_max_age(client):
 
 
 def test_while_a_reader_remakes_an_old_page_the_others_get_it_at_once(client):
-    import threading
 
     now = [0.0]
     cache = client.app.state.page_cache = pagecache.PageCache(clock=lambda: now[0])
     first = client.get("/trending?window=week").text
     (key,) = cache._pages._items  # the page as kept, under the store's change marker
     now[0] = pagecache.MAX_AGE_SECONDS + 1  # old by the clock only
-    making, done = threading.Event(), threading.Event()
-
-    def remake():  # a reader who is making it again, slowly
-        with cache.one_maker(key) as is_maker:
-            assert is_maker
-            making.set()
-            done.wait(10)
-
-    maker = threading.Thread(target=remake)
-    maker.start()
-    making.wait(10)
-    try:
+    with being_made(cache, key):
         page = fresh(client).get("/trending?window=week")  # the maker holds its lock: not held up
         assert page.status_code == 200 and without_tokens(page.text) == without_tokens(first)
         assert (cache.miss_count, cache.stale_count) == (1, 1)
-    finally:
-        done.set()
-        maker.join()
     fresh(client).get("/trending?window=week")  # no one making it: this reader does
     assert (cache.miss_count, cache.stale_count) == (2, 1)
 
 
 def test_after_a_write_readers_get_the_page_from_before_it_only_while_one_makes_the_new_one(client, store):
-    import threading
 
     cache = client.app.state.page_cache
     before = client.get(f"/day/{DAY}").text
     store.upsert_papers([make_paper(arxiv_id="2503.00002", title="A second paper")], source="test")
     key = (f"/day/{DAY}", "", store.change_marker(), client.app.state.search.state)  # as pagecache.kept makes it
-    making, done = threading.Event(), threading.Event()
-
-    def remake():  # a reader making the page after the write, slowly
-        with cache.one_maker(key) as is_maker:
-            assert is_maker
-            making.set()
-            done.wait(10)
-
-    maker = threading.Thread(target=remake)
-    maker.start()
-    making.wait(10)
-    try:
+    with being_made(cache, key):
         meanwhile = fresh(client).get(f"/day/{DAY}")  # not held up: the version from before the write
         assert meanwhile.status_code == 200 and "A second paper" not in meanwhile.text
         assert without_tokens(meanwhile.text) == without_tokens(before) and cache.stale_count == 1
-    finally:
-        done.set()
-        maker.join()
     after = fresh(client).get(f"/day/{DAY}")  # nobody making it: this reader does, and sees the write
     assert "A second paper" in after.text and cache.stale_count == 1
 
@@ -196,7 +189,6 @@ def test_errors_and_other_routes_are_not_kept(client):
 
 def test_readers_who_miss_a_page_at_once_wait_for_one_of_them_to_make_it(client):
     # A thundering herd: when a kept page runs out, every reader at that moment would make it.
-    import threading
 
     cache = client.app.state.page_cache
     barrier, statuses = threading.Barrier(16), []
@@ -215,7 +207,6 @@ def test_readers_who_miss_a_page_at_once_wait_for_one_of_them_to_make_it(client)
 
 
 def test_one_maker_lets_one_reader_in_at_a_time_per_page():
-    import threading
     import time
 
     cache, order = pagecache.PageCache(), []
