@@ -86,3 +86,20 @@ def test_the_api_lists_what_the_page_lists(client, newest_first):
 ])
 def test_api_paging_errors_have_the_one_shape(client, newest_first, query, status, words):
     assert_json_error(client.get(f"/api/v1/authors/Ada%20Lovelace?{query}"), status, words)
+
+
+@pytest.mark.parametrize("name", [
+    "Ada%00Lovelace", "Ada%1B%5B31mLovelace", "%E2%80%AEecalevoL%20adA", "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    "Ada'%20OR%20'1'%3D'1", "a" * 5000, "%20%20", "%5C%22", "author:%22Ada%22",
+])
+def test_a_hostile_author_name_gets_a_page_and_no_error(client, newest_first, name):
+    # The name reaches the keyword index as a term query and the store as an id list; neither
+    # may fail, and nothing of it may come back unescaped.
+    page = client.get(f"/author/{name}")
+    assert page.status_code == 200, page.text[:300]
+    assert listed(page.text) == [] and "<script>alert" not in page.text
+    answer = client.get(f"/api/v1/authors/{name}")
+    if name in ("a" * 5000, "%20%20"):  # the API names its limits (api_v1.MAX_AUTHOR_CHARS)
+        assert_json_error(answer, 404, "needs a name of 1 to 200 characters")
+    else:
+        assert answer.status_code == 200 and answer.json()["papers"] == []
