@@ -21,7 +21,9 @@ afterwards must equal what the acknowledged answers imply (the oracle).
 The store is the shared arXiv corpus (shared/data/arxiv/papers.jsonl.gz, 74,728
 papers, or the first --papers of it) in SQLite, with its search indexes built
 and saved before the server starts, so the server loads them instead of
-building them. Store and indexes are cached under
+building them, and the recent topic maps made as the server's maps job makes them
+(topicmap.make_ahead: the latest 60 days, their weeks and months, which is where
+the map phase's URLs come from). Store and indexes are cached under
 ~/.cache/paperwire-bench/web-<corpus hash>-<papers>, and the same with the community
 under web-community<version>-<corpus hash>-<papers>-<day generated> (a new day
 makes a new one: /trending reads the wall clock); the server runs with
@@ -67,7 +69,7 @@ from urllib.parse import quote
 
 import httpx
 
-from paperwire import ingest
+from paperwire import ingest, topicmap
 from paperwire.search.service import SearchService
 from paperwire.sources import files
 from paperwire.store import open_store
@@ -109,6 +111,9 @@ def prepared_folder(corpus: Path, papers: int | None) -> Path:
         service.catch_up(store)  # loads saved indexes, or builds them on the first run
         service.save()
         print(f"indexes ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        started = time.perf_counter()  # what the server's maps job would do first, done before it starts
+        summary = topicmap.make_ahead(store, now=datetime.now(timezone.utc))
+        print(f"topic maps: {summary or 'all current'} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     finally:
         store.close()
     return folder

@@ -26,8 +26,8 @@ SORTS = ("list", "trending")  # the first is the default
 class Period:
     """A calendar period: an ISO week (Monday to Sunday) or a month, in UTC days."""
 
-    kind: str  # "week" or "month"
-    name: str  # "2026-W27", "2026-06": its address
+    kind: str  # "week" or "month" ("day" for a day's topic map)
+    name: str  # "2026-W27", "2026-06" ("2026-06-30"): its address
     first: date
     last: date  # included
 
@@ -76,6 +76,11 @@ def month_of(day: date) -> Period:
     first = day.replace(day=1)
     following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
     return Period("month", f"{first:%Y-%m}", first, following - timedelta(days=1))
+
+
+def day_of(day: date) -> Period:
+    """One day as a period (a day's topic map, topicmap.py)."""
+    return Period("day", day.isoformat(), day, day)
 
 
 def _of(kind: str, day: date) -> Period:

@@ -12,20 +12,27 @@ never overlap and their labels stay legible (see `_layout` for why not t-SNE).
 Everything is seeded, so the same papers give the same map. Drawing it is the
 web layer's.
 
-`build` is pure (papers and vectors in, a TopicMap out); `for_papers` reads the
-vectors from the store and keeps recent maps in memory.
+`build` is pure (papers and vectors in, a TopicMap out). `for_period` gives the
+current map of a day, week or month: kept in memory, else saved in the store
+(store/maps.py, shared by every process), else made and saved. The maps job
+(`make_ahead`, jobs/table.py) makes the recent periods' maps as papers and
+vectors arrive, so readers' first views do not wait for k-means.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
+from paperwire import periods
 from paperwire.papers import Paper, display_text
+from paperwire.periods import Period
 
 SEED = 0
 MAX_TOPIC_COUNT = 10  # the stylesheet has this many topic colours
@@ -39,6 +46,11 @@ SEPARATE_ROUNDS = 200
 DISC_FILL_QUANTILE = 0.9
 CLUSTER_DIMENSIONS = 32  # principal components k-means clusters on
 CACHE_SIZE = 32  # maps kept in memory, most recently used
+# The maps job keeps the maps of this many latest days with papers made ahead, with their
+# weeks and months: the days a reader pages back through (bench/web.py samples the last 60).
+MADE_AHEAD_DAY_COUNT = 60
+MAPS_CHECKPOINT = "maps-made-through"  # the store's sequences when every recent map was last current
+FORMAT_VERSION = 1  # of the stored JSON and of the maps themselves: a new one remakes every map
 
 
 @dataclass(frozen=True)
@@ -46,7 +58,7 @@ class Point:
     """A paper on the map: x and y in [0, 1], y downwards as on a screen."""
 
     arxiv_id: str
-    title: str
+    title: str  # as stored (LaTeX and all): the page renders it
     x: float
     y: float
     topic: int
@@ -98,7 +110,7 @@ def _build(papers: list[Paper], vectors: dict[str, np.ndarray]) -> TopicMap:
     topics = _topics(papers, labels, _distinctive_terms(counts, vocabulary, labels))
     order = {old: topic.number for old, topic in topics}
     points = tuple(
-        Point(p.arxiv_id, display_text(p.title), float(x), float(y), order[label])
+        Point(p.arxiv_id, p.title, float(x), float(y), order[label])
         for p, (x, y), label in zip(papers, xy, labels)
     )
     return TopicMap(points=points, topics=tuple(t for _, t in sorted(topics, key=lambda t: t[1].number)),
@@ -272,27 +284,81 @@ def _distinctive_terms(counts, vocabulary: np.ndarray, labels: np.ndarray) -> di
     return out
 
 
-# --- reading the store, with a cache ------------------------------------------------
+# --- maps of periods, kept in the store and made ahead ---------------------------------
 
-_cache: OrderedDict[str, TopicMap] = OrderedDict()
+# (period key, fingerprint, made_at) -> map: what the store holds, decoded once per process
+_cache: OrderedDict[tuple[str, str, datetime], TopicMap] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def for_papers(store, papers: list[Paper]) -> TopicMap:
-    """The map of `papers` with the store's vectors, from the cache when these papers (at
-    these versions, with these vectors) were mapped recently."""
-    vectors = _vectors(store, papers)
-    key = _cache_key(papers, vectors)
+def period_key(period: Period) -> str:
+    """The store's name for `period`'s map: "day:2026-12-01", "week:2026-W49", "month:2026-12"."""
+    return f"{period.kind}:{period.name}"
+
+
+def for_period(store, period: Period, *, now: datetime) -> TopicMap:
+    """The current map of `period`'s papers: the store's when it was made from the papers
+    and vectors the period has now (decoded once per process), else made and saved."""
+    key, fingerprint = period_key(period), _fingerprint(store, period)  # first: a later change moves it
+    stamp = store.topic_map(key, with_body=False)
+    if stamp is not None and stamp.fingerprint == fingerprint:
+        with _cache_lock:
+            made = _cache.get((key, fingerprint, stamp.made_at))
+        if made is None:
+            made = from_json(store.topic_map(key).body)
+    else:
+        made = _make(store, period)
+        store.put_topic_map(key, fingerprint=fingerprint, body=to_json(made), now=now)
+        stamp = store.topic_map(key, with_body=False)  # made_at as the store rounds it
     with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    made = build(papers, vectors)
-    with _cache_lock:
-        _cache[key] = made
+        _cache[(key, fingerprint, stamp.made_at)] = made
+        _cache.move_to_end((key, fingerprint, stamp.made_at))
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return made
+
+
+def make_ahead(store, *, now: datetime, day_count: int = MADE_AHEAD_DAY_COUNT,
+               stop: threading.Event | None = None) -> str | None:
+    """The maps job: make the maps of the latest `day_count` days with papers, their weeks
+    and their months, where a map is missing or no longer current, so that a reader's first
+    view reads the store. Returns a summary, or None when the store has not changed since
+    the last run (its change and vector sequences, kept as a checkpoint)."""
+    marker = f"v{FORMAT_VERSION}:{day_count}:{store.last_change_seq()}:{store.last_embed_seq()}"
+    if store.get_checkpoint(MAPS_CHECKPOINT) == marker:
+        return None
+    made_count, wanted = 0, recent_periods(store, day_count)
+    for done, period in enumerate(wanted):
+        if stop is not None and stop.is_set():
+            return f"made {made_count} topic maps, stopped with {len(wanted) - done} recent periods to look at"
+        stored = store.topic_map(period_key(period), with_body=False)
+        if stored is None or stored.fingerprint != _fingerprint(store, period):
+            for_period(store, period, now=now)
+            made_count += 1
+    store.set_checkpoint(MAPS_CHECKPOINT, marker)
+    return f"made {made_count} topic maps of {len(wanted)} recent days, weeks and months" if made_count else None
+
+
+def recent_periods(store, day_count: int) -> list[Period]:
+    """The latest `day_count` days with papers (or daily lists), newest first, then their
+    weeks, then their months."""
+    days, day = [], store.latest_day()
+    while day is not None and len(days) < day_count:
+        days.append(day)
+        day = store.adjacent_days(day)[0]
+    weeks = {periods.week_of(d): None for d in days}
+    months = {periods.month_of(d): None for d in days}
+    return [periods.day_of(d) for d in days] + list(weeks) + list(months)
+
+
+def _fingerprint(store, period: Period) -> str:
+    return f"v{FORMAT_VERSION};{store.papers_fingerprint(period.first, period.last)}"
+
+
+def _make(store, period: Period) -> TopicMap:
+    papers = store.papers_between(period.first, period.last,
+                                  limit=max(store.count_papers_between(period.first, period.last), 1))
+    return build(papers, _vectors(store, papers))
 
 
 def _vectors(store, papers: list[Paper]) -> dict[str, np.ndarray]:
@@ -307,9 +373,16 @@ def _vectors(store, papers: list[Paper]) -> dict[str, np.ndarray]:
     return best
 
 
-def _cache_key(papers: list[Paper], vectors: dict[str, np.ndarray]) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    for paper in sorted(papers, key=lambda p: p.arxiv_id):
-        digest.update(f"{paper.arxiv_id}\t{paper.version}\t{paper.arxiv_id in vectors}\n".encode())
-        digest.update(f"{paper.title}\n{paper.abstract}\n".encode())
-    return digest.hexdigest()
+def to_json(made: TopicMap) -> str:
+    """`made` as the store keeps it; `from_json` reads it back equal."""
+    return json.dumps({"version": FORMAT_VERSION, "basis": made.basis,
+                       "points": [dataclasses.astuple(p) for p in made.points],
+                       "topics": [[t.number, list(t.terms), list(t.arxiv_ids)] for t in made.topics]},
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def from_json(text: str) -> TopicMap:
+    body = json.loads(text)
+    return TopicMap(points=tuple(Point(*p) for p in body["points"]),
+                    topics=tuple(Topic(n, tuple(terms), tuple(ids)) for n, terms, ids in body["topics"]),
+                    basis=body["basis"])

@@ -110,23 +110,3 @@ def test_few_or_wordless_papers_still_give_a_map(papers):
 ])
 def test_topic_count(paper_count, expected):
     assert topicmap.topic_count(paper_count) == expected
-
-
-def test_for_papers_reads_the_store_vectors_and_caches_the_map(tmp_path):
-    from paperwire.store import open_store
-    from paperwire.papers import text_hash
-
-    store = open_store(f"sqlite:///{tmp_path}/p.db")
-    try:
-        papers, subject_of = _papers()
-        store.upsert_papers(papers, source="test")
-        vectors = _vectors(papers, subject_of)
-        rows = store.paper_ids(subject_of)
-        stored = store.get_papers(subject_of)
-        store.put_embeddings("m", [(rows[a], text_hash(stored[a]), v) for a, v in vectors.items()])
-        made = topicmap.for_papers(store, list(stored.values()))
-        assert made.basis == "embeddings"
-        assert made == topicmap.build(papers, vectors)
-        assert topicmap.for_papers(store, list(stored.values())) is made  # from the cache
-    finally:
-        store.close()

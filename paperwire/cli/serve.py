@@ -65,12 +65,12 @@ def default_workers() -> int:
 
 @click.command()
 @click.option("--once", is_flag=True, help="Run each due job once, then exit.")
-@click.option("--job", "job_names", type=click.Choice(["harvest", "embed", "sweep", "digest", "recommend"]),
-              multiple=True, help="Run only this job (repeatable; default: harvest, embed, sweep, digest and recommend).")
+@click.option("--job", "job_names", type=click.Choice(["harvest", "embed", "sweep", "digest", "recommend", "maps"]),
+              multiple=True, help="Run only this job (repeatable; default: harvest, embed, sweep, digest, recommend and maps).")
 @click.pass_obj
 def worker(settings: config.Settings, once: bool, job_names: tuple[str, ...]) -> None:
-    """Run background jobs (harvest, embedding, email digests, "for you" lists) under leases, so any number of workers
-    on one PostgreSQL database run each job at most once at a time."""
+    """Run background jobs (harvest, embedding, email digests, "for you" lists, topic maps) under leases,
+    so any number of workers on one PostgreSQL database run each job at most once at a time."""
     import signal
     import threading
 

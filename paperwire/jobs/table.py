@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from paperwire import harvest, thumbnails
+from paperwire import harvest, thumbnails, topicmap
 from paperwire.config import Settings
 from paperwire.digest import run as digest_run
 from paperwire.jobs.runner import Job
@@ -28,7 +28,7 @@ from paperwire.store import Store
 POLL_SECONDS = 60.0  # how often a shared job looks for due work
 # Expired rows are refused by time when looked up; the sweep only keeps the tables small.
 SWEEP_POLL_SECONDS = 3600.0
-WORKER_JOBS = ("harvest", "embed", "sweep", "digest", "recommend")  # what `paperwire worker` runs (shared across processes)
+WORKER_JOBS = ("harvest", "embed", "sweep", "digest", "recommend", "maps")  # what `paperwire worker` runs (shared across processes)
 
 
 def _harvest(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
@@ -99,6 +99,13 @@ def _digest(settings: Settings, stop: threading.Event, search: SearchService | N
                is_shared=True, poll_seconds=digest_run.POLL_SECONDS)
 
 
+def _maps(settings: Settings, stop: threading.Event, search: SearchService | None) -> Job:
+    """The topic maps of the recent days, weeks and months made as papers and vectors arrive
+    and kept in the store for every process (topicmap.py); a first view then reads one row."""
+    return Job("maps", lambda store, now: topicmap.make_ahead(store, now=now, stop=stop), is_shared=True,
+               poll_seconds=POLL_SECONDS)
+
+
 @dataclass(frozen=True)
 class _Entry:
     build: Callable[[Settings, threading.Event, SearchService | None], Job]
@@ -113,6 +120,7 @@ TABLE = {
     "sweep": _Entry(_sweep, lambda settings: True),
     "recommend": _Entry(_recommend, lambda settings: True),
     "digest": _Entry(_digest, lambda settings: bool(settings.smtp_host)),
+    "maps": _Entry(_maps, lambda settings: True),
 }
 
 

@@ -1,7 +1,7 @@
 """The Store: every store method, written once, over the engine that DATABASE_URL picks.
 
 `Store` composes one class per group of tables (papers.py, embeddings.py,
-daily.py, jobs.py, accounts.py,
+daily.py, jobs.py, maps.py, accounts.py,
 community.py, comments.py, tokens.py, ratebuckets.py, library.py, digests.py; rows.py
 reads and writes whole community tables for db copy) over an engine adapter (sqlite.py, postgres.py; the contract
 is sql.py). A new table is a migration per engine plus its methods in one of
@@ -20,6 +20,7 @@ from paperwire.store.embeddings import EmbeddingTables
 from paperwire.store.errors import StoreError
 from paperwire.store.jobs import JobTables
 from paperwire.store.library import LibraryTables
+from paperwire.store.maps import MapTables
 from paperwire.store.papers import PaperTables
 from paperwire.store.ratebuckets import RateBucketTables
 from paperwire.store.rows import RowTables
@@ -29,7 +30,7 @@ from paperwire.store.tokens import TokenTables
 SUPPORTED_URLS = "sqlite:///path/to/paperwire.db or postgresql://user:pass@host/dbname"
 
 
-class Store(PaperTables, EmbeddingTables, DailyTables, JobTables, AccountTables, CommunityTables,
+class Store(PaperTables, EmbeddingTables, DailyTables, JobTables, MapTables, AccountTables, CommunityTables,
             CommentTables, TokenTables, RowTables, RateBucketTables, LibraryTables, DigestTables, DigestCopy):
     """The paper store on one database. Methods are safe to call from one thread at a time
     per Store object; open one Store per thread or process."""

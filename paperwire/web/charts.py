@@ -14,6 +14,7 @@ from datetime import date
 
 from markupsafe import Markup
 
+from paperwire.papers import display_text
 from paperwire.topicmap import TopicMap
 
 COLOUR_COUNT = 10  # series-0..9 and topic-0..9 in style.css
@@ -67,7 +68,7 @@ def topic_map(made: TopicMap, *, title: str, id_prefix: str = "map") -> Markup:
             '<a href="/paper/{id}" tabindex="-1" aria-hidden="true"><circle class="topic-{t}" cx="{x}" cy="{y}" r="{r}">'
             '<title>{title}</title></circle></a>'
         ).format(id=point.arxiv_id, t=point.topic % COLOUR_COUNT, x=_number(x), y=_number(y),
-                 r=POINT_RADIUS, title=point.title))
+                 r=POINT_RADIUS, title=display_text(point.title)))
     body += _topic_labels(made, positions)
     return _svg(MAP_WIDTH, MAP_HEIGHT, title=title, description=description, body=body,
                 css_class="topic-map", id_prefix=id_prefix, role="group")

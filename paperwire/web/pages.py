@@ -298,41 +298,37 @@ def day_feed(request: Request, day: date, *, category: str | None = None) -> fee
 def day_map(request: Request) -> Response:
     """`/day/YYYY-MM-DD/map`: the topic map of the papers first published that day."""
     day = params.day(request.path_params["day"])
-    return _map_page(request, [day], heading=f"Topics of {long_day(day)}", day=day)
+    return _map_page(request, periods.day_of(day), heading=f"Topics of {long_day(day)}", day=day)
 
 
 @pagecache.kept
 def week_map(request: Request) -> Response:
     """`/week/YYYY-Www/map`: the topic map of a week's papers, Monday to Sunday."""
-    monday = params.week(request.path_params["week"])
-    days = [monday + timedelta(days=n) for n in range(7)]
-    heading = f"Topics of the week {iso_week(monday)} ({short_day(days[0])} to {short_day(days[-1])})"
-    return _map_page(request, days, heading=heading, day=None)
+    week = periods.week_of(params.week(request.path_params["week"]))
+    heading = f"Topics of the week {week.name} ({short_day(week.first)} to {short_day(week.last)})"
+    return _map_page(request, week, heading=heading, day=None)
 
 
 @pagecache.kept
 def month_map(request: Request) -> Response:
-    """`/month/YYYY-MM/map`: the topic map of a month's papers (issue #14), kept like a week's
-    (topicmap keeps the last maps by their papers; pagecache the page until the store changes)."""
+    """`/month/YYYY-MM/map`: the topic map of a month's papers (issue #14)."""
     try:
         period = periods.month(request.path_params["month"])
     except ValueError as error:
         raise HTTPException(404, str(error)) from None
+    return _map_page(request, period, heading=f"Topics of {period.first:%B %Y}", day=None, month=period.name)
+
+
+def _map_page(request: Request, period: periods.Period, *, heading: str, day: date | None,
+              month: str | None = None) -> Response:
+    """The map itself is topicmap.py's: the maps job makes recent ones ahead, and the store
+    shares them between processes; pagecache keeps the page until the store changes."""
+    made = topicmap.for_period(request.app.state.store, period, now=datetime.now(timezone.utc))
     days = [period.first + timedelta(days=n) for n in range((period.last - period.first).days + 1)]
-    weeks = sorted({iso_week(d) for d in days})
-    return _map_page(request, days, heading=f"Topics of {period.first:%B %Y}", day=None, month=period.name,
-                     weeks=weeks)
-
-
-def _map_page(request: Request, days: list[date], *, heading: str, day: date | None, month: str | None = None,
-              weeks: list[str] = ()) -> Response:
-    store = request.app.state.store
-    papers = [p for d in days for p in store.papers_on_day(d, limit=max(store.count_papers_on_day(d), 1))]
-    made = topicmap.for_papers(store, papers)
-    by_id = {p.arxiv_id: p for p in papers}
+    weeks = sorted({iso_week(d) for d in days}) if month else []
     return render(request, "map.html", made=made, heading=heading, day=day, week=iso_week(days[0]), days=days,
-                  month=month, weeks=weeks, svg=charts.topic_map(made, title=heading), by_id=by_id,
-                  page_title=f"{heading} · paperwire")
+                  month=month, weeks=weeks, svg=charts.topic_map(made, title=heading),
+                  titles={p.arxiv_id: p.title for p in made.points}, page_title=f"{heading} · paperwire")
 
 
 def _welcome(request: Request) -> Response:

@@ -22,12 +22,12 @@ WAIT_SECONDS = 10.0
 
 
 @pytest.mark.parametrize("overrides, names", [
-    ({}, ["harvest", "embed", "index", "thumbnails", "sweep", "recommend"]),
-    ({"harvest_enabled": "false"}, ["embed", "index", "sweep", "recommend"]),
-    ({"harvest_categories": "", "harvest_hf_daily": "false"}, ["embed", "index", "sweep", "recommend"]),  # nothing to harvest
-    ({"harvest_categories": ""}, ["harvest", "embed", "index", "thumbnails", "sweep", "recommend"]),  # the HF list alone
-    ({"harvest_hf_daily": "false"}, ["harvest", "embed", "index", "sweep", "recommend"]),  # no list, no thumbnails
-    ({"embed_enabled": "false", "harvest_enabled": "false"}, ["index", "sweep", "recommend"]),
+    ({}, ["harvest", "embed", "index", "thumbnails", "sweep", "recommend", "maps"]),
+    ({"harvest_enabled": "false"}, ["embed", "index", "sweep", "recommend", "maps"]),
+    ({"harvest_categories": "", "harvest_hf_daily": "false"}, ["embed", "index", "sweep", "recommend", "maps"]),  # nothing to harvest
+    ({"harvest_categories": ""}, ["harvest", "embed", "index", "thumbnails", "sweep", "recommend", "maps"]),  # the HF list alone
+    ({"harvest_hf_daily": "false"}, ["harvest", "embed", "index", "sweep", "recommend", "maps"]),  # no list, no thumbnails
+    ({"embed_enabled": "false", "harvest_enabled": "false"}, ["index", "sweep", "recommend", "maps"]),
 ])
 def test_serve_runs_the_jobs_its_settings_ask_for(sqlite_url, overrides, names):
     settings = config.load({}, database_url=sqlite_url, **overrides)
@@ -43,7 +43,8 @@ def test_the_worker_runs_shared_jobs_whatever_serve_settings_say(sqlite_url):
     assert [(job.name, job.is_shared, job.poll_seconds) for job in jobs] == [
         ("harvest", True, table.POLL_SECONDS), ("embed", True, table.POLL_SECONDS),
         ("sweep", True, table.SWEEP_POLL_SECONDS),
-        ("digest", True, digest_run.POLL_SECONDS), ("recommend", True, table.POLL_SECONDS)]
+        ("digest", True, digest_run.POLL_SECONDS), ("recommend", True, table.POLL_SECONDS),
+        ("maps", True, table.POLL_SECONDS)]
 
 
 def test_paperwire_worker_runs_the_recommend_job(sqlite_url):
