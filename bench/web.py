@@ -158,7 +158,7 @@ def sample_urls(folder: Path, rng: random.Random) -> dict[str, list[str]]:
         "map": [rng.choice((f"/day/{d.isoformat()}/map", f"/week/{_iso_week(d)}/map", f"/month/{d:%Y-%m}/map"))
                 for d in (rng.choice(days) for _ in range(SAMPLE_SIZE))],
         "author": [f"/author/{quote(p.authors[0].name, safe='')}" for p in chosen if p.authors],
-        "status": ["/status"],  # not kept (it shows this process's jobs); its counts are (activity.store_stats)
+        "status": ["/status"],  # kept at most 5 s (it shows this process's jobs; pages.STATUS_MAX_AGE_SECONDS)
     }
     urls["mixed"] = urls["day"][:100] + urls["paper"][:100] + urls["search"][:100]
     return urls

@@ -13,8 +13,10 @@ STALE_SECONDS past its age): stale-while-revalidate, so a write never makes ever
 reader of a page wait for it. A reader who loads a page after it is made sees the
 write; a signed-in reader's own vote is on their own page, never a kept one.
 
-Never kept: a signed-in reader's pages (their votes, saves, forms), anything but a
-200, and every other route (search above all: too many distinct pages to keep).
+The status page is kept too, but at most STATUS_MAX_AGE_SECONDS (pages.py): it shows
+this process's jobs as well as the store. Never kept: a signed-in reader's pages (their
+votes, saves, forms), anything but a 200, and every other route (search above all: too
+many distinct pages to keep).
 The one personal part of a kept page is the digest box's CSRF token, bound to the
 visitor's (anonymous) session: the page is kept with a placeholder that is filled
 in for each visitor, who gets a session cookie as before if they had none.
@@ -77,11 +79,12 @@ class PageCache:
         self._latest: OrderedDict = OrderedDict()  # (path, query) -> the key its latest version is kept under
         self._makers_lock = threading.Lock()
 
-    def get(self, key, *, stale_seconds: float = 0.0) -> KeptPage | None:
-        """The page kept under `key` if it is at most max_age_seconds old (plus `stale_seconds`)."""
+    def get(self, key, *, stale_seconds: float = 0.0, max_age_seconds: float | None = None) -> KeptPage | None:
+        """The page kept under `key` if it is at most max_age_seconds old (the cache's, or the
+        page's own: `kept(max_age_seconds=)`), plus `stale_seconds`."""
         page = self._pages.get(key)
-        is_fresh = page is not None and self.clock() - page.made_at <= self.max_age_seconds + stale_seconds
-        return page if is_fresh else None
+        age_limit = (self.max_age_seconds if max_age_seconds is None else max_age_seconds) + stale_seconds
+        return page if page is not None and self.clock() - page.made_at <= age_limit else None
 
     def latest(self, key) -> KeptPage | None:
         """The latest version kept of `key`'s address (its path and query), whatever store
@@ -128,9 +131,13 @@ def is_keeping(request: Request) -> bool:
     return bool(request.state._state.get("is_kept_page"))
 
 
-def kept(endpoint: Callable[[Request], Response]) -> Callable[[Request], Response]:
+def kept(endpoint: Callable[[Request], Response] | None = None, *, max_age_seconds: float | None = None):
     """`endpoint` (a page for everyone) served from the app's PageCache to readers who are
-    not signed in; a signed-in reader's page is made afresh, `private, no-cache`."""
+    not signed in; a signed-in reader's page is made afresh, `private, no-cache`. With
+    `max_age_seconds` (`@kept(max_age_seconds=5)`), a page that shows more than the store
+    (the status page: this process's jobs) is made again at least that often."""
+    if endpoint is None:
+        return functools.partial(kept, max_age_seconds=max_age_seconds)
 
     @functools.wraps(endpoint)
     def serve(request: Request) -> Response:
@@ -143,14 +150,14 @@ def kept(endpoint: Callable[[Request], Response]) -> Callable[[Request], Respons
             return endpoint(request)
         key = (request.url.path, request.url.query, request.app.state.store.change_marker(),
                request.app.state.search.state)
-        page = cache.get(key)
+        page = cache.get(key, max_age_seconds=max_age_seconds)
         if page is None:
             stale = cache.latest(key)  # from before a write, or aged out
             with cache.one_maker(key, wait=stale is None) as is_maker:
                 if not is_maker:  # another reader is making it again
                     cache.stale_count += 1
                     return _answer(request, stale)
-                page = cache.get(key)  # made while this reader waited
+                page = cache.get(key, max_age_seconds=max_age_seconds)  # made while this reader waited
                 if page is None:
                     cache.miss_count += 1
                     return _make(request, endpoint, cache, key)

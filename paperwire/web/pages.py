@@ -38,6 +38,10 @@ STATIC = Path(__file__).parent / "static"
 AUTHORS_SHOWN = 4  # on the daily page; the paper page lists every author
 PREVIEW_CHARS = 320  # of an abstract on the daily page
 STATUS_RUN_COUNT = 30
+# The status page shows this process's jobs (when each last looked), not only the store, so
+# a kept copy is made again at least this often; per view it cost 3-4 times a static file's
+# p95 at 20 clients (bench/web.py, docs/web.md).
+STATUS_MAX_AGE_SECONDS = 5.0
 SEARCH_PAGE_SIZE = 20
 SIMILAR_COUNT = 6  # on a paper's page
 CODE_LINKS_KEPT = 8192  # abstracts whose first repository link is remembered (_named_code)
@@ -456,6 +460,7 @@ def harvest_state(request: Request) -> JobState | None:
     return next((state for job, state in background_jobs(request) if job.name == "harvest"), None)
 
 
+@pagecache.kept(max_age_seconds=STATUS_MAX_AGE_SECONDS)
 def status(request: Request) -> Response:
     """`/status`: the background harvest, this process's jobs, recent job runs (failures first
     in view), the store."""

@@ -117,6 +117,25 @@ def test_a_kept_page_is_made_again_after_its_max_age(client):
     assert (cache.miss_count, cache.hit_count) == (2, 1)
 
 
+def test_the_status_page_is_kept_for_its_own_shorter_age(client, store):
+    """It shows this process's jobs, which change without a write: made again after
+    STATUS_MAX_AGE_SECONDS, and after a write at once (a failed job run shows)."""
+    from paperwire.web.pages import STATUS_MAX_AGE_SECONDS
+
+    now = [0.0]
+    cache = client.app.state.page_cache = pagecache.PageCache(clock=lambda: now[0])
+    client.get("/status")
+    now[0] = STATUS_MAX_AGE_SECONDS - 1
+    client.get("/status")
+    assert (cache.miss_count, cache.hit_count) == (1, 1)
+    now[0] = STATUS_MAX_AGE_SECONDS + 1
+    client.get("/status")
+    assert (cache.miss_count, cache.hit_count) == (2, 1)
+    run_id = store.start_job_run("harvest", now=NOW)
+    store.finish_job_run(run_id, status="failed", summary="the feed answered 503", now=NOW)
+    assert "the feed answered 503" in client.get("/status").text
+
+
 def test_while_a_reader_remakes_an_old_page_the_others_get_it_at_once(client):
 
     now = [0.0]
