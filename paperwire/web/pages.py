@@ -45,6 +45,7 @@ STATUS_MAX_AGE_SECONDS = 5.0
 SEARCH_PAGE_SIZE = 20
 SIMILAR_COUNT = 6  # on a paper's page
 CODE_LINKS_KEPT = 8192  # abstracts whose first repository link is remembered (_named_code)
+MARKERS_KEPT = 1024  # compiled <mark> patterns remembered, one per distinct set of matched words (_marker)
 THUMBNAIL_MAX_AGE_SECONDS = 365 * 24 * 3600  # a kept thumbnail never changes
 # What the empty search page offers to try: (query, what it shows).
 SEARCH_EXAMPLES = (
@@ -98,6 +99,8 @@ def searched_authors(authors: tuple[Author, ...], wanted: tuple[str, ...], shown
     wanted_words = [set(name_words(w)) for w in wanted]
 
     def matches(author: Author) -> bool:
+        if not wanted_words:  # most searches name no author: no name to fold
+            return False
         own = set(name_words(display_text(author.name)))
         return any(words and words <= own for words in wanted_words)
 
@@ -150,16 +153,22 @@ def highlight(text: str, words: Iterable[str]) -> Markup:
     Every piece of the text is escaped and only the <mark> tags are ours. The text
     is split at the matches before escaping, not searched once escaped: a word
     such as "lt" or "amp" would otherwise match inside an entity like &lt;."""
-    wanted = sorted({w for w in words if w}, key=len, reverse=True)
+    wanted = tuple(sorted({w for w in words if w}, key=lambda w: (-len(w), w)))
     if not wanted:
         return escape(text)
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, wanted)) + r")(?!\w)", re.IGNORECASE)
     pieces, start = [], 0
-    for match in pattern.finditer(text):
+    for match in _marker(wanted).finditer(text):
         pieces += [escape(text[start:match.start()]), Markup("<mark>%s</mark>") % match.group(0)]
         start = match.end()
     pieces.append(escape(text[start:]))
     return Markup("").join(pieces)
+
+
+@lru_cache(maxsize=MARKERS_KEPT)
+def _marker(wanted: tuple[str, ...]) -> re.Pattern:
+    # Compiling this per card was a tenth of a search page's CPU (py-spy): the search page
+    # marks every card with the words matched anywhere on it, one pattern per page, kept.
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, wanted)) + r")(?!\w)", re.IGNORECASE)
 
 
 def code_url(paper) -> str | None:
@@ -385,6 +394,7 @@ def search(request: Request) -> Response:
     page_count = min(-(-results.page.total_count // SEARCH_PAGE_SIZE), MAX_RESULT_WINDOW // SEARCH_PAGE_SIZE)
     return render(request, "search.html", results=results, page_count=page_count,
                   summary=match_summary(results.page), shown=[hit.paper.arxiv_id for hit in results.page.hits],
+                  marked=sorted({w for hit in results.page.hits for w in hit.matched_words}),
                   page_title=f"{form.text.strip() or 'Search'} · paperwire", **context)
 
 
