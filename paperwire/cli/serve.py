@@ -33,6 +33,7 @@ def serve(settings: config.Settings, host: str | None, port: int | None, no_harv
     """Run the web server and, unless turned off, the background harvest and embedding."""
     import uvicorn
 
+    from paperwire.web import processes
     from paperwire.web.app import create_app
 
     workers = workers or default_workers()
@@ -52,8 +53,15 @@ def serve(settings: config.Settings, host: str | None, port: int | None, no_harv
     # Worker processes start fresh and build their app from the environment, so hand
     # them these settings there. The harvest lease keeps them to one harvest at a time.
     os.environ.update(config.to_environ(settings))
-    uvicorn.run("paperwire.web.app:app_from_environment", factory=True, workers=workers,
-                host=settings.host, port=settings.port, server_header=False)
+    factory = "paperwire.web.app:app_from_environment"
+    if not processes.is_supported():
+        uvicorn.run(factory, factory=True, workers=workers, host=settings.host, port=settings.port,
+                    server_header=False)
+        return
+    try:
+        processes.serve(factory, host=settings.host, port=settings.port, workers=workers)
+    except processes.StartError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def default_workers() -> int:

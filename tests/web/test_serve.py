@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -73,3 +74,57 @@ def test_serve(tmp_path, workers):
     assert "Application shutdown complete." in output
     assert f"paperwire: http://127.0.0.1:{port}, {workers} process(es), harvest off, embedding off" in output
     assert list((tmp_path / "cache" / "indexes").glob("*/keywords/meta.json"))  # committed (tantivy)
+
+
+def _connections_by_process(server_pid: int, port: int) -> dict[int, int]:
+    """Established connections on `port` held by each child of `server_pid`, from /proc."""
+    established = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":
+            established.add(fields[9])  # the socket's inode
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    counts = {}
+    for child in map(int, children):
+        inodes = set()
+        for fd in Path(f"/proc/{child}/fd").iterdir():
+            target = os.readlink(fd) if fd.is_symlink() else ""
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:["):-1])
+        counts[child] = len(inodes & established)
+    return {pid: n for pid, n in counts.items() if n}
+
+
+@pytest.mark.slow  # starts `paperwire serve --workers 2` in a subprocess
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT balances on Linux only")
+def test_two_processes_each_take_a_share_of_the_connections_and_a_taken_port_is_refused(tmp_path):
+    """With uvicorn's shared socket, 20 connections opened at once went 20/0 or 16/4 to two
+    processes; with a socket each (web/processes.py) the kernel spreads them: at least 3 of
+    24 each (fewer has a chance of 1 in 28,000 by the hash alone)."""
+    url = f"sqlite:///{tmp_path}/paperwire.db"
+    open_store(url).close()
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "paperwire", "serve", "--no-harvest", "--no-embed", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", "2"]
+    env = {**os.environ, "DATABASE_URL": url, "PAPERWIRE_CACHE_DIR": str(tmp_path / "cache")}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    clients = [httpx.Client(base_url=base_url) for _ in range(24)]
+    try:
+        wait_until_up(process, base_url)
+        time.sleep(1)  # both processes listening
+        with ThreadPoolExecutor(len(clients)) as pool:
+            assert set(pool.map(lambda c: c.get("/api/status").status_code, clients)) == {200}
+        counts = _connections_by_process(process.pid, port)
+        assert len(counts) == 2 and sum(counts.values()) >= 24 and min(counts.values()) >= 3, counts
+        second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in second.stderr and "choose another --port" in second.stderr
+        assert httpx.get(f"{base_url}/api/status").status_code == 200  # the first server is untouched
+    finally:
+        for client in clients:
+            client.close()
+        process.terminate()
+        output = process.communicate(timeout=60)[0]
+    assert process.returncode == 0, output
+    assert output.count("Application shutdown complete.") == 2, output
