@@ -138,3 +138,29 @@ def test_display_text_shortcut_changes_nothing(text):
     from paperwire.papers import _display_text
 
     assert display_text(text) == (_display_text(text) if text else "")
+
+
+def test_the_ascii_shortcut_of_needs_display_work_is_the_pattern_exactly():
+    """Every ASCII string of one and two characters: the pattern's matches are at most two
+    characters long and the shortcut's marks too, so agreeing on all of them is agreeing on
+    every ASCII string."""
+    from paperwire.papers import _NEEDS_DISPLAY_WORK, needs_display_work
+
+    ascii_chars = [chr(c) for c in range(128)]
+    for text in ascii_chars + [a + b for a in ascii_chars for b in ascii_chars]:
+        assert needs_display_work(text) == bool(_NEEDS_DISPLAY_WORK.search(text)), repr(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_needs_display_work_is_the_pattern_on_any_text(text):
+    from paperwire.papers import _NEEDS_DISPLAY_WORK, needs_display_work
+
+    assert needs_display_work(text) == bool(_NEEDS_DISPLAY_WORK.search(text))
+
+
+def test_nfkc_leaves_every_ascii_character_as_it_is():
+    """search/text.py `words` skips NFKC for ASCII text on this ground."""
+    import unicodedata
+
+    assert all(unicodedata.normalize("NFKC", chr(c)) == chr(c) for c in range(128))

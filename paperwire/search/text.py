@@ -30,7 +30,9 @@ stemmer = Stemmer.Stemmer("english")  # Snowball English, as tantivy's stemmer f
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens of `text`, stop words kept (for phrases and highlights)."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text or "").lower())
+    text = text or ""
+    # NFKC leaves ASCII as it is: skip it for the usual abstract (a search page asks 20).
+    return _WORD.findall((text if text.isascii() else unicodedata.normalize("NFKC", text)).lower())
 
 
 def analyse(text: str) -> list[str]:
