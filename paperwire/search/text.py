@@ -75,7 +75,7 @@ def passes_phrases(query: Query, text: str) -> bool:
 def matched_words(query: Query, text: str) -> list[str]:
     """The words of `text` (as written, lower-cased) that a query term or phrase matched."""
     stems, firsts = _stems(query.terms + query.phrases)
-    # Snowball keeps a word's first letter (tests/search/test_text.py), so a word that starts
+    # Snowball keeps a word's first letter (tests/search/test_ranking.py), so a word that starts
     # with no stem's first letter cannot match: most of a text goes unstemmed.
     seen = [w for w in dict.fromkeys(words(text)) if w[0] in firsts and w not in STOP_WORDS]
     return [w for w, s in zip(seen, stemmer.stemWords(seen)) if s in stems]
