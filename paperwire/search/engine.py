@@ -445,8 +445,8 @@ def _hit(pid, paper, score, query, keyword_rank, meaning_rank) -> SearchHit:
     reasons = []
     if words:
         reasons.append("keywords: " + ", ".join(words[:6]))
-    elif keyword_rank is not None and query.text:
-        reasons.append(f"keywords (#{keyword_rank})")
+    elif keyword_rank is not None and query.text:  # past RANK_DEPTH the rank is a lower bound
+        reasons.append(f"keywords (#{keyword_rank})" if keyword_rank <= RANK_DEPTH else f"keywords (below #{RANK_DEPTH:,})")
     if meaning_rank is not None:
         reasons.append(f"similar meaning (#{meaning_rank})")
     if query.has_filters and not reasons:

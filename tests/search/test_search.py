@@ -120,3 +120,17 @@ def test_vectors_follow_new_embeddings_and_deletions(store, tmp_path, embedder):
     assert indexes.vectors.change_seq > cursor
     assert len(indexes.vectors) == 9
     assert store.paper_ids(["2501.00001"]).get("2501.00001") not in indexes.vectors
+
+
+@pytest.mark.parametrize("rank, why", [(1, "keywords (#1)"), (1_000, "keywords (#1000)"),
+                                       (1_001, "keywords (below #1,000)")])
+def test_a_keyword_rank_past_the_exact_depth_reads_as_a_bound(rank, why):
+    """Ranks are exact down to RANK_DEPTH; past it the engine gives RANK_DEPTH + 1, a lower
+    bound, which the reason must not show as if it were the rank (here the words matched
+    where the page does not look for them, so none is named)."""
+    from paperwire.search.engine import RANK_DEPTH, _hit
+    from paperwire.search.query import parse
+
+    assert RANK_DEPTH == 1_000
+    hit = _hit(1, make_paper(title="Unrelated", abstract="Nothing here."), 0.5, parse("quantum"), rank, 3)
+    assert hit.why == f"{why} · similar meaning (#3)"
