@@ -141,7 +141,8 @@ def author_papers(request: Request, *, page_size: int = AUTHOR_PAGE_SIZE) -> Aut
     """Page `?page=` of the path's author's papers, as /author/<name> and /api/v1/authors/<name>
     list them; raises HTTPException(404) for a page past the last (400 for a bad number)."""
     name, page = request.path_params["name"], params.page(request)
-    found = request.app.state.store.papers_by_author(name, among=request.app.state.search.author_candidates(name))
+    store = request.app.state.store
+    found = store.papers_by_author(name, among=request.app.state.search.author_candidates(store, name))
     page_count = feed.page_count(len(found), page_size=page_size)
     if page > page_count:
         raise HTTPException(404, f"{name[:80]!r} has {page_count} page(s) of papers here, not {page}")
