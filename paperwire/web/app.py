@@ -12,6 +12,7 @@ for them.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from contextlib import asynccontextmanager
@@ -77,6 +78,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
+        # Everything loaded by now (the modules above all: NumPy, SciPy, scikit-learn, Jinja)
+        # lives as long as the process; out of the cyclic collector's way, a full collection
+        # paused a search process for 21-22 ms instead of 53-78 ms (gc callbacks under
+        # bench/web.py's search load, issue #15), and it pauses every request in the process.
+        gc.freeze()
         stop = threading.Event()
         app.state.jobs = Runner(table.for_serve(settings, search=search, stop=stop), url=store.url, stop=stop)
         app.state.jobs.start()
