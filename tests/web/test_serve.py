@@ -76,6 +76,20 @@ def test_serve(tmp_path, workers):
     assert list((tmp_path / "cache" / "indexes").glob("*/keywords/meta.json"))  # committed (tantivy)
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, from /proc/*/stat (/proc/PID/task/TID/children
+    needs CONFIG_PROC_CHILDREN, which some of our machines lack; bench/procmem.py)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()  # after the command name, which may hold spaces
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def _connections_by_process(server_pid: int, port: int) -> dict[int, int]:
     """Established connections on `port` held by each child of `server_pid`, from /proc."""
     established = set()
@@ -83,12 +97,18 @@ def _connections_by_process(server_pid: int, port: int) -> dict[int, int]:
         fields = line.split()
         if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":
             established.add(fields[9])  # the socket's inode
-    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
     counts = {}
-    for child in map(int, children):
+    for child in _children(server_pid):
         inodes = set()
-        for fd in Path(f"/proc/{child}/fd").iterdir():
-            target = os.readlink(fd) if fd.is_symlink() else ""
+        try:
+            fds = list(Path(f"/proc/{child}/fd").iterdir())
+        except OSError:  # gone meanwhile
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
             if target.startswith("socket:["):
                 inodes.add(target[len("socket:["):-1])
         counts[child] = len(inodes & established)
