@@ -32,6 +32,11 @@ class Period:
     last: date  # included
 
     @property
+    def days(self) -> list[date]:
+        """Every day of the period, first to last."""
+        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+    @property
     def start(self) -> datetime:
         return datetime.combine(self.first, time(), tzinfo=timezone.utc)
 

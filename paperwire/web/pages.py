@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -337,7 +337,7 @@ def _map_page(request: Request, period: periods.Period, *, heading: str, day: da
     """The map itself is topicmap.py's: the maps job makes recent ones ahead, and the store
     shares them between processes; pagecache keeps the page until the store changes."""
     made = topicmap.for_period(request.app.state.store, period, now=datetime.now(timezone.utc))
-    days = [period.first + timedelta(days=n) for n in range((period.last - period.first).days + 1)]
+    days = period.days
     weeks = sorted({iso_week(d) for d in days}) if month else []
     return render(request, "map.html", made=made, heading=heading, day=day, week=iso_week(days[0]), days=days,
                   month=month, weeks=weeks, svg=charts.topic_map(made, title=heading),

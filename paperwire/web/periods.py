@@ -7,7 +7,6 @@ and renders period.html with the day page's cards.
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -57,7 +56,7 @@ def _period_page(request: Request, parse, text: str) -> Response:
     if found.page > found.page_count:
         raise HTTPException(404, f"{period.name} has {found.page_count} page(s) of papers, not {found.page}")
     heading = _heading(period)
-    weeks = sorted({pages.iso_week(period.first + timedelta(days=n)) for n in range((period.last - period.first).days + 1)})
+    weeks = sorted({pages.iso_week(day) for day in period.days})
     return pages.render(request, "period.html", feed=found, shown=pages.feed_ids(found), heading=heading, sorts=periods.SORTS, weeks=weeks,
                         category_path=f"/{period.kind}/{period.name}", page_title=f"{heading} · paperwire")
 
