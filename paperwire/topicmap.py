@@ -299,20 +299,18 @@ def period_key(period: Period) -> str:
 def for_period(store, period: Period, *, now: datetime) -> TopicMap:
     """The current map of `period`'s papers: the store's when it was made from the papers
     and vectors the period has now (decoded once per process), else made and saved."""
-    key, fingerprint = period_key(period), _fingerprint(store, period)  # first: a later change moves it
-    stamp = store.topic_map(key, with_body=False)
+    key, fingerprint, stamp = _stored(store, period)
     if stamp is not None and stamp.fingerprint == fingerprint:
+        made_at = stamp.made_at
         with _cache_lock:
-            made = _cache.get((key, fingerprint, stamp.made_at))
+            made = _cache.get((key, fingerprint, made_at))
         if made is None:
             made = from_json(store.topic_map(key).body)
     else:
-        made = _make(store, period)
-        store.put_topic_map(key, fingerprint=fingerprint, body=to_json(made), now=now)
-        stamp = store.topic_map(key, with_body=False)  # made_at as the store rounds it
+        made, made_at = _remake(store, period, key, fingerprint, now=now)
     with _cache_lock:
-        _cache[(key, fingerprint, stamp.made_at)] = made
-        _cache.move_to_end((key, fingerprint, stamp.made_at))
+        _cache[(key, fingerprint, made_at)] = made
+        _cache.move_to_end((key, fingerprint, made_at))
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return made
@@ -331,9 +329,9 @@ def make_ahead(store, *, now: datetime, day_count: int = MADE_AHEAD_DAY_COUNT,
     for done, period in enumerate(wanted):
         if stop is not None and stop.is_set():
             return f"made {made_count} topic maps, stopped with {len(wanted) - done} recent periods to look at"
-        stored = store.topic_map(period_key(period), with_body=False)
-        if stored is None or stored.fingerprint != _fingerprint(store, period):
-            for_period(store, period, now=now)
+        key, fingerprint, stamp = _stored(store, period)
+        if stamp is None or stamp.fingerprint != fingerprint:
+            _remake(store, period, key, fingerprint, now=now)
             made_count += 1
     store.set_checkpoint(MAPS_CHECKPOINT, marker)
     return f"made {made_count} topic maps of {len(wanted)} recent days, weeks and months" if made_count else None
@@ -351,14 +349,20 @@ def recent_periods(store, day_count: int) -> list[Period]:
     return [periods.day_of(d) for d in days] + list(weeks) + list(months)
 
 
-def _fingerprint(store, period: Period) -> str:
-    return f"v{FORMAT_VERSION};{store.papers_fingerprint(period.first, period.last)}"
+def _stored(store, period: Period):
+    """`period`'s key in the store, the fingerprint of its papers and vectors now (read
+    first: a change after it moves it), and the stored map's fingerprint and time (no body)."""
+    key = period_key(period)
+    fingerprint = f"v{FORMAT_VERSION};{store.papers_fingerprint(period.first, period.last)}"
+    return key, fingerprint, store.topic_map(key, with_body=False)
 
 
-def _make(store, period: Period) -> TopicMap:
+def _remake(store, period: Period, key: str, fingerprint: str, *, now: datetime) -> tuple[TopicMap, datetime]:
+    """`period`'s map made from the store's papers and vectors and saved; with its made_at as stored."""
     papers = store.papers_between(period.first, period.last,
                                   limit=max(store.count_papers_between(period.first, period.last), 1))
-    return build(papers, _vectors(store, papers))
+    made = build(papers, _vectors(store, papers))
+    return made, store.put_topic_map(key, fingerprint=fingerprint, body=to_json(made), now=now)
 
 
 def _vectors(store, papers: list[Paper]) -> dict[str, np.ndarray]:

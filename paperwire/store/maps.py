@@ -53,14 +53,16 @@ class MapTables:
         rows = self.engine.read().rows(f"SELECT {columns} FROM topic_maps WHERE period = ?", (period,))
         return StoredMap(**{**rows[0], "made_at": as_time(rows[0]["made_at"])}) if rows else None
 
-    def put_topic_map(self, period: str, *, fingerprint: str, body: str, now: datetime) -> None:
-        """Save `period`'s map, replacing the one before."""
+    def put_topic_map(self, period: str, *, fingerprint: str, body: str, now: datetime) -> datetime:
+        """Save `period`'s map, replacing the one before; returns its made_at as stored."""
         with self.engine.write() as db:
-            db.execute(
+            made_at = db.rows(
                 "INSERT INTO topic_maps (period, fingerprint, body, made_at) VALUES (?, ?, ?, ?) ON CONFLICT (period)"
-                " DO UPDATE SET fingerprint = excluded.fingerprint, body = excluded.body, made_at = excluded.made_at",
+                " DO UPDATE SET fingerprint = excluded.fingerprint, body = excluded.body, made_at = excluded.made_at"
+                " RETURNING made_at",
                 (period, fingerprint, body, self.engine.time(now)),
-            )
+            )[0]["made_at"]
+        return as_time(made_at)
 
     def topic_map_count(self) -> int:
         return scalar(self.engine.read(), "SELECT COUNT(*) FROM topic_maps")
