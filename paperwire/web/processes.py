@@ -61,15 +61,27 @@ def serve(factory: str, *, host: str, port: int, workers: int) -> None:
 
 
 def _check_free(host: str, port: int) -> None:
+    try:
+        _bound(host, port, is_shared=False).close()  # without SO_REUSEPORT: fails if anyone holds it
+    except OSError as error:
+        raise StartError(f"cannot listen on {host}:{port}: {error.strerror}; stop what holds it "
+                         "or choose another --port") from None
+
+
+def _bound(host: str, port: int, *, is_shared: bool) -> socket.socket:
+    """A socket bound to host:port; `is_shared`: in the port's SO_REUSEPORT group."""
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                          flags=socket.AI_PASSIVE)[0]
-    with socket.socket(family, kind, proto) as probe:  # without SO_REUSEPORT: fails if anyone holds it
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as error:
-            raise StartError(f"cannot listen on {host}:{port}: {error.strerror}; stop what holds it "
-                             "or choose another --port") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if is_shared:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _start(context, factory: str, host: str, port: int) -> tuple:
@@ -108,11 +120,6 @@ def _run_one(factory: str, host: str, port: int) -> None:
     import uvicorn
 
     os.setpgrp()  # a terminal's Ctrl-C reaches the supervisor alone, which asks each process once
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                         flags=socket.AI_PASSIVE)[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(address)
+    sock = _bound(host, port, is_shared=True)
     config = uvicorn.Config(factory, factory=True, host=host, port=port, server_header=False)
     uvicorn.Server(config).run(sockets=[sock])
