@@ -290,8 +290,9 @@ class KeywordIndex:
 
     def search(self, query: Query, *, limit: int = 100, allowed: np.ndarray | None = None
                ) -> list[tuple[int, float]]:
-        """The best `limit` of `matches` as (paper id, BM25 score), best first, ties by
-        lower id (a query without words: highest id first, score 0)."""
+        """The best `limit` of `matches` as (paper id, BM25 score), best first (ties as
+        `ranked` orders them; with `allowed`, by lower id); a query without words: highest
+        id first, score 0."""
         if allowed is None:  # ranked reads only the best, not every match (a paper page's
             _, best = self.ranked(query, depth=limit, count=False)  # similar-by-title: 4 ms of its 17)
             if any(score for _, score in best):
@@ -303,26 +304,23 @@ class KeywordIndex:
 
     def ranked(self, query: Query, *, depth: int, count: bool = True) -> tuple[int, list[tuple[int, float]]]:
         """(how many papers match `query`, the best `depth` of them as (paper id, BM25
-        score), best first, ties by lower id): what a page by relevance needs, without
-        reading every match. Ties at the cut are read whole, so that the order is
-        the same whatever the depth and paging neither repeats nor skips a paper.
+        score), best first): what a page by relevance needs, without reading every match.
+
+        Equal scores keep the index's own order (tantivy orders its hits by score, then
+        by document address, one total order per snapshot), so the best `depth` of any
+        depth are a prefix of one order and paging neither repeats nor skips a paper. An
+        order by paper id among ties needed every tied paper read: at 2.7M papers, 2 to
+        13 whole passes for 68 % of the bench's queries (docs/search-engines.md).
         `count=False` gives 0 for the count and leaves counting out (similar papers by
-        title words need none: 5 % of their lookup here)."""
+        title words need none)."""
         compiled = compile_query(query, self.title_boost)
         searcher = self._view()
         if compiled is None or depth <= 0 or not searcher.num_docs:
             return 0, []
-        limit = depth + 1  # one past the cut shows whether the cut falls among equal scores
-        while True:
-            result = searcher.search(compiled, limit=limit, count=count)
-            hits = result.hits
-            if len(hits) < limit or hits[-1][0] < hits[depth - 1][0]:
-                break
-            limit *= 2  # the cut falls among equal scores: read on past them
-        ids = np.array(searcher.fast_field_values("paper_id", [address for _, address in hits]), dtype=np.int64)
-        scores = np.array([score for score, _ in hits], dtype=np.float32)
-        order = np.lexsort((ids, -scores))[:depth]
-        return result.count if count else 0, list(zip(ids[order].tolist(), scores[order].astype(float).tolist()))
+        result = searcher.search(compiled, limit=depth, count=count)
+        addresses = [address for _, address in result.hits]
+        ids = searcher.fast_field_values("paper_id", addresses) if addresses else []
+        return result.count if count else 0, [(int(i), float(score)) for i, (score, _) in zip(ids, result.hits)]
 
     def newest(self, query: Query, *, offset: int, limit: int) -> tuple[int, list[int]]:
         """(how many papers match `query`, the ids of those at `offset`..`offset + limit` in

@@ -5,6 +5,7 @@ Its matching semantics are pinned by test_exact.py (against a brute-force scan)
 and test_ranking.py."""
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from paperwire.search import keyword_query, keywords, text
-from paperwire.search.keywords import KeywordIndex
+from paperwire.search.keywords import KeywordIndex, PaperFields
 from paperwire.search.query import parse
 from tests.search.conftest import PAPERS
 
@@ -128,3 +129,30 @@ def test_a_commit_of_another_process_is_followed(tmp_path):
     assert len(reader) == 0
     reader.reload()
     assert reader.change_seq == 10 and ranked(reader, "attention") == [6, 1, 5, 9]
+
+
+def test_equal_scores_keep_one_order_over_segments_and_deletions():
+    """`ranked` leaves ties in tantivy's order (score, then document address): whatever the
+    depth, over several segments and deleted documents, each list is a prefix of the deepest,
+    so pages by relevance neither repeat nor skip a paper (test_exact.py pages through it)."""
+    rng = random.Random(5)
+    index = KeywordIndex.open(None)
+    next_id = 0
+    for batch in range(5):  # one segment per commit
+        assert index.begin()
+        papers = []
+        for _ in range(150):
+            next_id += 1
+            papers.append(PaperFields(next_id, rng.choice(["alpha beta", "alpha gamma"]), rng.choice(["x y", "x", "q"])))
+        index.add(papers)
+        if batch == 2:
+            index.delete(list(range(1, 120, 3)))
+        index.change_seq = batch + 1
+        index.commit()
+    query = parse("alpha x")
+    count, deepest = index.ranked(query, depth=10_000)
+    assert count == len(deepest) == len({pid for pid, _ in deepest}) == 750 - 40
+    assert len({score for _, score in deepest}) < 10  # mostly ties
+    assert [s for _, s in deepest] == sorted((s for _, s in deepest), reverse=True)
+    for depth in [*range(1, 60), 100, 333, 709, 710, 2000]:
+        assert index.ranked(query, depth=depth)[1] == deepest[:depth]

@@ -48,11 +48,14 @@ def test_ranking_on_the_ten_papers(papers, text, expected):
     assert ranked_ids(build(papers), text) == expected
 
 
-def test_limit_and_tie_break_by_lower_id(papers):
+def test_limit_and_ties_in_one_order_whatever_the_depth(papers):
     twins = [dataclasses.replace(papers[0], paper_id=i) for i in (30, 20, 40)]
     index = build(papers + twins)
-    # BERT (a short title with "transformers") first; the three twins of paper 1 tie after it
-    assert ranked_ids(index, "transformer attention", limit=4) == [2, 1, 20, 30]
+    # BERT (a short title with "transformers") first; paper 1 and its three twins tie after it,
+    # in the index's order (the order they were added), which every depth shares
+    assert ranked_ids(index, "transformer attention", limit=4) == [2, 1, 30, 20]
+    deepest = index.ranked(parse("transformer attention"), depth=100)[1]
+    assert all(index.ranked(parse("transformer attention"), depth=d)[1] == deepest[:d] for d in range(1, 12))
 
 
 @pytest.mark.parametrize(
