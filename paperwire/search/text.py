@@ -41,10 +41,14 @@ def analyse(text: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=256)
-def _stems(parts: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
-    """A query's stems and their first letters (asked once per result card: analysed once)."""
+def _stems(parts: tuple[str, ...]) -> tuple[frozenset[str], re.Pattern]:
+    """A query's stems, and a pattern of the words that start with one of their first
+    letters (asked once per result card: analysed and compiled once)."""
     stems = frozenset(analyse(" ".join(parts)))
-    return stems, frozenset(s[0] for s in stems)
+    firsts = "".join(sorted({re.escape(s[0]) for s in stems}))
+    # A \w+ token that starts with one of `firsts`: exactly the tokens of `words` so
+    # starting, found by the regex engine instead of a loop over every word of the text.
+    return stems, re.compile(rf"(?<!\w)[{firsts}]\w*" if firsts else r"(?!)")
 
 
 def name_words(name: str) -> list[str]:
@@ -74,8 +78,10 @@ def passes_phrases(query: Query, text: str) -> bool:
 
 def matched_words(query: Query, text: str) -> list[str]:
     """The words of `text` (as written, lower-cased) that a query term or phrase matched."""
-    stems, firsts = _stems(query.terms + query.phrases)
+    stems, starting = _stems(query.terms + query.phrases)
     # Snowball keeps a word's first letter (tests/search/test_ranking.py), so a word that starts
-    # with no stem's first letter cannot match: most of a text goes unstemmed.
-    seen = [w for w in dict.fromkeys(words(text)) if w[0] in firsts and w not in STOP_WORDS]
+    # with no stem's first letter cannot match: most of a text is neither listed nor stemmed.
+    text = text or ""
+    lowered = (text if text.isascii() else unicodedata.normalize("NFKC", text)).lower()
+    seen = [w for w in dict.fromkeys(starting.findall(lowered)) if w not in STOP_WORDS]
     return [w for w, s in zip(seen, stemmer.stemWords(seen)) if s in stems]

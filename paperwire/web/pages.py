@@ -97,9 +97,11 @@ def searched_authors(authors: tuple[Author, ...], wanted: tuple[str, ...], shown
     matched, with those names in <mark>: a search by author shows why a paper is there.
     A name matches when it has every word of the query's author (accents ignored)."""
     wanted_words = [set(name_words(w)) for w in wanted]
+    if not wanted_words:  # most searches name no author: only the first `shown` are read
+        authors = authors[: shown + 1]  # (one more tells whether "et al." follows)
 
     def matches(author: Author) -> bool:
-        if not wanted_words:  # most searches name no author: no name to fold
+        if not wanted_words:
             return False
         own = set(name_words(display_text(author.name)))
         return any(words and words <= own for words in wanted_words)
@@ -156,12 +158,22 @@ def highlight(text: str, words: Iterable[str]) -> Markup:
     wanted = tuple(sorted({w for w in words if w}, key=lambda w: (-len(w), w)))
     if not wanted:
         return escape(text)
+    if all(_WORD_RUN.fullmatch(w) for w in wanted) and not _ENTITY_WORDS.intersection(w.lower() for w in wanted):
+        # Escaping only adds entities of non-word characters around these words, so no wanted
+        # word can match inside one, and one pass over the escaped text marks the same words:
+        # 15 % of a search page's CPU went to the piecewise form below (py-spy, 75k papers).
+        return Markup(_marker(wanted).sub(r"<mark>\g<0></mark>", str(escape(text))))
     pieces, start = [], 0
     for match in _marker(wanted).finditer(text):
         pieces += [escape(text[start:match.start()]), Markup("<mark>%s</mark>") % match.group(0)]
         start = match.end()
     pieces.append(escape(text[start:]))
     return Markup("").join(pieces)
+
+
+# The word runs of the entities markupsafe writes (&amp; &lt; &gt; &#34; &#39;), case-blind.
+_ENTITY_WORDS = frozenset({"amp", "lt", "gt", "34", "39"})
+_WORD_RUN = re.compile(r"\w+")  # what matched_words gives; anything else takes the piecewise form
 
 
 @lru_cache(maxsize=MARKERS_KEPT)

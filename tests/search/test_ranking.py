@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from paperwire.search.keywords import KeywordIndex
 from paperwire.search.query import parse
-from paperwire.search.text import analyse, contains_phrase, matched_words, passes_phrases
+from paperwire.search.text import STOP_WORDS, analyse, contains_phrase, matched_words, passes_phrases, stemmer, words
 
 
 def build(papers):
@@ -124,6 +124,19 @@ def test_matched_words_is_every_word_whose_stem_the_query_has(query_words, text_
     query, text = parse(" ".join(query_words)), " ".join(text_words)
     stems = set(analyse(" ".join(query.terms + query.phrases)))
     expected = [w for w in dict.fromkeys(text.lower().split()) if analyse(w) and analyse(w)[0] in stems]
+    assert matched_words(query, text) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abdmsyıİöﬁ_-.,'’ 2xΛλ学\u0301\n", max_size=60),
+       st.text(alphabet="abdmsyıİöﬁ_- 2λ学", min_size=1, max_size=12))
+def test_matched_words_finds_the_tokens_of_words(text, query_text):
+    """Against the brute force over `words` (the tokenizer highlights use): the words are
+    found by a pattern of first letters, so underscores, digits, marks, ligatures, dotted
+    capitals and punctuation must split and fold exactly as `words` does."""
+    query = parse(query_text)
+    stems = set(analyse(" ".join(query.terms + query.phrases)))
+    expected = [w for w in dict.fromkeys(words(text)) if w not in STOP_WORDS and stemmer.stemWord(w) in stems]
     assert matched_words(query, text) == expected
 
 
