@@ -17,6 +17,7 @@ import logging
 import threading
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
@@ -83,6 +84,10 @@ def create_app(
         # paused a search process for 21-22 ms instead of 53-78 ms (gc callbacks under
         # bench/web.py's search load, issue #15), and it pauses every request in the process.
         gc.freeze()
+        # Page handlers are mostly Python (the GIL): with anyio's 40 threads, 10 requests a
+        # process passed it around and waited for it again after each SQLite row; a few
+        # threads serve more searches a second with a shorter tail (issue #15, docs/web.md).
+        to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         stop = threading.Event()
         app.state.jobs = Runner(table.for_serve(settings, search=search, stop=stop), url=store.url, stop=stop)
         app.state.jobs.start()
