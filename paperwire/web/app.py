@@ -12,6 +12,7 @@ for them.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import threading
@@ -50,6 +51,8 @@ UPLOAD_LIMITS = {"/library/import": library_import.MAX_UPLOAD_BYTES,
 STATIC_MAX_AGE_SECONDS = 7 * 24 * 3600  # pages link static files by content hash
 CORS_MAX_AGE_SECONDS = 600  # how long a browser may keep a preflight's answer
 SEARCH_RETRY_AFTER_SECONDS = 30  # while the search indexes are first built
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
+MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's own starting value, kept fixed (fixed_mmap_threshold)
 # Scripts, styles and images only from here (static/reading.js: shortcuts, copy; nothing
 # inline), fetch only to here (static/vote.js: upvotes, static/library.js: saves, without a
 # reload), no framing, forms post only here.
@@ -84,6 +87,7 @@ def create_app(
         # paused a search process for 21-22 ms instead of 53-78 ms (gc callbacks under
         # bench/web.py's search load, issue #15), and it pauses every request in the process.
         gc.freeze()
+        fixed_mmap_threshold()
         # Page handlers are mostly Python (the GIL): with anyio's 40 threads, 10 requests a
         # process passed it around and waited for it again after each SQLite row; a few
         # threads serve more searches a second with a shorter tail (issue #15, docs/web.md).
@@ -117,6 +121,22 @@ def create_app(
     app.state.jobs = None  # the background jobs' Runner, once the lifespan starts it
     app.state.page_cache = pagecache.PageCache()  # pages for readers not signed in (web/pagecache.py)
     return app
+
+
+def fixed_mmap_threshold() -> bool:
+    """Have glibc's malloc map every block of MMAP_THRESHOLD_BYTES or more apart and give it
+    back on free, whatever was freed before; False where there is no glibc (nothing done).
+
+    By default glibc raises the threshold to the size of any mapped block that is freed, so
+    the kept pages' megabyte strings (a topic map's page is 0.5-2.5 MB) come from the heap
+    once the first is evicted, and a heap keeps what it held: the two web processes grew
+    507 -> 827 MB over four rounds of the map pages, 506 -> 664 MB with a fixed threshold
+    (bench/web.py, issue #15's flat memory)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
+    except (OSError, AttributeError):
+        return False
 
 
 def app_from_environment() -> Starlette:

@@ -1,7 +1,9 @@
-"""How many page handlers a web process runs at once: the `web_threads` setting (issue #15)."""
+"""A web process's start-up tuning (issue #15): how many page handlers run at once (the
+`web_threads` setting), and glibc's mmap threshold fixed."""
 
 from __future__ import annotations
 
+import platform
 import threading
 import time
 
@@ -9,7 +11,7 @@ from anyio import create_task_group, to_thread
 from starlette.testclient import TestClient
 
 from paperwire import config
-from paperwire.web.app import create_app
+from paperwire.web.app import create_app, fixed_mmap_threshold
 
 
 def test_the_setting_bounds_the_threads_that_run_handlers(sqlite_url, store):
@@ -36,3 +38,9 @@ def test_the_setting_bounds_the_threads_that_run_handlers(sqlite_url, store):
 
         client.portal.call(many)
         assert most[0] == 2
+
+
+def test_large_blocks_are_mapped_apart_on_glibc():
+    """The web process fixes glibc's mmap threshold at start-up (app.fixed_mmap_threshold);
+    where there is a glibc, mallopt takes it."""
+    assert fixed_mmap_threshold() == (platform.libc_ver()[0] == "glibc")
