@@ -33,6 +33,7 @@ import numpy as np
 from paperwire import periods
 from paperwire.papers import Paper, display_text
 from paperwire.periods import Period
+from paperwire.store.maps import MAPS_CHECKPOINT
 
 SEED = 0
 MAX_TOPIC_COUNT = 10  # the stylesheet has this many topic colours
@@ -49,7 +50,6 @@ CACHE_SIZE = 32  # maps kept in memory, most recently used
 # The maps job keeps the maps of this many latest days with papers made ahead, with their
 # weeks and months: the days a reader pages back through (bench/web.py samples the last 60).
 MADE_AHEAD_DAY_COUNT = 60
-MAPS_CHECKPOINT = "maps-made-through"  # the store's sequences when every recent map was last current
 FORMAT_VERSION = 1  # of the stored JSON and of the maps themselves: a new one remakes every map
 
 

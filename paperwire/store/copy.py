@@ -1,7 +1,8 @@
 """Copy everything one store holds into another, empty one, on either engine, and prove it.
 
 `copy` moves live papers (with their versions and first source), daily entries,
-vectors (copied, never recomputed), checkpoints, job runs, the community
+vectors (copied, never recomputed), checkpoints (but the topic maps' one: maps are
+not copied), job runs, the community
 tables (users, sessions, invites, reset links, upvotes, submissions, comments,
 API tokens; store/rows.py) and the digest tables (store/digests.py, by natural
 keys) through the Store API only, so SQLite to PostgreSQL and back are the same
@@ -29,11 +30,15 @@ import numpy as np
 
 from paperwire.papers import Paper, text_hash
 from paperwire.store import Store, StoreError
+from paperwire.store.maps import MAPS_CHECKPOINT
 from paperwire.store.rows import COMMUNITY_TABLES
 
 BATCH_SIZE = 2_000  # papers per upsert: the size the PostgreSQL bulk path is tuned for
 JOB_RUN_LIMIT = 1_000_000  # "all of them" for recent_job_runs
 COPY_CHECKPOINT = "copy:unfinished"  # on the target while a copy runs: a hash of the source's URL
+# Checkpoints neither copied nor fingerprinted: the copy's own mark, and the maps job's, which
+# describes the topic maps (not copied: remade from the papers; store/maps.py).
+NOT_COPIED_CHECKPOINTS = frozenset({COPY_CHECKPOINT, MAPS_CHECKPOINT})
 
 Progress = Callable[[str, int], None]  # (stage, items just done)
 
@@ -109,7 +114,7 @@ def copy(source: Store, target: Store, *, on_progress: Progress | None = None) -
     with target.bulk_embeddings():
         stale_count = sum(_copy_embeddings(source, target, model, progress) for model in source.embedding_models())
     for name, value in source.checkpoints().items():
-        if name != COPY_CHECKPOINT:
+        if name not in NOT_COPIED_CHECKPOINTS:
             target.set_checkpoint(name, value)
     _copy_job_runs(source, target)
     for table in COMMUNITY_TABLES:
@@ -221,7 +226,8 @@ def digest(store: Store) -> Digest:
                 vectors.add(arxiv_of[row_id], model, np.asarray(vector, dtype="<f4").tobytes())
     checkpoints = _Fingerprint()
     for name, value in store.checkpoints().items():
-        checkpoints.add(name, value)
+        if name not in NOT_COPIED_CHECKPOINTS:
+            checkpoints.add(name, value)
     community = _Fingerprint()
     for table in COMMUNITY_TABLES:
         for rows in store.table_rows(table):

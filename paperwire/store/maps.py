@@ -19,6 +19,12 @@ from paperwire.store.records import as_time
 from paperwire.store.sql import Engine, scalar
 
 
+# The store's sequences when the maps job last found every recent map current (topicmap.
+# make_ahead). It describes the topic_maps rows, so it goes where they go: `db copy` copies
+# neither (maps are remade from the papers), and a copied marker would skip the remaking.
+MAPS_CHECKPOINT = "maps-made-through"
+
+
 @dataclass(frozen=True)
 class StoredMap:
     period: str

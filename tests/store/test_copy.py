@@ -13,6 +13,7 @@ from paperwire.papers import Author, Version, text_hash
 from paperwire.feed import DailyEntry
 from paperwire.store import open_store
 from paperwire.store.copy import CopyError, copy, digest
+from paperwire.store.maps import MAPS_CHECKPOINT
 from tests.conftest import NOW, make_paper
 
 
@@ -38,6 +39,7 @@ def _fill(store) -> None:
     # a vector whose abstract changed since: stale, so it is not copied
     store.upsert_papers([make_paper(arxiv_id="2503.00001", version=2, abstract="Changed.")], source="arxiv_api")
     store.set_checkpoint("oai:cs:2025-01-01:2025-01-31", "token-7")
+    store.set_checkpoint(MAPS_CHECKPOINT, "v1:60:7:3")  # about topic_maps rows, which are not copied
     run_id = store.start_job_run("harvest arxiv_api", now=NOW)
     store.finish_job_run(run_id, status="ok", summary="3 new", now=NOW)
 
@@ -52,6 +54,7 @@ def test_round_trip_sqlite_postgres_sqlite_keeps_everything(tmp_path, postgres_s
     assert back.is_identical and back.target == there.source
     assert there.source.paper_count == 4 and there.source.embedding_count == 3
     assert (there.source.daily_entry_count, there.source.checkpoint_count, there.source.job_run_count) == (2, 1, 1)
+    assert postgres_store.get_checkpoint(MAPS_CHECKPOINT) is None and back_store.get_checkpoint(MAPS_CHECKPOINT) is None
     for arxiv_id in ("2503.00002", "hep-th/9901001", "2503.00005"):
         assert back_store.get_paper(arxiv_id) == first.get_paper(arxiv_id)
     assert back_store.daily_entries(date(2025, 3, 3)) == first.daily_entries(date(2025, 3, 3))
