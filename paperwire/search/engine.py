@@ -33,7 +33,7 @@ from paperwire.search import fusion
 from paperwire.search.keywords import KeywordIndex, PaperFields
 from paperwire.search.query import Query
 from paperwire.search.text import matched_words, words
-from paperwire.search.vectors import VectorIndex
+from paperwire.search.vectors import Allowed, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -442,7 +442,17 @@ def _meaning(indexes: Indexes, query: Query, depth: int) -> list[tuple[int, floa
     if not _meaning_asked(indexes, query):
         return []
     vector = indexes.embedder.embed_query(query.text)
-    return indexes.vectors.search(vector, limit=depth, allowed=indexes.lexical.filter_mask(query))
+    return indexes.vectors.search(vector, limit=depth, allowed=_allowed(indexes.lexical, query))
+
+
+def _allowed(keywords: KeywordIndex, query: Query) -> Allowed | None:
+    """The query's filters as the vector side asks them, None without filters: a count,
+    then either the few papers they allow or a check of the graph's candidates. A mask of
+    every allowed paper cost up to 276 ms at 2.7M papers (author:wang, 544,000 papers)."""
+    if not query.has_filters:
+        return None
+    return Allowed(keywords.filter_count(query), partial(keywords.filter_passes, query),
+                   partial(keywords.filter_ids, query))
 
 
 def _fuse(keyword, meaning) -> list[tuple[int, float]]:

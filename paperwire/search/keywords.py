@@ -55,6 +55,12 @@ RARE_WORD_PAPERS = 2  # a word in this few papers may be a typo: "did you mean" 
 RARE_WORD_FACTOR = 20  # ...for a word in this many times more papers
 
 
+def _filters_of(query: Query):
+    """One query that every filter of `query` must match (every paper, for none)."""
+    clauses = filters(query) or [tantivy.Query.all_query()]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in clauses])
+
+
 @dataclass
 class KeywordIndex:
     """BM25 over title and abstract, plus author/category/day/code/withdrawn facts for filters.
@@ -385,11 +391,29 @@ class KeywordIndex:
         An author given as a full name needs all its words in the paper's author list."""
         if not query.has_filters:
             return None
-        clauses = [(tantivy.Occur.Must, q) for q in filters(query)]
-        ids = self._all(tantivy.Query.boolean_query(clauses))[0]
+        ids = self.filter_ids(query)
         mask = np.zeros(self._id_bound, dtype=bool)
         mask[ids[ids < self._id_bound]] = True
         return mask
+
+    def filter_count(self, query: Query) -> int:
+        """How many papers pass the query's filters (all, for a query without any)."""
+        return self._view().search(_filters_of(query), limit=1, count=True).count
+
+    def filter_ids(self, query: Query) -> np.ndarray:
+        """The ids of the papers that pass the query's filters: read one by one, so 0.4 us
+        a paper (230 ms for the 544,000 papers of author:wang at 2.7M)."""
+        return self._all(_filters_of(query))[0]
+
+    def filter_passes(self, query: Query, paper_ids) -> np.ndarray:
+        """Whether each of `paper_ids` passes the query's filters, at the cost of those
+        papers only (a term set of their ids within the filters)."""
+        ids = np.asarray(paper_ids, dtype=np.int64)
+        wanted = sorted({int(i) for i in ids if i >= 0})
+        if not wanted:
+            return np.zeros(len(ids), dtype=bool)
+        only = tantivy.Query.term_set_query(SCHEMA, "paper_id", wanted)
+        return np.isin(ids, self._all(every(only, _filters_of(query)))[0])
 
     # --- did you mean ---------------------------------------------------------
     def suggest(self, word: str) -> str | None:

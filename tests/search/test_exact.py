@@ -118,6 +118,10 @@ def test_the_index_matches_exactly_what_a_scan_finds(specs, text, batches, data)
     every_id = [p.paper_id for p in papers]
     passing = index.passing(query, every_id).tolist()
     assert passing == [p.paper_id not in gone and passes_text(p, query) for p in papers], text
+    # ...and so do the filters as the vector side asks them (count, a check of some ids, all ids)
+    allowed = {p.paper_id for p in live if passes_filters(p, query)}
+    assert index.filter_count(query) == len(allowed) and set(index.filter_ids(query).tolist()) == allowed, text
+    assert index.filter_passes(query, every_id + [-1, 10_000]).tolist() == [i in allowed for i in every_id] + [False] * 2
 
 
 def as_paper(fields: PaperFields):

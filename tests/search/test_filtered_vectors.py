@@ -13,6 +13,37 @@ def _unit(rng, n, dim):
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
+def test_exact_or_graph_by_their_cost():
+    """A scan of the allowed papers when they are few, the graph when a small over-fetch finds
+    enough of them: at 2.7M papers and 100 wanted, the two cost alike near 52,000 allowed."""
+    assert vectors.exact_is_cheaper(5_000, 100, 2_700_000) and vectors.exact_is_cheaper(50_000, 100, 2_700_000)
+    assert not vectors.exact_is_cheaper(60_000, 100, 2_700_000)
+    assert not vectors.exact_is_cheaper(544_000, 100, 2_700_000)  # author:wang: 1,000 candidates suffice
+    assert vectors.exact_is_cheaper(0, 100, 2_700_000)
+
+
+def test_a_filter_is_asked_only_what_the_search_needs(monkeypatch):
+    """The graph path checks its candidates and never lists every allowed paper; the exact
+    path lists them once. Both find the brute force's best here (the graph at this size
+    finds them all)."""
+    monkeypatch.setattr(vectors, "HNSW_MIN_COUNT", 1000)
+    rng = np.random.default_rng(3)
+    matrix = _unit(rng, 3000, 16)
+    index = VectorIndex(16)
+    index.add(list(range(3000)), matrix)
+    query = _unit(rng, 1, 16)[0]
+    scores = matrix @ query
+    for share in (0.5, 0.02):
+        mask = rng.random(3000) < share
+        listed = []
+        allowed = vectors.Allowed(int(mask.sum()), vectors.Allowed.mask(mask).passes,
+                                  lambda: listed.append(1) or np.flatnonzero(mask))
+        found = [pid for pid, _ in index.search(query, limit=10, allowed=allowed)]
+        best = np.flatnonzero(mask)[np.argsort(-scores[mask], kind="stable")][:10].tolist()
+        assert len(set(found) & set(best)) >= 9 and all(mask[found])
+        assert len(listed) == (0 if share == 0.5 else 1)
+
+
 def test_a_filtered_graph_search_matches_a_brute_force_scan(tmp_path, monkeypatch):
     monkeypatch.setattr(vectors, "HNSW_MIN_COUNT", 1000)  # graph mode at a test's size
     rng = np.random.default_rng(9)

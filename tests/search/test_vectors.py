@@ -21,7 +21,7 @@ VECTORS = unit([np.eye(DIM)[i % DIM] + 0.1 * (i // DIM) * np.eye(DIM)[(i + 1) % 
 def mode(request, monkeypatch):
     if request.param == "graph":
         monkeypatch.setattr(vectors, "HNSW_MIN_COUNT", 10)
-        monkeypatch.setattr(vectors, "EXACT_FILTER_MAX", 2)
+        monkeypatch.setattr(vectors, "GRAPH_TO_EXACT_COST", 0)  # filtered searches over-fetch from the graph
     return request.param
 
 
