@@ -54,8 +54,8 @@ HNSW_M = 16  # graph degree (usearch "connectivity"): 16 is its default
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 128  # candidates kept while searching; at least the number asked for
 # A graph search costs about this many times an exact scan per paper it reads: 10 us a
-# fetched candidate against 1.7 us a vector read from the graph plus its dot product, on
-# the 2.7M-paper int8 graph (docs/search-engines.md). `exact_is_cheaper` weighs the two.
+# fetched candidate against about 2 us a paper scanned (its id listed, its code read from
+# the graph and scored), on the 2.7M-paper int8 graph (docs/search-engines.md).
 GRAPH_TO_EXACT_COST = 5
 OVERFETCH_MAX_ROUNDS = 3
 TAIL_MAX_COUNT = 20_000  # changes held beside a graph before they are folded into it (~30 MB, ~2 ms a scan)
