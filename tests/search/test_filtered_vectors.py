@@ -89,3 +89,29 @@ def test_a_fork_takes_changes_while_the_index_it_came_from_finds_what_it_did(tmp
         found = {pid for pid, _ in fork.search(q, limit=10)}
         assert len(found & best) >= 8  # the int8 graph's recall, not an exact scan
         assert not found & set(range(0, 300, 3))
+
+
+def test_a_filter_that_passes_most_papers_is_asked_about_the_best_first():
+    """An exact scan (a small index, or the tail beside a graph) asks the filter about its
+    best-scoring papers first, in chunks, and stops once enough pass; a filter allowing
+    fewer papers than the scan holds lists them instead. Both give the brute force's best."""
+    rng = np.random.default_rng(8)
+    matrix = _unit(rng, 3000, 16)
+    index = VectorIndex(16)
+    index.add(list(range(3000)), matrix)
+    assert index.is_exact
+    query = _unit(rng, 1, 16)[0]
+    scores = matrix @ query
+    for share, most_asked, lists in ((0.5, 64, 0), (0.01, 0, 1)):
+        mask = rng.random(3000) < share
+        asked, listed = [], []
+
+        def passes(ids, mask=mask, asked=asked):
+            asked.append(len(ids))
+            return vectors.Allowed.mask(mask).passes(ids)
+
+        allowed = vectors.Allowed(int(mask.sum()), passes, lambda mask=mask, listed=listed: listed.append(1) or np.flatnonzero(mask))
+        found = index.search(query, limit=10, allowed=allowed)
+        best = np.flatnonzero(mask)[np.argsort(-scores[mask], kind="stable")][:10].tolist()
+        assert [pid for pid, _ in found] == best
+        assert sum(asked) <= most_asked and len(listed) == lists
