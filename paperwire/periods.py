@@ -22,6 +22,11 @@ from paperwire.papers import Paper
 SORTS = ("list", "trending")  # the first is the default
 
 
+def days_between(first: date, last: date) -> list[date]:
+    """Every day from `first` to `last`, both included; empty when reversed."""
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
 @dataclass(frozen=True)
 class Period:
     """A calendar period: an ISO week (Monday to Sunday) or a month, in UTC days."""
@@ -34,7 +39,7 @@ class Period:
     @property
     def days(self) -> list[date]:
         """Every day of the period, first to last."""
-        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+        return days_between(self.first, self.last)
 
     @property
     def start(self) -> datetime:

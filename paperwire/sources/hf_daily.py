@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Iterable, Iterator
 
 import httpx
 
 from paperwire.papers import Author, InvalidArxivId, Paper, parse_arxiv_id, parse_time
+from paperwire.periods import days_between  # noqa: F401 -- hf_daily.days_between: the days a fetch asks for
 from paperwire.sources import Batch, FetchError, Skipped, schema
 from paperwire.sources.client import RETRY, Pacing, Retry, get, open_client
 from paperwire.feed import DailyEntry
@@ -113,11 +114,6 @@ def parse_item(item: object, *, day: date | None = None,
         seen_at=seen_at,
     )
     return schema.check(record), schema.check_entry(entry)
-
-
-def days_between(from_day: date, until_day: date) -> list[date]:
-    """Every day from `from_day` to `until_day`, both included; empty when reversed."""
-    return [from_day + timedelta(days=n) for n in range((until_day - from_day).days + 1)]
 
 
 def fetch(

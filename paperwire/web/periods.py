@@ -7,7 +7,6 @@ and renders period.html with the day page's cards.
 
 from __future__ import annotations
 
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
