@@ -30,9 +30,14 @@ stemmer = Stemmer.Stemmer("english")  # Snowball English, as tantivy's stemmer f
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens of `text`, stop words kept (for phrases and highlights)."""
+    return _WORD.findall(_folded(text))
+
+
+def _folded(text: str | None) -> str:
+    """`text` NFKC-normalised and lower-cased, as words are read from it."""
     text = text or ""
     # NFKC leaves ASCII as it is: skip it for the usual abstract (a search page asks 20).
-    return _WORD.findall((text if text.isascii() else unicodedata.normalize("NFKC", text)).lower())
+    return (text if text.isascii() else unicodedata.normalize("NFKC", text)).lower()
 
 
 def analyse(text: str) -> list[str]:
@@ -81,7 +86,5 @@ def matched_words(query: Query, text: str) -> list[str]:
     stems, starting = _stems(query.terms + query.phrases)
     # Snowball keeps a word's first letter (tests/search/test_ranking.py), so a word that starts
     # with no stem's first letter cannot match: most of a text is neither listed nor stemmed.
-    text = text or ""
-    lowered = (text if text.isascii() else unicodedata.normalize("NFKC", text)).lower()
-    seen = [w for w in dict.fromkeys(starting.findall(lowered)) if w not in STOP_WORDS]
+    seen = [w for w in dict.fromkeys(starting.findall(_folded(text))) if w not in STOP_WORDS]
     return [w for w, s in zip(seen, stemmer.stemWords(seen)) if s in stems]
