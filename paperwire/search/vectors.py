@@ -302,8 +302,7 @@ class VectorIndex:
         ids = np.asarray(allowed.ids(), dtype=np.int64)
         ids = ids[ids >= 0]
         present = ids[np.asarray(self._graph.contains(ids.astype(np.uint64)), dtype=bool)] if len(ids) else ids
-        if self._masked and len(present):
-            present = present[~np.isin(present, np.fromiter(self._masked, dtype=np.int64, count=len(self._masked)))]
+        present = present[self._unmasked(present)]
         if not len(present):
             return []
         # Scored from the codes in bulk: `vectors` goes paper by paper (205 ms for 45,000
@@ -323,9 +322,15 @@ class VectorIndex:
         # usearch's "cos" distance is 1 - cosine, and the cosine of the codes is the vectors' dot product
         keys, scores = found.keys.astype(np.int64), 1.0 - found.distances
         if self._masked:
-            keep = ~np.isin(keys, np.fromiter(self._masked, dtype=np.int64, count=len(self._masked)))
+            keep = self._unmasked(keys)
             keys, scores = keys[keep], scores[keep]
         return top(keys, scores, fetch)
+
+    def _unmasked(self, keys: np.ndarray) -> np.ndarray:
+        """Which of the graph's `keys` are live (not masked: replaced or deleted since the fold)."""
+        if not self._masked or not len(keys):
+            return np.ones(len(keys), dtype=bool)
+        return ~np.isin(keys, np.fromiter(self._masked, dtype=np.int64, count=len(self._masked)))
 
     def _search_graph_filtered(self, vector, limit, allowed: Allowed) -> list[tuple[int, float]]:
         share = allowed.count / max(len(self), 1)
