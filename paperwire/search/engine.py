@@ -298,19 +298,19 @@ def run_query(
     if sort not in SORTS:
         raise ValueError(f"sort {sort!r} is not known; use one of {', '.join(SORTS)}")
     keywords = indexes.lexical
-    by_relevance = sort == "relevance" and bool(query.text)
+    by_relevance, asks_meaning = sort == "relevance" and bool(query.text), _meaning_asked(indexes, query)
     # By relevance the meaning side is always asked: it runs beside the keyword side (both
     # release the GIL) rather than after it: about 14 ms of a hybrid search at 2.7M papers.
-    early = _BESIDE.submit(_meaning_side, indexes, query) if by_relevance and _meaning_asked(indexes, query) else None
+    early = _BESIDE.submit(_meaning_side, indexes, query) if by_relevance and asks_meaning else None
     if not by_relevance:
         count, page_ids = keywords.newest(query, offset=offset, limit=limit)
     else:
         # As deep as RANK_DEPTH when the meaning side may bring papers from deep in the
         # keyword order, so that their ranks come from this one pass: a second, deeper pass
         # cost the whole union of the query's words again (57 % of queries at 2.7M papers).
-        depth = max(offset + limit + CANDIDATE_COUNT, RANK_DEPTH if _meaning_asked(indexes, query) else 0)
+        depth = max(offset + limit + CANDIDATE_COUNT, RANK_DEPTH if asks_meaning else 0)
         count, ranked = keywords.ranked(query, depth=depth)
-    is_partial = deadline is not None and time.monotonic() > deadline and _meaning_asked(indexes, query)
+    is_partial = deadline is not None and time.monotonic() > deadline and asks_meaning
     needs_meaning = not is_partial and (count == 0 or by_relevance)
     if early is not None and not needs_meaning:
         early.cancel()  # past the deadline: a search already started runs out unread
