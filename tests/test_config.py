@@ -15,6 +15,9 @@ def test_defaults_load():
     ({"PAPERWIRE_PORT": "eighty"}, "PAPERWIRE_PORT='eighty' is not a valid int"),
     ({"PAPERWIRE_PORT": "70000"}, "between 1 and 65535"),
     ({"PAPERWIRE_HARVEST": "maybe"}, "PAPERWIRE_HARVEST='maybe' is not a valid bool"),
+    ({"PAPERWIRE_WEB_THREADS": "0"}, "PAPERWIRE_WEB_THREADS=0 must be at least 1"),
+    ({"PAPERWIRE_WEB_THREADS": "-3"}, "PAPERWIRE_WEB_THREADS=-3 must be at least 1"),
+    ({"PAPERWIRE_WEB_THREADS": "four\x1b[2J"}, r"PAPERWIRE_WEB_THREADS='four\\x1b\[2J' is not a valid int"),  # the escape shown, not sent
     ({"DATABASE_URL": "mysql://db"}, "DATABASE_URL 'mysql://db' is not supported"),
 ])
 def test_bad_values_name_the_variable_and_value(env, message):
